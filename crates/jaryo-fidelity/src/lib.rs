@@ -1,0 +1,1 @@
+//! Checks a draft against its source: new facts, language drift, length.

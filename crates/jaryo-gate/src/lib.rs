@@ -1,0 +1,1 @@
+//! The LLM gate: priority slots shared by every model call in a process.

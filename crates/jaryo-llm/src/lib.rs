@@ -1,0 +1,1 @@
+//! The OpenAI-compatible model client: the only code that knows the wire format.

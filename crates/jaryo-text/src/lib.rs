@@ -1,0 +1,1 @@
+//! Text analysis shared by every store: normalisation, bigram terms, queries, chunks, snippets.

@@ -1,0 +1,1 @@
+//! jaryo binary library.
