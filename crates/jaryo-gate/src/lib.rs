@@ -1,1 +1,42 @@
 //! The LLM gate: priority slots shared by every model call in a process.
+//!
+//! A small machine runs one local model; every model call in the process passes this gate so
+//! generations never pile up, and a person never waits behind a batch job longer than necessary.
+//!
+//! - [`Gate`] hands out `concurrency` slots as [`Permit`]s. A permit releases its slot on drop.
+//! - [`Priority::Interactive`] waiters (a person is waiting) are served before
+//!   [`Priority::Background`] waiters (drafts, indexing); FIFO within a class.
+//! - **Ageing**: a background waiter that interactive calls have kept passing over for
+//!   `background_max_wait_ms` is served before interactive waiters that arrived after that clock
+//!   started, and its permit is then protected from pre-emption, so background work is never
+//!   starved forever.
+//! - **Pre-emption**: when an interactive waiter would be served next and no slot is free, the
+//!   youngest unprotected background permit is told to stop ([`Permit::preempted`]). Its holder
+//!   drops its request and permit; the freed slot goes to the interactive waiter. The holder
+//!   re-queues with [`Gate::reacquire`] (keeping its place and ageing clock) without counting a
+//!   failed attempt. [`Gate::run_preemptible`] and [`Gate::run_to_completion`] do this for you.
+//! - **Observability**: [`Gate::snapshot`] reports holders, waiters, pre-emptions and wait-time
+//!   histograms by class, ready to render as Prometheus metrics or on a status page.
+//!
+//! Architecture invariants:
+//! - The number of granted slots never exceeds `concurrency`; pre-emption only *asks* a holder to
+//!   stop, the slot moves only when the holder drops its permit.
+//! - Dropping an [`Acquire`] future at any point (waiting, or just handed a slot it never
+//!   collected) leaks nothing and never stalls the queue.
+//! - No global state: two gates are independent. Time is `tokio::time`, so tests can pause it.
+//! - The gate knows nothing about HTTP or the model client: it orders callers, that is all.
+//! - Waiter ordering (the private `queue` module) is separate from where slots come from (a local counter
+//!   today), so a cluster-wide slot source can later sit behind the same `acquire`/`Permit` shape.
+
+mod config;
+mod gate;
+mod preempt;
+mod priority;
+mod queue;
+mod snapshot;
+
+pub use config::GateConfig;
+pub use gate::{Acquire, Gate, Permit};
+pub use preempt::Preempted;
+pub use priority::Priority;
+pub use snapshot::{ByClass, GateSnapshot, HistogramBucket, HolderSnapshot, WaitHistogram};
