@@ -1,1 +1,37 @@
-//! Domain types of jaryo: memos, documents, draft work, and the rules that parse input into them.
+//! Domain types of jaryo: memos, documents, the draft work attached to a document, and the
+//! rules that turn raw input into them.
+//!
+//! Architecture invariant: this crate does no I/O. It knows nothing of HTTP, SQL or the model
+//! server; every other crate speaks in its types. Input is parsed into these types at the edge
+//! (for instance [`MemoText`] cannot be empty or oversized), so inner code never re-validates.
+
+mod clock;
+mod document;
+mod ids;
+mod memo;
+mod tags;
+
+pub use clock::{Clock, ManualClock, SystemClock, Timestamp, truncate_to_micros};
+pub use document::{
+    ContentOrigin, DOCUMENT_TEXT_MAX_BYTES, Document, DocumentText, DocumentTitle, DraftState,
+    DraftWork, MdDraftStatus, TITLE_MAX_CHARS, UnknownValue, derive_title,
+};
+pub use ids::{DocumentId, MemoId};
+pub use memo::{MEMO_TEXT_MAX_BYTES, Memo, MemoText};
+pub use tags::parse_tags;
+
+/// Why a piece of user input was refused. The HTTP layer maps each variant to 422 with a
+/// stable code; the message is safe to show a user.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InputError {
+    #[error("{field} must not be empty")]
+    Empty { field: &'static str },
+    #[error("{field} is too long: {actual} bytes, at most {max} allowed")]
+    TooLong {
+        field: &'static str,
+        max: usize,
+        actual: usize,
+    },
+    #[error("{field} must be a single line")]
+    NotSingleLine { field: &'static str },
+}

@@ -1,1 +1,95 @@
-//! The HTTP API (and later the web UI) of jaryo, on axum.
+//! jaryo's HTTP face: the JSON API under `/api/v1` (and, later, the web UI).
+//!
+//! Architecture invariant: this is the only crate that knows HTTP. Handlers parse input into
+//! domain types at the edge, call the store, and map every error to one JSON shape
+//! ([`error::ApiError`]); internal detail is logged, never sent.
+
+pub mod api;
+pub mod auth;
+pub mod client;
+pub mod error;
+pub mod extract;
+pub mod wire;
+
+use auth::ApiToken;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use axum::serve::ListenerExt;
+use axum::{Json, Router};
+use error::ApiError;
+use jaryo_store::Store;
+use std::future::Future;
+use std::sync::Arc;
+use tower_http::trace::TraceLayer;
+
+/// Everything a handler may use.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub token: ApiToken,
+}
+
+/// Limits and knobs of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Largest request body accepted; larger ones get 413.
+    pub max_body_bytes: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// The whole application: health check, API, fallbacks.
+pub fn router(state: AppState, config: &HttpConfig) -> Router {
+    let api = Router::new()
+        .merge(api::memos::routes())
+        .merge(api::documents::routes())
+        .route("/openapi.json", get(api::openapi::openapi_json))
+        .method_not_allowed_fallback(method_not_allowed)
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.token.clone(),
+            auth::require_token,
+        ))
+        .with_state(state);
+    Router::new()
+        .route("/healthz", get(healthz))
+        .nest("/api/v1", api)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves; requests in flight then finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let listener = listener.tap_io(|tcp| {
+        // Small JSON answers should leave at once, not wait for Nagle's algorithm.
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "could not set TCP_NODELAY");
+        }
+    });
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such route".into())
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}

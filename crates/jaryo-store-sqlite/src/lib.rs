@@ -1,1 +1,197 @@
-//! The embedded SQLite implementation of the jaryo store.
+//! The embedded SQLite store: jaryo's default, one file at `<data-dir>/jaryo.db`.
+//!
+//! How writes stay out of each other's way, so "database is locked" never reaches a person:
+//! - WAL journal: readers never block the writer, nor the writer readers.
+//! - All writes of this process go through one connection (a pool of one), so they queue in
+//!   the pool instead of racing for SQLite's lock. Reads use a separate pool of read-only
+//!   connections.
+//! - Every write transaction starts with `BEGIN IMMEDIATE`, taking the write lock before its
+//!   first read; a deferred transaction that reads and then writes can fail at once with
+//!   `SQLITE_BUSY_SNAPSHOT` when another process wrote in between, busy timeout or not.
+//! - A busy timeout covers the remaining case: another process (`jaryo worker` beside
+//!   `jaryo serve`) holding the lock for a moment.
+//!
+//! Architecture invariant: SQL lives here and in `migrations/`, nowhere else. An applied
+//! migration is never edited; a change is a new migration.
+
+mod codec;
+mod documents;
+mod memos;
+
+use jaryo_domain::{Clock, SystemClock};
+use jaryo_store::{StoreError, StoreResult};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The database file's name inside the data directory.
+pub const DATABASE_FILE_NAME: &str = "jaryo.db";
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// How to open the database.
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    pub path: PathBuf,
+    /// Read-only connections serving reads in parallel with the writer.
+    pub read_connections: u32,
+    /// How long a statement waits for another process's write lock before failing.
+    pub busy_timeout: Duration,
+}
+
+impl SqliteOptions {
+    /// The defaults for `<data_dir>/jaryo.db`.
+    pub fn in_data_dir(data_dir: &Path) -> Self {
+        Self::at(data_dir.join(DATABASE_FILE_NAME))
+    }
+
+    pub fn at(path: PathBuf) -> Self {
+        Self {
+            path,
+            read_connections: 4,
+            busy_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The SQLite implementation of [`jaryo_store::Store`].
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+    clock: Arc<dyn Clock>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database and applies pending migrations.
+    pub async fn open(options: &SqliteOptions) -> StoreResult<Self> {
+        Self::open_with_clock(options, Arc::new(SystemClock)).await
+    }
+
+    pub async fn open_with_clock(
+        options: &SqliteOptions,
+        clock: Arc<dyn Clock>,
+    ) -> StoreResult<Self> {
+        let connect = SqliteConnectOptions::new()
+            .filename(&options.path)
+            .journal_mode(SqliteJournalMode::Wal)
+            // With WAL, NORMAL loses no committed data on a process crash; only a power cut can
+            // drop the last transactions, never corrupt the file.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(options.busy_timeout)
+            .foreign_keys(true)
+            .pragma("temp_store", "memory");
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(60))
+            .connect_with(connect.clone().create_if_missing(true))
+            .await
+            .map_err(codec::map_error)?;
+        MIGRATOR
+            .run(&writer)
+            .await
+            .map_err(StoreError::internal)?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(options.read_connections.max(1))
+            .acquire_timeout(Duration::from_secs(60))
+            .connect_with(connect.read_only(true))
+            .await
+            .map_err(codec::map_error)?;
+        Ok(Self {
+            writer,
+            reader,
+            clock,
+        })
+    }
+
+    /// Waits for in-flight statements and closes every connection.
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+
+    /// The write connection, for tests that must show what the database itself refuses.
+    #[doc(hidden)]
+    pub fn writer_pool_for_tests(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        self.writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(codec::map_error)
+    }
+}
+
+#[async_trait::async_trait]
+impl jaryo_store::Store for SqliteStore {
+    async fn create_memo(&self, text: &jaryo_domain::MemoText) -> StoreResult<jaryo_domain::Memo> {
+        memos::create(self, text).await
+    }
+
+    async fn get_memo(&self, id: jaryo_domain::MemoId) -> StoreResult<jaryo_domain::Memo> {
+        memos::get(&self.reader, id).await
+    }
+
+    async fn list_memos(
+        &self,
+        page: jaryo_store::PageRequest,
+    ) -> StoreResult<jaryo_store::Page<jaryo_domain::Memo>> {
+        memos::list(&self.reader, page).await
+    }
+
+    async fn update_memo(
+        &self,
+        id: jaryo_domain::MemoId,
+        text: &jaryo_domain::MemoText,
+    ) -> StoreResult<jaryo_domain::Memo> {
+        memos::update(self, id, text).await
+    }
+
+    async fn delete_memo(&self, id: jaryo_domain::MemoId) -> StoreResult<()> {
+        memos::delete(self, id).await
+    }
+
+    async fn promote_memo(&self, id: jaryo_domain::MemoId) -> StoreResult<jaryo_domain::Document> {
+        documents::promote(self, id).await
+    }
+
+    async fn create_document(
+        &self,
+        new: &jaryo_store::NewDocument,
+    ) -> StoreResult<jaryo_domain::Document> {
+        documents::create(self, new).await
+    }
+
+    async fn get_document(
+        &self,
+        id: jaryo_domain::DocumentId,
+    ) -> StoreResult<jaryo_domain::Document> {
+        documents::get(&self.reader, id).await
+    }
+
+    async fn list_documents(
+        &self,
+        filter: &jaryo_store::DocumentFilter,
+        page: jaryo_store::PageRequest,
+    ) -> StoreResult<jaryo_store::Page<jaryo_domain::Document>> {
+        documents::list(&self.reader, filter, page).await
+    }
+
+    async fn update_document(
+        &self,
+        id: jaryo_domain::DocumentId,
+        patch: &jaryo_store::DocumentPatch,
+    ) -> StoreResult<jaryo_domain::Document> {
+        documents::update(self, id, patch).await
+    }
+
+    async fn delete_document(&self, id: jaryo_domain::DocumentId) -> StoreResult<()> {
+        documents::delete(self, id).await
+    }
+}

@@ -1,1 +1,172 @@
-//! The store trait every jaryo database backend satisfies, with its request and error types.
+//! The store: the one seam between jaryo and its database.
+//!
+//! [`Store`] is what every backend (SQLite, PostgreSQL) satisfies with the same behaviour; the
+//! conformance tests run against each. Callers hold an `Arc<dyn Store>` and never see SQL.
+//!
+//! Architecture invariant: this crate holds no SQL and no I/O; only the backend crates do.
+//! Every write that changes what a person sees happens in one transaction in the backend: a
+//! memo and its tags, a promote and the memo's link, a delete and everything it hides.
+
+use async_trait::async_trait;
+use jaryo_domain::{
+    ContentOrigin, Document, DocumentId, DocumentText, DocumentTitle, DraftState, MdDraftStatus,
+    Memo, MemoId, MemoText,
+};
+use std::fmt::Debug;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{entity} {id} does not exist")]
+    NotFound { entity: &'static str, id: i64 },
+    #[error("memo {memo_id} was already promoted to document {document_id}")]
+    AlreadyPromoted {
+        memo_id: MemoId,
+        document_id: DocumentId,
+    },
+    #[error("the document changed since it was read: now at version {current_version}")]
+    VersionConflict { current_version: i64 },
+    /// The database refused a write that breaks one of its constraints.
+    #[error("the database refused the write: {0}")]
+    Constraint(String),
+    /// The database could not be reached or did not answer in time; worth retrying.
+    #[error("the database is unavailable")]
+    Unavailable(#[source] BoxError),
+    #[error("internal store error")]
+    Internal(#[source] BoxError),
+}
+
+impl StoreError {
+    pub fn internal(error: impl Into<BoxError>) -> Self {
+        Self::Internal(error.into())
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The most items one page may hold.
+pub const PAGE_LIMIT_MAX: u32 = 200;
+/// The page size when a caller does not ask for one.
+pub const PAGE_LIMIT_DEFAULT: u32 = 50;
+
+/// Newest-first keyset pagination: a page holds items with ids below `before`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: u32,
+    pub before: Option<i64>,
+}
+
+impl Default for PageRequest {
+    fn default() -> Self {
+        Self {
+            limit: PAGE_LIMIT_DEFAULT,
+            before: None,
+        }
+    }
+}
+
+impl PageRequest {
+    /// A request for `limit` items (clamped to `1..=PAGE_LIMIT_MAX`) older than `before`.
+    pub fn new(limit: Option<u32>, before: Option<i64>) -> Self {
+        Self {
+            limit: limit.unwrap_or(PAGE_LIMIT_DEFAULT).clamp(1, PAGE_LIMIT_MAX),
+            before,
+        }
+    }
+}
+
+/// One page of results, newest first; `next_before` continues the listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_before: Option<i64>,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from up to `limit + 1` rows fetched newest first: the extra row, if
+    /// present, only tells that more exist.
+    pub fn from_overfetch(mut rows: Vec<T>, limit: u32, id_of: impl Fn(&T) -> i64) -> Self {
+        let has_more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let next_before = if has_more {
+            rows.last().map(id_of)
+        } else {
+            None
+        };
+        Self {
+            items: rows,
+            next_before,
+        }
+    }
+}
+
+/// Which documents a listing returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DocumentFilter {
+    pub draft_state: Option<DraftState>,
+    pub md_draft_status: Option<MdDraftStatus>,
+    pub content_origin: Option<ContentOrigin>,
+}
+
+/// A document written directly (not promoted from a memo).
+#[derive(Debug, Clone)]
+pub struct NewDocument {
+    pub title: Option<DocumentTitle>,
+    pub extracted_text: DocumentText,
+    /// `user` or `import`; promoted and drafted documents are made by their own calls.
+    pub content_origin: ContentOrigin,
+    pub source_metadata: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A change to a document's own content. Each applied patch bumps the version.
+#[derive(Debug, Clone, Default)]
+pub struct DocumentPatch {
+    /// When set, the patch applies only if the document is still at this version.
+    pub expected_version: Option<i64>,
+    pub title: Option<DocumentTitle>,
+    pub extracted_text: Option<DocumentText>,
+}
+
+impl DocumentPatch {
+    pub fn is_empty(&self) -> bool {
+        self.title.is_none() && self.extracted_text.is_none()
+    }
+}
+
+/// Everything jaryo keeps, behind one trait.
+#[async_trait]
+pub trait Store: Send + Sync + Debug + 'static {
+    /// Saves a new memo with its tags.
+    async fn create_memo(&self, text: &MemoText) -> StoreResult<Memo>;
+    /// A live memo; a soft-deleted one is `NotFound`.
+    async fn get_memo(&self, id: MemoId) -> StoreResult<Memo>;
+    /// Live memos, newest first.
+    async fn list_memos(&self, page: PageRequest) -> StoreResult<Page<Memo>>;
+    /// Replaces a memo's text (and so its tags).
+    async fn update_memo(&self, id: MemoId, text: &MemoText) -> StoreResult<Memo>;
+    /// Soft-deletes a memo. A document promoted from it stays.
+    async fn delete_memo(&self, id: MemoId) -> StoreResult<()>;
+
+    /// Makes a document from a memo: its text verbatim in `extracted_text`,
+    /// `content_origin = memo`, provenance in `source_metadata`, and a draft requested.
+    /// A memo whose document is still live gives `AlreadyPromoted`.
+    async fn promote_memo(&self, id: MemoId) -> StoreResult<Document>;
+
+    async fn create_document(&self, new: &NewDocument) -> StoreResult<Document>;
+    /// A live document; a soft-deleted one is `NotFound`.
+    async fn get_document(&self, id: DocumentId) -> StoreResult<Document>;
+    /// Live documents, newest first.
+    async fn list_documents(
+        &self,
+        filter: &DocumentFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Document>>;
+    /// Applies a patch; a stale `expected_version` gives `VersionConflict`.
+    async fn update_document(&self, id: DocumentId, patch: &DocumentPatch)
+    -> StoreResult<Document>;
+    /// Soft-deletes a document and unlinks the memo it came from, so that memo can be
+    /// promoted again.
+    async fn delete_document(&self, id: DocumentId) -> StoreResult<()>;
+}

@@ -1,0 +1,113 @@
+//! `#tags` in memo text.
+//!
+//! A tag is `#` followed by letters, digits, `_`, `-` or `/` (for nested tags such as
+//! `#project/jaryo`), in any script: `#회의`, `#rust`. The text is read as Markdown so that
+//! headings (`# Title`), code (`` `#include` ``) and link targets are not mistaken for tags, and a
+//! `#` glued to a word (`C#`, `a#b`, `https://x/#part`) is not one either. Tags are NFC-normalised
+//! (so NFD input gives the same tag as NFC input), deduplicated case-insensitively in order of
+//! first appearance, and a tag made only of digits (`#1`, an issue number) is not a tag.
+
+use pulldown_cmark::{Event, Parser, Tag, TagEnd};
+use unicode_normalization::UnicodeNormalization;
+
+const TAG_MAX_CHARS: usize = 64;
+
+/// Every distinct tag in `text`, in order of first appearance.
+pub fn parse_tags(text: &str) -> Vec<String> {
+    let mut tags: Vec<String> = Vec::new();
+    let mut code_block_depth = 0usize;
+    let mut link_depth = 0usize;
+    for event in Parser::new(text) {
+        match event {
+            Event::Start(Tag::CodeBlock(_)) => code_block_depth += 1,
+            Event::End(TagEnd::CodeBlock) => code_block_depth = code_block_depth.saturating_sub(1),
+            Event::Start(Tag::Link { .. }) => link_depth += 1,
+            Event::End(TagEnd::Link) => link_depth = link_depth.saturating_sub(1),
+            Event::Text(text) if code_block_depth == 0 && link_depth == 0 => {
+                collect_tags(&text, &mut tags);
+            }
+            _ => {}
+        }
+    }
+    tags
+}
+
+fn collect_tags(text: &str, tags: &mut Vec<String>) {
+    let text: String = text.nfc().collect();
+    let mut previous: Option<char> = None;
+    let mut chars = text.char_indices().peekable();
+    while let Some((_, c)) = chars.next() {
+        let starts_tag = c == '#' && previous.is_none_or(is_tag_boundary);
+        previous = Some(c);
+        if !starts_tag {
+            continue;
+        }
+        let mut tag = String::new();
+        while let Some(&(_, next)) = chars.peek() {
+            if !is_tag_char(next) {
+                break;
+            }
+            tag.push(next);
+            previous = Some(next);
+            chars.next();
+        }
+        let tag = tag.trim_end_matches(['/', '-']);
+        let is_tag = !tag.is_empty()
+            && tag.chars().count() <= TAG_MAX_CHARS
+            && !tag.chars().all(|c| c.is_ascii_digit());
+        if is_tag && !tags.iter().any(|t| t.to_lowercase() == tag.to_lowercase()) {
+            tags.push(tag.to_owned());
+        }
+    }
+}
+
+fn is_tag_char(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, '_' | '-' | '/')
+}
+
+/// A `#` after one of these starts a tag; after a letter, digit, `/` or `&` it does not.
+fn is_tag_boundary(c: char) -> bool {
+    !(c.is_alphanumeric() || matches!(c, '/' | '&' | '#' | '_' | '-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_korean_and_english_tags() {
+        assert_eq!(
+            parse_tags("오늘 #회의 메모 #rust, #project/jaryo!"),
+            ["회의", "rust", "project/jaryo"]
+        );
+    }
+
+    #[test]
+    fn nfd_and_nfc_give_the_same_tag() {
+        let nfd: String = "#회의".nfd().collect();
+        assert_eq!(parse_tags(&nfd), ["회의"]);
+    }
+
+    #[test]
+    fn ignores_headings_code_links_and_glued_hashes() {
+        let text = "# 제목\n\n## Heading\n\nC# and a#b and https://x.example/#frag\n\n\
+                    `#notatag` [#linktext](https://x.example/#anchor)\n\n```\n#include <x>\n```\n";
+        assert!(parse_tags(text).is_empty(), "{:?}", parse_tags(text));
+    }
+
+    #[test]
+    fn deduplicates_case_insensitively_and_skips_numbers() {
+        assert_eq!(
+            parse_tags("#Rust #rust #RUST issue #42 #v2"),
+            ["Rust", "v2"]
+        );
+    }
+
+    #[test]
+    fn finds_tags_in_lists_and_after_punctuation() {
+        assert_eq!(
+            parse_tags("- 할 일 #todo\n- (#긴급) 서버"),
+            ["todo", "긴급"]
+        );
+    }
+}

@@ -1,0 +1,43 @@
+//! The JSON API under `/api/v1`: one router per resource, merged.
+
+pub mod documents;
+pub mod memos;
+pub mod openapi;
+
+use crate::error::ApiError;
+use jaryo_store::{PAGE_LIMIT_MAX, PageRequest};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+/// `?limit=&cursor=` on every listing.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct PageQuery {
+    /// Items per page, 1 to 200 (default 50).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    pub fn to_request(&self) -> Result<PageRequest, ApiError> {
+        if let Some(limit) = self.limit
+            && !(1..=PAGE_LIMIT_MAX).contains(&limit)
+        {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                format!("limit must be between 1 and {PAGE_LIMIT_MAX}"),
+            ));
+        }
+        let before = match self.cursor.as_deref() {
+            None | Some("") => None,
+            Some(cursor) => Some(cursor.parse::<i64>().map_err(|_| {
+                ApiError::bad_request("invalid_query", "cursor is not one this server gave out")
+            })?),
+        };
+        Ok(PageRequest::new(self.limit, before))
+    }
+}
+
+pub fn cursor_of(next_before: Option<i64>) -> Option<String> {
+    next_before.map(|id| id.to_string())
+}

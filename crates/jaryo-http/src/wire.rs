@@ -1,0 +1,169 @@
+//! The JSON shapes of the API: what the server sends and the client reads.
+//!
+//! These names are a contract other tools rely on; document fields carry the seed's column
+//! names. Change them only by adding.
+
+use chrono::{DateTime, Utc};
+use jaryo_domain::{ContentOrigin, Document, DraftState, MdDraftStatus, Memo};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+/// A memo.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MemoJson {
+    pub id: i64,
+    /// The text exactly as written (no normalisation).
+    pub content: String,
+    /// `#tags` found in the text, in order of first appearance.
+    pub tags: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The live document this memo was promoted to.
+    pub document_id: Option<i64>,
+}
+
+impl From<Memo> for MemoJson {
+    fn from(memo: Memo) -> Self {
+        Self {
+            id: memo.id.0,
+            content: memo.content,
+            tags: memo.tags,
+            created_at: memo.created_at,
+            updated_at: memo.updated_at,
+            document_id: memo.document_id.map(|id| id.0),
+        }
+    }
+}
+
+/// The body of `POST /memos` and `PATCH /memos/{id}`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MemoInput {
+    /// Markdown text; not empty or whitespace-only.
+    pub content: String,
+}
+
+/// The drafting work of a document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DraftJson {
+    pub state: DraftState,
+    /// Model calls made for the current request.
+    pub attempts: u32,
+    /// Why the last attempt failed, in words safe to show.
+    pub last_error: Option<String>,
+    /// When the next attempt may start.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// While running: when the worker's claim lapses unless renewed.
+    pub lease_expires_at: Option<DateTime<Utc>>,
+}
+
+/// A document, with every column by its seed name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DocumentJson {
+    pub id: i64,
+    pub title: String,
+    /// The original text, verbatim.
+    pub extracted_text: Option<String>,
+    /// The canonical Markdown (a model draft when `content_origin` is `ai_drafted`).
+    pub md_content: Option<String>,
+    pub content_origin: ContentOrigin,
+    pub md_status: Option<String>,
+    pub md_draft_status: Option<MdDraftStatus>,
+    pub md_extraction_engine: Option<String>,
+    pub md_generated_at: Option<DateTime<Utc>>,
+    /// Provenance: memo id, promoted and drafted times, model, prompt version.
+    #[schema(value_type = Object)]
+    pub source_metadata: Map<String, Value>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub deleted_at: Option<DateTime<Utc>>,
+    /// Send it back in a `PATCH` to refuse overwriting someone else's change.
+    pub version: i64,
+    pub draft: DraftJson,
+}
+
+impl From<Document> for DocumentJson {
+    fn from(doc: Document) -> Self {
+        Self {
+            id: doc.id.0,
+            title: doc.title,
+            extracted_text: doc.extracted_text,
+            md_content: doc.md_content,
+            content_origin: doc.content_origin,
+            md_status: doc.md_status,
+            md_draft_status: doc.md_draft_status,
+            md_extraction_engine: doc.md_extraction_engine,
+            md_generated_at: doc.md_generated_at,
+            source_metadata: doc.source_metadata,
+            created_at: doc.created_at,
+            updated_at: doc.updated_at,
+            deleted_at: doc.deleted_at,
+            version: doc.version,
+            draft: DraftJson {
+                state: doc.draft.state,
+                attempts: doc.draft.attempts,
+                last_error: doc.draft.last_error,
+                next_attempt_at: doc.draft.next_attempt_at,
+                lease_expires_at: doc.draft.lease_expires_at,
+            },
+        }
+    }
+}
+
+/// The body of `POST /documents`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct NewDocumentInput {
+    /// Derived from the text when absent.
+    pub title: Option<String>,
+    pub extracted_text: String,
+    /// `user` (default) or `import`.
+    pub content_origin: Option<ContentOrigin>,
+}
+
+/// The body of `PATCH /documents/{id}`: the fields to change.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct DocumentPatchInput {
+    pub title: Option<String>,
+    pub extracted_text: Option<String>,
+    /// The version you read; a stale one is refused with 409.
+    pub version: Option<i64>,
+}
+
+/// A page of memos, newest first.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MemoPage {
+    pub items: Vec<MemoJson>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A page of documents, newest first.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DocumentPage {
+    pub items: Vec<DocumentJson>,
+    pub next_cursor: Option<String>,
+}
+
+/// Every error has this shape.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ErrorJson {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, for programs: `malformed_json`, `invalid_input`, `unauthorized`, `not_found`,
+    /// `already_promoted`, `version_conflict`, `payload_too_large`, ...
+    pub code: String,
+    /// For people.
+    pub message: String,
+    /// With `already_promoted`: the existing document.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document_id: Option<i64>,
+    /// With `version_conflict`: the document's version now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<i64>,
+    /// With `invalid_input`: which field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}

@@ -1,0 +1,258 @@
+//! Document rows: promote, direct writes, patches with optimistic concurrency, soft delete.
+
+use crate::SqliteStore;
+use crate::codec::{
+    decode_json_object, decode_opt_time, decode_time, encode_time, map_error, parse_enum,
+};
+use jaryo_domain::{ContentOrigin, Document, DocumentId, DraftWork, MemoId, derive_title};
+use jaryo_store::{
+    DocumentFilter, DocumentPatch, NewDocument, Page, PageRequest, StoreError, StoreResult,
+};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqlitePool};
+
+macro_rules! document_columns {
+    () => {
+        "id, title, extracted_text, md_content, content_origin, md_status, md_draft_status, \
+         md_extraction_engine, md_generated_at, source_metadata, created_at, updated_at, \
+         deleted_at, version, draft_state, draft_attempts, draft_next_attempt_at, \
+         draft_last_error, draft_lease_owner, draft_lease_expires_at"
+    };
+}
+
+pub(crate) fn decode(row: &SqliteRow) -> StoreResult<Document> {
+    let get_text = |name: &str| -> StoreResult<Option<String>> {
+        row.try_get::<Option<String>, _>(name).map_err(map_error)
+    };
+    let content_origin: String = row.try_get("content_origin").map_err(map_error)?;
+    let draft_state: String = row.try_get("draft_state").map_err(map_error)?;
+    let source_metadata: String = row.try_get("source_metadata").map_err(map_error)?;
+    let attempts: i64 = row.try_get("draft_attempts").map_err(map_error)?;
+    Ok(Document {
+        id: DocumentId(row.try_get("id").map_err(map_error)?),
+        title: row.try_get("title").map_err(map_error)?,
+        extracted_text: get_text("extracted_text")?,
+        md_content: get_text("md_content")?,
+        content_origin: parse_enum(&content_origin)?,
+        md_status: get_text("md_status")?,
+        md_draft_status: get_text("md_draft_status")?
+            .as_deref()
+            .map(parse_enum)
+            .transpose()?,
+        md_extraction_engine: get_text("md_extraction_engine")?,
+        md_generated_at: decode_opt_time(get_text("md_generated_at")?)?,
+        source_metadata: decode_json_object(&source_metadata)?,
+        created_at: decode_time(row.try_get("created_at").map_err(map_error)?)?,
+        updated_at: decode_time(row.try_get("updated_at").map_err(map_error)?)?,
+        deleted_at: decode_opt_time(get_text("deleted_at")?)?,
+        version: row.try_get("version").map_err(map_error)?,
+        draft: DraftWork {
+            state: parse_enum(&draft_state)?,
+            attempts: u32::try_from(attempts).map_err(StoreError::internal)?,
+            last_error: get_text("draft_last_error")?,
+            next_attempt_at: decode_opt_time(get_text("draft_next_attempt_at")?)?,
+            lease_owner: get_text("draft_lease_owner")?,
+            lease_expires_at: decode_opt_time(get_text("draft_lease_expires_at")?)?,
+        },
+    })
+}
+
+pub(crate) fn not_found(id: DocumentId) -> StoreError {
+    StoreError::NotFound {
+        entity: "document",
+        id: id.0,
+    }
+}
+
+pub async fn promote(store: &SqliteStore, memo_id: MemoId) -> StoreResult<Document> {
+    let now = store.clock.now();
+    let mut tx = store.begin_write().await?;
+    let memo =
+        sqlx::query("SELECT content, document_id FROM memos WHERE id = ?1 AND deleted_at IS NULL")
+            .bind(memo_id.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_error)?
+            .ok_or(StoreError::NotFound {
+                entity: "memo",
+                id: memo_id.0,
+            })?;
+    let content: String = memo.try_get("content").map_err(map_error)?;
+    let linked: Option<i64> = memo.try_get("document_id").map_err(map_error)?;
+    if let Some(document_id) = linked {
+        let live: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM documents WHERE id = ?1 AND deleted_at IS NULL")
+                .bind(document_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_error)?;
+        if live.is_some() {
+            return Err(StoreError::AlreadyPromoted {
+                memo_id,
+                document_id: DocumentId(document_id),
+            });
+        }
+    }
+    let metadata = serde_json::json!({
+        "memo_id": memo_id.0,
+        "promoted_at": encode_time(now),
+    });
+    let row = sqlx::query(concat!(
+        "INSERT INTO documents (title, extracted_text, content_origin, source_metadata, \
+         created_at, updated_at, draft_state) \
+         VALUES (?1, ?2, 'memo', ?3, ?4, ?4, 'pending') RETURNING ",
+        document_columns!()
+    ))
+    .bind(derive_title(&content))
+    .bind(&content)
+    .bind(metadata.to_string())
+    .bind(encode_time(now))
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(map_error)?;
+    let document = decode(&row)?;
+    sqlx::query("UPDATE memos SET document_id = ?1 WHERE id = ?2")
+        .bind(document.id.0)
+        .bind(memo_id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_error)?;
+    tx.commit().await.map_err(map_error)?;
+    Ok(document)
+}
+
+pub async fn create(store: &SqliteStore, new: &NewDocument) -> StoreResult<Document> {
+    if matches!(
+        new.content_origin,
+        ContentOrigin::Memo | ContentOrigin::AiDrafted
+    ) {
+        return Err(StoreError::Constraint(format!(
+            "a document cannot be created with content_origin {}",
+            new.content_origin
+        )));
+    }
+    let now = store.clock.now();
+    let title = new
+        .title
+        .as_ref()
+        .map(|t| t.as_str().to_owned())
+        .unwrap_or_else(|| derive_title(new.extracted_text.as_str()));
+    let mut tx = store.begin_write().await?;
+    let row = sqlx::query(concat!(
+        "INSERT INTO documents (title, extracted_text, content_origin, source_metadata, \
+         created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5) RETURNING ",
+        document_columns!()
+    ))
+    .bind(title)
+    .bind(new.extracted_text.as_str())
+    .bind(new.content_origin.as_str())
+    .bind(serde_json::Value::Object(new.source_metadata.clone()).to_string())
+    .bind(encode_time(now))
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(map_error)?;
+    let document = decode(&row)?;
+    tx.commit().await.map_err(map_error)?;
+    Ok(document)
+}
+
+pub async fn get(pool: &SqlitePool, id: DocumentId) -> StoreResult<Document> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        document_columns!(),
+        " FROM documents WHERE id = ?1 AND deleted_at IS NULL"
+    ))
+    .bind(id.0)
+    .fetch_optional(pool)
+    .await
+    .map_err(map_error)?
+    .ok_or_else(|| not_found(id))?;
+    decode(&row)
+}
+
+pub async fn list(
+    pool: &SqlitePool,
+    filter: &DocumentFilter,
+    page: PageRequest,
+) -> StoreResult<Page<Document>> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        document_columns!(),
+        " FROM documents WHERE deleted_at IS NULL AND id < ?1 \
+         AND (?2 IS NULL OR draft_state = ?2) \
+         AND (?3 IS NULL OR md_draft_status = ?3) \
+         AND (?4 IS NULL OR content_origin = ?4) \
+         ORDER BY id DESC LIMIT ?5"
+    ))
+    .bind(page.before.unwrap_or(i64::MAX))
+    .bind(filter.draft_state.map(|s| s.as_str()))
+    .bind(filter.md_draft_status.map(|s| s.as_str()))
+    .bind(filter.content_origin.map(|s| s.as_str()))
+    .bind(i64::from(page.limit) + 1)
+    .fetch_all(pool)
+    .await
+    .map_err(map_error)?;
+    let documents = rows.iter().map(decode).collect::<StoreResult<Vec<_>>>()?;
+    Ok(Page::from_overfetch(documents, page.limit, |d| d.id.0))
+}
+
+pub async fn update(
+    store: &SqliteStore,
+    id: DocumentId,
+    patch: &DocumentPatch,
+) -> StoreResult<Document> {
+    let now = store.clock.now();
+    let mut tx = store.begin_write().await?;
+    let current: i64 =
+        sqlx::query_scalar("SELECT version FROM documents WHERE id = ?1 AND deleted_at IS NULL")
+            .bind(id.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_error)?
+            .ok_or_else(|| not_found(id))?;
+    if patch.expected_version.is_some_and(|v| v != current) {
+        return Err(StoreError::VersionConflict {
+            current_version: current,
+        });
+    }
+    let row = sqlx::query(concat!(
+        "UPDATE documents SET title = COALESCE(?1, title), \
+         extracted_text = COALESCE(?2, extracted_text), \
+         version = version + 1, updated_at = ?3 WHERE id = ?4 RETURNING ",
+        document_columns!()
+    ))
+    .bind(patch.title.as_ref().map(|t| t.as_str()))
+    .bind(patch.extracted_text.as_ref().map(|t| t.as_str()))
+    .bind(encode_time(now))
+    .bind(id.0)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(map_error)?;
+    let document = decode(&row)?;
+    tx.commit().await.map_err(map_error)?;
+    Ok(document)
+}
+
+pub async fn delete(store: &SqliteStore, id: DocumentId) -> StoreResult<()> {
+    let now = store.clock.now();
+    let mut tx = store.begin_write().await?;
+    let deleted = sqlx::query(
+        "UPDATE documents SET deleted_at = ?1, updated_at = ?1 WHERE id = ?2 AND deleted_at IS NULL",
+    )
+    .bind(encode_time(now))
+    .bind(id.0)
+    .execute(&mut *tx)
+    .await
+    .map_err(map_error)?
+    .rows_affected();
+    if deleted == 0 {
+        return Err(not_found(id));
+    }
+    sqlx::query("UPDATE memos SET document_id = NULL WHERE document_id = ?1")
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_error)?;
+    tx.commit().await.map_err(map_error)?;
+    Ok(())
+}
