@@ -1,0 +1,347 @@
+//! The reference matcher: query semantics implemented directly on units, with no term stream,
+//! positions or bigrams involved.
+//!
+//! It is the oracle the stores are tested against (an FTS5 or tsvector result set must equal
+//! `matches` over the same rows), and the engine behind snippet marks, so what is marked is
+//! exactly what matched. The rules are those in [`crate::query`]'s docs.
+
+use std::ops::Range;
+
+use crate::analyzer::{UnitKind, for_each_unit, located_units};
+use crate::query::{Phrase, Query, QueryUnit};
+
+/// Whether `text` matches every clause of `query`.
+pub fn matches(query: &Query, text: &str) -> bool {
+    matches_fields(query, &[text])
+}
+
+/// Whether every clause of `query` matches within at least one of `fields` (a clause never
+/// spans two fields, different clauses may match different fields): how a store with a title
+/// column and a body column behaves.
+pub fn matches_fields(query: &Query, fields: &[&str]) -> bool {
+    let analysed: Vec<Vec<(UnitKind, Vec<char>)>> = fields
+        .iter()
+        .map(|field| {
+            let mut units = Vec::new();
+            for_each_unit(field, |kind, chars| units.push((kind, chars.to_vec())));
+            units
+        })
+        .collect();
+    query.phrases().iter().all(|phrase| {
+        analysed.iter().any(|units| {
+            let mut found = false;
+            for_each_occurrence(phrase.units(), units, |_| {
+                found = true;
+                false
+            });
+            found
+        })
+    })
+}
+
+/// One place where a clause matched a text: the byte range of the original text covered, from
+/// the first matched character to the last (separators in between included).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MatchSpan {
+    /// Byte range into the original text.
+    pub range: Range<usize>,
+    /// Index of the clause in [`Query::phrases`].
+    pub phrase: usize,
+}
+
+/// Every occurrence of every clause of `query` in `text`, sorted by start (then clause).
+/// Ranges point into `text` as given, NFD or not: a syllable typed as jamo is covered whole.
+pub fn find_matches(query: &Query, text: &str) -> Vec<MatchSpan> {
+    let units = located_units(text);
+    let plain: Vec<(UnitKind, &[char])> = units.iter().map(|u| (u.kind, &u.chars[..])).collect();
+    let mut spans = Vec::new();
+    for (phrase_index, phrase) in query.phrases().iter().enumerate() {
+        for_each_occurrence(phrase.units(), &plain, |occurrence| {
+            let first = &units[occurrence.first_unit].origins[occurrence.first_char];
+            let last = &units[occurrence.last_unit].origins[occurrence.last_char_end - 1];
+            spans.push(MatchSpan {
+                range: first.start..last.end,
+                phrase: phrase_index,
+            });
+            true
+        });
+    }
+    spans.sort_by_key(|span| (span.range.start, span.phrase, span.range.end));
+    spans
+}
+
+/// How well a text matches a query, for choosing the best chunk of a document: more distinct
+/// clauses first, then more occurrences. Orders ascending, so `max` is best.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MatchScore {
+    pub clauses_matched: usize,
+    pub occurrences: usize,
+}
+
+/// Scores `text` against `query`.
+pub fn score(query: &Query, text: &str) -> MatchScore {
+    let mut units = Vec::new();
+    for_each_unit(text, |kind, chars| units.push((kind, chars.to_vec())));
+    let mut result = MatchScore::default();
+    for phrase in query.phrases() {
+        let mut count = 0;
+        for_each_occurrence(phrase.units(), &units, |_| {
+            count += 1;
+            true
+        });
+        if count > 0 {
+            result.clauses_matched += 1;
+            result.occurrences += count;
+        }
+    }
+    result
+}
+
+/// Unit and character coordinates of one occurrence.
+struct Occurrence {
+    first_unit: usize,
+    first_char: usize,
+    last_unit: usize,
+    last_char_end: usize,
+}
+
+/// Calls `on_match` for each occurrence of the clause `query` in `text`, in text order, until
+/// it returns false.
+fn for_each_occurrence<C: AsRef<[char]>>(
+    query: &[QueryUnit],
+    text: &[(UnitKind, C)],
+    mut on_match: impl FnMut(Occurrence) -> bool,
+) {
+    let Some(first) = query.first() else {
+        return;
+    };
+    if query.len() == 1 {
+        for (index, (kind, chars)) in text.iter().enumerate() {
+            let chars = chars.as_ref();
+            if *kind != first.kind {
+                continue;
+            }
+            match kind {
+                UnitKind::Word => {
+                    if chars == first.chars.as_slice()
+                        && !on_match(Occurrence {
+                            first_unit: index,
+                            first_char: 0,
+                            last_unit: index,
+                            last_char_end: chars.len(),
+                        })
+                    {
+                        return;
+                    }
+                }
+                UnitKind::Cjk => {
+                    let needle = first.chars.as_slice();
+                    if needle.len() > chars.len() {
+                        continue;
+                    }
+                    for start in 0..=chars.len() - needle.len() {
+                        if &chars[start..start + needle.len()] == needle
+                            && !on_match(Occurrence {
+                                first_unit: index,
+                                first_char: start,
+                                last_unit: index,
+                                last_char_end: start + needle.len(),
+                            })
+                        {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+        return;
+    }
+    let k = query.len();
+    if text.len() < k {
+        return;
+    }
+    'start: for start in 0..=text.len() - k {
+        for (offset, unit) in query.iter().enumerate() {
+            let (kind, chars) = &text[start + offset];
+            let chars = chars.as_ref();
+            if *kind != unit.kind {
+                continue 'start;
+            }
+            let needle = unit.chars.as_slice();
+            let fits = match (kind, offset) {
+                (UnitKind::Word, _) => chars == needle,
+                (UnitKind::Cjk, 0) => chars.ends_with(needle),
+                (UnitKind::Cjk, o) if o + 1 == k => chars.starts_with(needle),
+                (UnitKind::Cjk, _) => chars == needle,
+            };
+            if !fits {
+                continue 'start;
+            }
+        }
+        let first_chars = text[start].1.as_ref().len();
+        let last_unit = start + k - 1;
+        let last = &query[k - 1];
+        let last_char_end = match last.kind {
+            UnitKind::Word => text[last_unit].1.as_ref().len(),
+            UnitKind::Cjk => last.chars.len(),
+        };
+        let occurrence = Occurrence {
+            first_unit: start,
+            first_char: first_chars - query[0].chars.len(),
+            last_unit,
+            last_char_end,
+        };
+        if !on_match(occurrence) {
+            return;
+        }
+    }
+}
+
+impl Query {
+    /// Reference semantics of this query on one text; see [`matches`].
+    pub fn matches(&self, text: &str) -> bool {
+        matches(self, text)
+    }
+}
+
+impl Phrase {
+    /// Whether this single clause matches `text`.
+    pub fn matches(&self, text: &str) -> bool {
+        let mut units = Vec::new();
+        for_each_unit(text, |kind, chars| units.push((kind, chars.to_vec())));
+        let mut found = false;
+        for_each_occurrence(self.units(), &units, |_| {
+            found = true;
+            false
+        });
+        found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use unicode_normalization::UnicodeNormalization;
+
+    fn q(input: &str) -> Query {
+        Query::parse(input).unwrap()
+    }
+
+    #[test]
+    fn two_syllable_words_match_inside_inflected_forms() {
+        for text in ["서버를 재시작했다", "서버에서 오류", "웹서버 설정", "서버"]
+        {
+            assert!(q("서버").matches(text), "{text}");
+        }
+        assert!(q("회의").matches("회의록을 정리"));
+        assert!(q("일정").matches("다음 주 일정은"));
+        assert!(!q("서버").matches("서 버"));
+        assert!(!q("회의").matches("회사 의자"));
+    }
+
+    #[test]
+    fn particles_in_the_query_must_be_there() {
+        assert!(q("서버를").matches("서버를 켰다"));
+        assert!(!q("서버를").matches("서버가 켜졌다"));
+    }
+
+    #[test]
+    fn mixed_queries_are_and_across_scripts() {
+        assert!(q("axum 서버").matches("Axum으로 만든 서버"));
+        assert!(q("axum 서버").matches("서버는 axum"));
+        assert!(!q("axum 서버").matches("axum만 있다"));
+        assert!(q("axum서버").matches("AXUM 서버를"));
+        assert!(!q("axum서버").matches("axum 웹 서버"));
+    }
+
+    #[test]
+    fn single_characters_match_anywhere_in_a_run() {
+        for text in ["회의", "사회", "국회의원", "회"] {
+            assert!(q("회").matches(text), "{text}");
+        }
+        assert!(!q("회").matches("의사"));
+        // Latin words compare whole: a one-letter query finds the one-letter word.
+        assert!(q("C").matches("C 언어"));
+        assert!(!q("c").matches("cargo"));
+    }
+
+    #[test]
+    fn phrases_respect_run_boundaries() {
+        assert!(q("\"서버 설정\"").matches("웹서버 설정을 바꿨다"));
+        assert!(q("\"서버 설정\"").matches("서버, 설정"));
+        assert!(!q("\"서버 설정\"").matches("서버를 설정"));
+        assert!(!q("\"서버 설정\"").matches("설정 서버"));
+        assert!(q("\"집 앞\"").matches("우리집 앞에서"));
+        assert!(!q("\"집 앞\"").matches("집이 앞에"));
+        assert!(q("\"a b c\"").matches("x a b c"));
+        assert!(!q("\"a b c\"").matches("a b x c"));
+    }
+
+    #[test]
+    fn nfd_queries_and_texts_match_nfc() {
+        let nfd_text: String = "회의록을 정리했다".nfd().collect();
+        let nfd_query: String = "회의록".nfd().collect();
+        assert!(q("회의록").matches(&nfd_text));
+        assert!(q(&nfd_query).matches("회의록을 정리했다"));
+        assert!(q(&nfd_query).matches(&nfd_text));
+    }
+
+    #[test]
+    fn english_is_case_insensitive() {
+        assert!(q("TOKIO").matches("Tokio runtime"));
+        assert!(q("tokio Runtime").matches("TOKIO RUNTIME"));
+        assert!(!q("tokio").matches("tokyo"));
+    }
+
+    #[test]
+    fn every_clause_may_match_a_different_field_but_not_across_fields() {
+        let query = q("axum 서버");
+        assert!(matches_fields(&query, &["Axum 메모", "서버 설정"]));
+        let phrase = q("\"메모 서버\"");
+        assert!(!matches_fields(&phrase, &["Axum 메모", "서버 설정"]));
+    }
+
+    #[test]
+    fn find_matches_marks_the_matched_syllables_of_the_original() {
+        let text = "웹서버를 재시작";
+        let spans = find_matches(&q("서버"), text);
+        assert_eq!(spans.len(), 1);
+        assert_eq!(&text[spans[0].range.clone()], "서버");
+
+        let nfd: String = text.nfd().collect();
+        let spans = find_matches(&q("서버"), &nfd);
+        let marked: String = nfd[spans[0].range.clone()].nfc().collect();
+        assert_eq!(marked, "서버");
+    }
+
+    #[test]
+    fn find_matches_spans_a_whole_phrase() {
+        let text = "Axum서버를 띄움; axum 서버";
+        let spans = find_matches(&q("axum서버"), text);
+        let marked: Vec<&str> = spans.iter().map(|s| &text[s.range.clone()]).collect();
+        assert_eq!(marked, ["Axum서버", "axum 서버"]);
+    }
+
+    #[test]
+    fn score_prefers_more_clauses_then_more_occurrences() {
+        let query = q("axum 서버");
+        let both = score(&query, "axum 서버");
+        let many = score(&query, "서버 서버 서버");
+        let none = score(&query, "nothing");
+        assert_eq!(
+            both,
+            MatchScore {
+                clauses_matched: 2,
+                occurrences: 2
+            }
+        );
+        assert_eq!(
+            many,
+            MatchScore {
+                clauses_matched: 1,
+                occurrences: 3
+            }
+        );
+        assert!(both > many && many > none);
+    }
+}

@@ -1,0 +1,169 @@
+//! Normalisation: the one mapping from text as typed to the characters the analyzer sees.
+//!
+//! Every character goes through Unicode **NFKC** (which includes NFC's canonical composition,
+//! so macOS's decomposed Hangul `ᄒ ᅬ ᄋ ᅴ` becomes `회의`; the compatibility part also folds
+//! fullwidth `ＡＢＣ１２３` to `abc123` and `㎏` to `kg`), then **lowercase**.
+//!
+//! Two paths produce the same characters:
+//! - [`for_each_folded_char`] is the indexing path: no offsets, no allocation when the input is
+//!   already normalised (the common case).
+//! - [`for_each_folded_char_with_origin`] also reports, for every output character, the byte
+//!   range of the *original* text it came from, so snippets can mark the original (possibly
+//!   NFD) text exactly.
+//!
+//! Invariant: both paths yield the same character sequence for every input (a property test
+//! holds them to it). The offset path cuts the input into segments that normalise
+//! independently — a segment starts at a character that can neither combine with, nor reorder
+//! around, what precedes it — so normalising segment by segment equals normalising the whole.
+
+use std::ops::Range;
+
+use unicode_normalization::char::{canonical_combining_class, decompose_compatible};
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
+
+/// Lowercases one normalised character. ASCII takes the cheap path; everything else uses the
+/// full Unicode mapping, which may yield more than one character (`İ` → `i̇`).
+#[inline]
+fn fold_char(c: char, emit: &mut impl FnMut(char)) {
+    if c.is_ascii() {
+        emit(c.to_ascii_lowercase());
+    } else {
+        for lower in c.to_lowercase() {
+            emit(lower);
+        }
+    }
+}
+
+/// Calls `emit` with every analyzer character of `text`, in order.
+pub(crate) fn for_each_folded_char(text: &str, mut emit: impl FnMut(char)) {
+    // The quick check is one cheap pass; already-normalised text (nearly all of it) then skips
+    // the decompose/recompose machinery entirely.
+    if is_nfkc_quick(text.chars()) == IsNormalized::Yes {
+        for c in text.chars() {
+            fold_char(c, &mut emit);
+        }
+    } else {
+        for c in text.nfkc() {
+            fold_char(c, &mut emit);
+        }
+    }
+}
+
+/// Calls `emit` with every analyzer character of `text` and the byte range of the original
+/// text it came from. Characters produced by one normalisation segment (a syllable spelled as
+/// three jamo, a letter with its combining marks) all report that segment's whole range.
+pub(crate) fn for_each_folded_char_with_origin(
+    text: &str,
+    mut emit: impl FnMut(char, Range<usize>),
+) {
+    let mut segment_start = 0;
+    for (offset, c) in text.char_indices() {
+        if offset > segment_start && starts_segment(c) {
+            emit_segment(text, segment_start..offset, &mut emit);
+            segment_start = offset;
+        }
+    }
+    if segment_start < text.len() {
+        emit_segment(text, segment_start..text.len(), &mut emit);
+    }
+}
+
+fn emit_segment(text: &str, range: Range<usize>, emit: &mut impl FnMut(char, Range<usize>)) {
+    let segment = &text[range.clone()];
+    let mut chars = segment.chars();
+    if let (Some(only), None) = (chars.next(), chars.next())
+        && (only < '\u{300}' || nfkc_quick_check(only) == IsNormalized::Yes)
+    {
+        fold_char(only, &mut |folded| emit(folded, range.clone()));
+        return;
+    }
+    for c in segment.nfkc() {
+        fold_char(c, &mut |folded| emit(folded, range.clone()));
+    }
+}
+
+/// True when normalisation can never join `c` with anything before it: it has combining class
+/// 0, does not compose backwards (NFKC_QC ≠ Maybe: Hangul vowel/final jamo, some Indic vowel
+/// signs), and if it decomposes, its decomposition starts with such a character too (a
+/// compatibility jamo `ㅏ` decomposes to a vowel jamo that composes backwards).
+fn starts_segment(c: char) -> bool {
+    if c < '\u{300}' {
+        // Below the combining diacritics block every character is a plain starter.
+        return true;
+    }
+    if canonical_combining_class(c) != 0 {
+        return false;
+    }
+    match nfkc_quick_check(c) {
+        IsNormalized::Yes => true,
+        IsNormalized::Maybe => false,
+        IsNormalized::No => {
+            let mut first = None;
+            decompose_compatible(c, |d| {
+                first.get_or_insert(d);
+            });
+            first.is_some_and(|d| {
+                d < '\u{300}'
+                    || (canonical_combining_class(d) == 0
+                        && nfkc_quick_check(d) == IsNormalized::Yes)
+            })
+        }
+    }
+}
+
+fn nfkc_quick_check(c: char) -> IsNormalized {
+    is_nfkc_quick(std::iter::once(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folded(text: &str) -> String {
+        let mut out = String::new();
+        for_each_folded_char(text, |c| out.push(c));
+        out
+    }
+
+    fn folded_with_origin(text: &str) -> (String, Vec<Range<usize>>) {
+        let mut out = String::new();
+        let mut origins = Vec::new();
+        for_each_folded_char_with_origin(text, |c, origin| {
+            out.push(c);
+            origins.push(origin);
+        });
+        (out, origins)
+    }
+
+    #[test]
+    fn nfd_hangul_composes_to_the_same_syllables_as_nfc() {
+        let nfd: String = "회의 일정".nfd().collect();
+        assert_ne!(nfd, "회의 일정");
+        assert_eq!(folded(&nfd), "회의 일정");
+        assert_eq!(folded_with_origin(&nfd).0, "회의 일정");
+    }
+
+    #[test]
+    fn latin_is_lowercased_and_fullwidth_folded() {
+        assert_eq!(folded("Axum ＳＥＲＶＥＲ １２"), "axum server 12");
+    }
+
+    #[test]
+    fn origins_of_nfd_syllables_cover_all_their_jamo() {
+        let nfd: String = "서버".nfd().collect();
+        let (chars, origins) = folded_with_origin(&nfd);
+        assert_eq!(chars, "서버");
+        // 서 = ᄉ + ᅥ (two jamo, 3 bytes each); 버 = ᄇ + ᅥ.
+        assert_eq!(origins, vec![0..6, 6..12]);
+    }
+
+    #[test]
+    fn compatibility_jamo_compose_across_what_looks_like_a_boundary() {
+        // ㅋ + ㅏ are two compatibility jamo; NFKC turns them into one syllable 카, so the
+        // segment must span both.
+        let (chars, origins) = folded_with_origin("ㅋㅏ");
+        assert_eq!(chars, "카");
+        assert_eq!(origins, vec![0..6]);
+        assert_eq!(folded("ㅋㅏ"), "카");
+    }
+}

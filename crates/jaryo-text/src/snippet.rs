@@ -1,0 +1,330 @@
+//! Snippets: the best window of an original text for a query, with the matched parts marked.
+//!
+//! Marks come from [`crate::matcher::find_matches`], so they are exactly what matched, in
+//! byte offsets of the original text (NFD or not; a syllable typed as jamo is marked whole).
+//! The window is measured in grapheme clusters and never cuts one, so NFD Korean gets as many
+//! visible syllables as NFC Korean and no syllable is ever shown half.
+//!
+//! Invariant: [`Snippet::html`] is the window's text HTML-escaped, whitespace runs collapsed
+//! to one space, with `<mark>`/`</mark>` around the marks and `…` where the window cuts the
+//! text; nothing else of the text can inject markup.
+
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+use unicode_segmentation::UnicodeSegmentation;
+
+use crate::matcher::find_matches;
+use crate::query::Query;
+
+/// Snippet settings (flat, so `JARYO_SNIPPET_<FIELD>` maps onto them).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SnippetConfig {
+    /// Window length in grapheme clusters (user-perceived characters).
+    pub max_graphemes: usize,
+}
+
+impl Default for SnippetConfig {
+    fn default() -> Self {
+        Self { max_graphemes: 160 }
+    }
+}
+
+/// A highlighted excerpt of an original text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Snippet {
+    /// Escaped HTML with `<mark>` around matches; safe to embed as is.
+    pub html: String,
+    /// The window, as a byte range of the original text.
+    pub range: Range<usize>,
+    /// Matched parts inside the window, as byte ranges of the original text, sorted and
+    /// disjoint.
+    pub marks: Vec<Range<usize>>,
+}
+
+/// The best snippet of `text` for `query`: the window covering the most distinct clauses, then
+/// the most matches, earliest on ties. With no match the window is the start of the text.
+pub fn snippet(query: &Query, text: &str, config: &SnippetConfig) -> Snippet {
+    snippet_within(query, text, 0..text.len(), config)
+}
+
+/// Like [`snippet`], but only looks inside `within` (e.g. the best chunk's range); offsets are
+/// still into the whole `text`. `within` is clamped to the text and to char boundaries.
+pub fn snippet_within(
+    query: &Query,
+    text: &str,
+    within: Range<usize>,
+    config: &SnippetConfig,
+) -> Snippet {
+    let region = clamp_to_char_boundaries(text, within);
+    let base = region.start;
+    let region_text = &text[region];
+    let marks: Vec<(Range<usize>, u64)> = merge_spans(
+        find_matches(query, region_text)
+            .into_iter()
+            .map(|span| (span.range, 1u64 << (span.phrase % 64))),
+    );
+    let boundaries: Vec<usize> = region_text
+        .grapheme_indices(true)
+        .map(|(offset, _)| offset)
+        .chain(std::iter::once(region_text.len()))
+        .collect();
+    let window = choose_window(
+        region_text,
+        &boundaries,
+        &marks,
+        config.max_graphemes.max(1),
+    );
+    let inside: Vec<Range<usize>> = marks
+        .iter()
+        .filter(|(range, _)| range.start < window.end && range.end > window.start)
+        .map(|(range, _)| range.start.max(window.start)..range.end.min(window.end))
+        .collect();
+    let html = render_html(region_text, &window, &inside);
+    Snippet {
+        html,
+        range: window.start + base..window.end + base,
+        marks: inside
+            .into_iter()
+            .map(|range| range.start + base..range.end + base)
+            .collect(),
+    }
+}
+
+fn clamp_to_char_boundaries(text: &str, range: Range<usize>) -> Range<usize> {
+    let mut start = range.start.min(text.len());
+    let mut end = range.end.clamp(start, text.len());
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    while !text.is_char_boundary(end) {
+        end += 1;
+    }
+    start..end
+}
+
+/// Sorted, overlapping spans merged into disjoint marks, each with the set of clauses it holds.
+fn merge_spans(spans: impl Iterator<Item = (Range<usize>, u64)>) -> Vec<(Range<usize>, u64)> {
+    let mut spans: Vec<_> = spans.collect();
+    spans.sort_by_key(|(range, _)| (range.start, range.end));
+    let mut merged: Vec<(Range<usize>, u64)> = Vec::with_capacity(spans.len());
+    for (range, phrases) in spans {
+        match merged.last_mut() {
+            Some((last, last_phrases)) if range.start < last.end => {
+                last.end = last.end.max(range.end);
+                *last_phrases |= phrases;
+            }
+            _ => merged.push((range, phrases)),
+        }
+    }
+    merged
+}
+
+/// Index of the grapheme boundary at or before `offset`.
+fn boundary_at_or_before(boundaries: &[usize], offset: usize) -> usize {
+    match boundaries.binary_search(&offset) {
+        Ok(index) => index,
+        Err(index) => index.saturating_sub(1),
+    }
+}
+
+fn is_blank(text: &str, boundaries: &[usize], grapheme: usize) -> bool {
+    text[boundaries[grapheme]..boundaries[grapheme + 1]]
+        .chars()
+        .all(char::is_whitespace)
+}
+
+/// Picks the byte window (on grapheme boundaries) with the best marks.
+fn choose_window(
+    text: &str,
+    boundaries: &[usize],
+    marks: &[(Range<usize>, u64)],
+    max_graphemes: usize,
+) -> Range<usize> {
+    let graphemes = boundaries.len() - 1;
+    // Context shown before the anchor mark, so a match is not the snippet's first word.
+    let lead = max_graphemes / 5;
+    let window_from = |start: usize| -> (usize, usize) {
+        let end = (start + max_graphemes).min(graphemes);
+        let start = end.saturating_sub(max_graphemes).min(start);
+        (start, end)
+    };
+    let mut best: Option<((usize, usize), (u32, usize))> = None;
+    // Windows anchored on each mark; a quadratic scan, bounded to keep huge texts cheap.
+    for (anchor, _) in marks.iter().take(256) {
+        let anchor_grapheme = boundary_at_or_before(boundaries, anchor.start);
+        let mut start = anchor_grapheme.saturating_sub(lead);
+        // Start after a space when there is one in the lead, rather than mid-word.
+        if start > 0
+            && let Some(space) = (start..anchor_grapheme).find(|&g| is_blank(text, boundaries, g))
+        {
+            start = space + 1;
+        }
+        let (start, end) = window_from(start);
+        let (start_byte, end_byte) = (boundaries[start], boundaries[end]);
+        let mut phrases = 0u64;
+        let mut count = 0;
+        for (range, mark_phrases) in marks {
+            if range.start >= start_byte && range.end <= end_byte {
+                phrases |= mark_phrases;
+                count += 1;
+            }
+        }
+        let score = (phrases.count_ones(), count);
+        if best.is_none_or(|(_, best_score)| score > best_score) {
+            best = Some(((start, end), score));
+        }
+    }
+    let (mut start, mut end) = best.map_or_else(|| window_from(0), |(window, _)| window);
+    // Never show leading or trailing blanks.
+    while start < end && is_blank(text, boundaries, start) {
+        start += 1;
+    }
+    while end > start && is_blank(text, boundaries, end - 1) {
+        end -= 1;
+    }
+    boundaries[start]..boundaries[end]
+}
+
+fn push_escaped(out: &mut String, text: &str, pending_space: &mut bool) {
+    for c in text.chars() {
+        if c.is_whitespace() {
+            *pending_space = true;
+            continue;
+        }
+        if *pending_space {
+            out.push(' ');
+            *pending_space = false;
+        }
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+}
+
+fn render_html(text: &str, window: &Range<usize>, marks: &[Range<usize>]) -> String {
+    let mut out = String::with_capacity(window.len() + marks.len() * 13 + 8);
+    if window.start > 0 {
+        out.push('…');
+    }
+    let mut pending_space = false;
+    let mut cursor = window.start;
+    for mark in marks {
+        push_escaped(&mut out, &text[cursor..mark.start], &mut pending_space);
+        if pending_space {
+            out.push(' ');
+            pending_space = false;
+        }
+        out.push_str("<mark>");
+        push_escaped(&mut out, &text[mark.clone()], &mut pending_space);
+        out.push_str("</mark>");
+        cursor = mark.end;
+    }
+    push_escaped(&mut out, &text[cursor..window.end], &mut pending_space);
+    if window.end < text.len() {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use unicode_normalization::UnicodeNormalization;
+
+    fn q(input: &str) -> Query {
+        Query::parse(input).unwrap()
+    }
+
+    #[test]
+    fn marks_the_matched_syllables_inside_inflected_forms() {
+        let text = "오늘 서버를 재시작했다.";
+        let snip = snippet(&q("서버"), text, &SnippetConfig::default());
+        assert_eq!(snip.html, "오늘 <mark>서버</mark>를 재시작했다.");
+        assert_eq!(
+            snip.marks
+                .iter()
+                .map(|r| &text[r.clone()])
+                .collect::<Vec<_>>(),
+            ["서버"]
+        );
+        assert_eq!(snip.range, 0..text.len());
+    }
+
+    #[test]
+    fn marks_map_back_into_nfd_originals() {
+        let text: String = "오늘 서버를 재시작했다.".nfd().collect();
+        let snip = snippet(&q("서버"), &text, &SnippetConfig::default());
+        assert_eq!(snip.marks.len(), 1);
+        let marked: String = text[snip.marks[0].clone()].nfc().collect();
+        assert_eq!(marked, "서버");
+        // The HTML keeps the original's characters, with the mark around whole syllables.
+        let html_nfc: String = snip.html.nfc().collect();
+        assert_eq!(html_nfc, "오늘 <mark>서버</mark>를 재시작했다.");
+    }
+
+    #[test]
+    fn escapes_html_and_collapses_whitespace() {
+        let text = "<b>Axum</b> &\n\n  \"서버\"";
+        let snip = snippet(&q("axum 서버"), text, &SnippetConfig::default());
+        assert_eq!(
+            snip.html,
+            "&lt;b&gt;<mark>Axum</mark>&lt;/b&gt; &amp; &quot;<mark>서버</mark>&quot;"
+        );
+    }
+
+    #[test]
+    fn picks_the_window_holding_the_most_clauses() {
+        let filler = "가나다 ".repeat(60);
+        let text = format!("서버 {filler} axum 서버 {filler} 서버");
+        let config = SnippetConfig { max_graphemes: 40 };
+        let snip = snippet(&q("axum 서버"), &text, &config);
+        let marked: Vec<&str> = snip.marks.iter().map(|r| &text[r.clone()]).collect();
+        assert_eq!(marked, ["axum", "서버"]);
+        assert!(snip.html.starts_with('…') && snip.html.ends_with('…'));
+        assert!(text[snip.range.clone()].graphemes(true).count() <= 40);
+    }
+
+    #[test]
+    fn windows_never_cut_a_grapheme() {
+        let text: String = "가".repeat(10).nfd().collect::<String>() + " 서버";
+        let config = SnippetConfig { max_graphemes: 4 };
+        let snip = snippet(&q("서버"), &text, &config);
+        let shown = &text[snip.range.clone()];
+        let recomposed: String = shown.nfc().collect();
+        assert!(recomposed.ends_with("서버"), "{recomposed}");
+        assert!(
+            text.grapheme_indices(true)
+                .any(|(offset, _)| offset == snip.range.start)
+        );
+    }
+
+    #[test]
+    fn without_a_match_shows_the_beginning() {
+        let text = "첫 문장입니다. 둘째 문장입니다.";
+        let snip = snippet(&q("없는말"), text, &SnippetConfig { max_graphemes: 7 });
+        assert_eq!(snip.html, "첫 문장입니다…");
+        assert!(snip.marks.is_empty());
+    }
+
+    #[test]
+    fn snippet_within_keeps_offsets_absolute() {
+        let text = "서버 하나. 다른 단락의 서버.";
+        let second = text.find("다른").unwrap();
+        let snip = snippet_within(
+            &q("서버"),
+            text,
+            second..text.len(),
+            &SnippetConfig::default(),
+        );
+        assert_eq!(snip.marks.len(), 1);
+        assert!(snip.marks[0].start > second);
+        assert_eq!(&text[snip.marks[0].clone()], "서버");
+    }
+}
