@@ -409,8 +409,15 @@ impl Chunker<'_> {
     /// returned open so following paragraphs can still join it.
     fn split(&mut self, range: Range<usize>, heading_path: Vec<String>) -> Option<OpenChunk> {
         let text = self.text;
-        let end = range.end;
-        let mut pos = trim_blank(text, range).start;
+        // Split only the content: a cut before trailing blanks must end the loop, not leave a
+        // blank remainder that would become a repeated, overlapping piece.
+        let Range {
+            start: mut pos,
+            end,
+        } = trim_blank(text, range);
+        // Each piece must take in text past the previous cut (not just the blank after it), or
+        // an overlapping piece could find the same best cut again and repeat a piece.
+        let mut previous_cut = pos;
         while pos < end {
             let limit = advance_chars(text, pos, self.max_chars, end);
             if limit >= end {
@@ -427,8 +434,16 @@ impl Chunker<'_> {
                 // One grapheme cluster longer than max_chars: keep it whole.
                 limit = grapheme_ceil(text, advance_chars(text, pos, 1, end)).min(end);
             }
-            let earliest = advance_chars(text, pos, self.max_chars / 2, end);
+            let earliest = advance_chars(text, pos, self.max_chars / 2, end)
+                .max(advance_chars(
+                    text,
+                    trim_blank(text, previous_cut..end).start,
+                    1,
+                    end,
+                ))
+                .min(limit);
             let cut = best_cut(text, earliest, limit).unwrap_or(limit);
+            previous_cut = cut;
             self.push(pos..cut, heading_path.clone());
             let next = if self.overlap_chars == 0 {
                 cut

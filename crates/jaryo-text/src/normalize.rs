@@ -167,3 +167,47 @@ mod tests {
         assert_eq!(folded("ㅋㅏ"), "카");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Text rich in what normalisation reorders or composes: jamo, compatibility jamo,
+    /// combining marks in and out of canonical order, fullwidth and compatibility characters.
+    fn tricky_text() -> impl Strategy<Value = String> {
+        let pieces = prop::sample::select(vec![
+            "ᄒ", "ᅬ", "ᆫ", "ᄋ", "ᅴ", "ㄱ", "ㅏ", "ㅋ", "회", "가", "e", "\u{301}", "\u{323}",
+            "\u{302}", "Å", "\u{212B}", "ﬁ", "Ａ", "１", "㈜", "İ", "ß", "漢", "\u{FE00}", "か",
+            "\u{3099}", "\u{0F73}", "\u{0F71}", " ", ".", "\n",
+        ]);
+        prop::collection::vec(pieces, 0..24).prop_map(|p| p.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn both_paths_yield_the_same_characters(text in tricky_text()) {
+            let mut plain = String::new();
+            for_each_folded_char(&text, |c| plain.push(c));
+            let mut located = String::new();
+            for_each_folded_char_with_origin(&text, |c, _| located.push(c));
+            prop_assert_eq!(&located, &plain);
+            let whole: String = text.nfkc().flat_map(char::to_lowercase).collect();
+            prop_assert_eq!(&plain, &whole);
+        }
+
+        #[test]
+        fn origins_are_ordered_char_aligned_ranges_of_the_input(text in tricky_text()) {
+            let mut previous_end = 0;
+            let mut previous_start = 0;
+            for_each_folded_char_with_origin(&text, |_, origin| {
+                assert!(origin.start < origin.end && origin.end <= text.len());
+                assert!(text.is_char_boundary(origin.start) && text.is_char_boundary(origin.end));
+                assert!(origin.start >= previous_start);
+                assert!(origin.start >= previous_end || origin.start == previous_start);
+                previous_start = origin.start;
+                previous_end = origin.end;
+            });
+        }
+    }
+}
