@@ -1,1 +1,302 @@
-//! Typed client of the API.
+//! A typed client of the API, for the CLI, tests and benchmarks.
+//!
+//! It speaks the same [`crate::wire`] types the server sends, so the two cannot drift apart.
+
+use crate::wire::{
+    DocumentJson, DocumentPage, DocumentPatchInput, ErrorJson, MemoInput, MemoJson, MemoPage,
+    NewDocumentInput,
+};
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+
+/// Why a call failed, in terms a person at a terminal can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("no jaryo server answers at {url} (is `jaryo serve` running?)")]
+    NotRunning { url: String },
+    #[error("{message} ({code}, HTTP {status})")]
+    Api {
+        status: u16,
+        code: String,
+        message: String,
+        error: Box<ErrorJson>,
+    },
+    #[error("HTTP {status} from the server")]
+    UnexpectedStatus { status: u16 },
+    #[error("talking to {url} failed: {source}")]
+    Transport {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+}
+
+impl ClientError {
+    /// The API error code, if the server answered with one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Api { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+/// Filters of a document listing.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DocumentListQuery {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub draft_state: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+struct PageParams<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limit: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cursor: Option<&'a str>,
+}
+
+/// A client of one jaryo server.
+#[derive(Clone)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    base_url: String,
+    token: SecretString,
+}
+
+impl std::fmt::Debug for ApiClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiClient")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ApiClient {
+    /// `base_url` is the server's root, such as `http://127.0.0.1:8765`.
+    pub fn new(base_url: &str, token: SecretString) -> Self {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("a TLS-less HTTP client always builds");
+        Self {
+            http,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            token,
+        }
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&(impl Serialize + ?Sized)>,
+        query: Option<&(impl Serialize + ?Sized)>,
+    ) -> Result<Option<T>, ClientError> {
+        let url = format!("{}/api/v1{path}", self.base_url);
+        let mut request = self
+            .http
+            .request(method, &url)
+            .bearer_auth(self.token.expose_secret());
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        if let Some(query) = query {
+            request = request.query(query);
+        }
+        let transport = |source: reqwest::Error| {
+            if source.is_connect() {
+                ClientError::NotRunning {
+                    url: self.base_url.clone(),
+                }
+            } else {
+                ClientError::Transport {
+                    url: url.clone(),
+                    source,
+                }
+            }
+        };
+        let response = request.send().await.map_err(transport)?;
+        let status = response.status();
+        if status == StatusCode::NO_CONTENT {
+            return Ok(None);
+        }
+        let bytes = response.bytes().await.map_err(transport)?;
+        if status.is_success() {
+            let value =
+                serde_json::from_slice(&bytes).map_err(|_| ClientError::UnexpectedStatus {
+                    status: status.as_u16(),
+                })?;
+            return Ok(Some(value));
+        }
+        match serde_json::from_slice::<ErrorJson>(&bytes) {
+            Ok(error) => Err(ClientError::Api {
+                status: status.as_u16(),
+                code: error.error.code.clone(),
+                message: error.error.message.clone(),
+                error: Box::new(error),
+            }),
+            Err(_) => Err(ClientError::UnexpectedStatus {
+                status: status.as_u16(),
+            }),
+        }
+    }
+
+    async fn call_some<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&(impl Serialize + ?Sized)>,
+        query: Option<&(impl Serialize + ?Sized)>,
+    ) -> Result<T, ClientError> {
+        self.call(method, path, body, query)
+            .await?
+            .ok_or(ClientError::UnexpectedStatus { status: 204 })
+    }
+
+    /// Whether the server answers its health check.
+    pub async fn health(&self) -> Result<(), ClientError> {
+        let url = format!("{}/healthz", self.base_url);
+        let response = self.http.get(&url).send().await.map_err(|source| {
+            if source.is_connect() {
+                ClientError::NotRunning {
+                    url: self.base_url.clone(),
+                }
+            } else {
+                ClientError::Transport { url, source }
+            }
+        })?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(ClientError::UnexpectedStatus {
+                status: response.status().as_u16(),
+            })
+        }
+    }
+
+    pub async fn create_memo(&self, content: &str) -> Result<MemoJson, ClientError> {
+        let body = MemoInput {
+            content: content.to_owned(),
+        };
+        self.call_some(Method::POST, "/memos", Some(&body), None::<&()>)
+            .await
+    }
+
+    pub async fn list_memos(
+        &self,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<MemoPage, ClientError> {
+        let query = PageParams { limit, cursor };
+        self.call_some(Method::GET, "/memos", None::<&()>, Some(&query))
+            .await
+    }
+
+    pub async fn get_memo(&self, id: i64) -> Result<MemoJson, ClientError> {
+        self.call_some(
+            Method::GET,
+            &format!("/memos/{id}"),
+            None::<&()>,
+            None::<&()>,
+        )
+        .await
+    }
+
+    pub async fn update_memo(&self, id: i64, content: &str) -> Result<MemoJson, ClientError> {
+        let body = MemoInput {
+            content: content.to_owned(),
+        };
+        self.call_some(
+            Method::PATCH,
+            &format!("/memos/{id}"),
+            Some(&body),
+            None::<&()>,
+        )
+        .await
+    }
+
+    pub async fn delete_memo(&self, id: i64) -> Result<(), ClientError> {
+        self.call::<serde_json::Value>(
+            Method::DELETE,
+            &format!("/memos/{id}"),
+            None::<&()>,
+            None::<&()>,
+        )
+        .await
+        .map(drop)
+    }
+
+    pub async fn promote_memo(&self, id: i64) -> Result<DocumentJson, ClientError> {
+        self.call_some(
+            Method::POST,
+            &format!("/memos/{id}/promote-to-document"),
+            None::<&()>,
+            None::<&()>,
+        )
+        .await
+    }
+
+    pub async fn create_document(
+        &self,
+        input: &NewDocumentInput,
+    ) -> Result<DocumentJson, ClientError> {
+        self.call_some(Method::POST, "/documents", Some(input), None::<&()>)
+            .await
+    }
+
+    pub async fn list_documents(
+        &self,
+        query: &DocumentListQuery,
+    ) -> Result<DocumentPage, ClientError> {
+        self.call_some(Method::GET, "/documents", None::<&()>, Some(query))
+            .await
+    }
+
+    pub async fn get_document(&self, id: i64) -> Result<DocumentJson, ClientError> {
+        self.call_some(
+            Method::GET,
+            &format!("/documents/{id}"),
+            None::<&()>,
+            None::<&()>,
+        )
+        .await
+    }
+
+    pub async fn update_document(
+        &self,
+        id: i64,
+        patch: &DocumentPatchInput,
+    ) -> Result<DocumentJson, ClientError> {
+        self.call_some(
+            Method::PATCH,
+            &format!("/documents/{id}"),
+            Some(patch),
+            None::<&()>,
+        )
+        .await
+    }
+
+    pub async fn delete_document(&self, id: i64) -> Result<(), ClientError> {
+        self.call::<serde_json::Value>(
+            Method::DELETE,
+            &format!("/documents/{id}"),
+            None::<&()>,
+            None::<&()>,
+        )
+        .await
+        .map(drop)
+    }
+}

@@ -91,10 +91,7 @@ impl SqliteStore {
             .connect_with(connect.clone().create_if_missing(true))
             .await
             .map_err(codec::map_error)?;
-        MIGRATOR
-            .run(&writer)
-            .await
-            .map_err(StoreError::internal)?;
+        MIGRATOR.run(&writer).await.map_err(StoreError::internal)?;
         let reader = SqlitePoolOptions::new()
             .max_connections(options.read_connections.max(1))
             .acquire_timeout(Duration::from_secs(60))

@@ -1,0 +1,269 @@
+//! Auth, bad input and every error status, over real HTTP.
+
+use jaryo_testkit::{TestApp, error_code};
+use reqwest::Method;
+use serde_json::json;
+
+#[tokio::test]
+async fn health_needs_no_token_and_everything_else_does() {
+    let app = TestApp::spawn().await;
+    let health = app
+        .http
+        .get(format!("{}/healthz", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+
+    let routes = [
+        (Method::GET, "/memos"),
+        (Method::POST, "/memos"),
+        (Method::GET, "/memos/1"),
+        (Method::PATCH, "/memos/1"),
+        (Method::DELETE, "/memos/1"),
+        (Method::POST, "/memos/1/promote-to-document"),
+        (Method::GET, "/documents"),
+        (Method::POST, "/documents"),
+        (Method::GET, "/documents/1"),
+        (Method::PATCH, "/documents/1"),
+        (Method::DELETE, "/documents/1"),
+        (Method::GET, "/openapi.json"),
+    ];
+    for (method, path) in routes {
+        for auth in [None, Some("Bearer wrong-token"), Some("Basic dXNlcjpwYXNz")] {
+            let mut request = app.http.request(method.clone(), app.api_url(path));
+            if let Some(auth) = auth {
+                request = request.header("authorization", auth);
+            }
+            let response = request.json(&json!({"content": "x"})).send().await.unwrap();
+            assert_eq!(
+                response.headers().get("www-authenticate").unwrap(),
+                "Bearer"
+            );
+            let (status, code, _) = error_code(response).await;
+            assert_eq!(
+                (status, code.as_str()),
+                (401, "unauthorized"),
+                "{method} {path}"
+            );
+        }
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_token_is_accepted_with_any_scheme_case() {
+    let app = TestApp::spawn().await;
+    use secrecy::ExposeSecret;
+    let response = app
+        .http
+        .get(app.api_url("/memos"))
+        .header(
+            "authorization",
+            format!("bearer {}", app.token.expose_secret()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn malformed_json_is_400_and_wrong_shapes_are_422() {
+    let app = TestApp::spawn().await;
+    let malformed = app
+        .authed(Method::POST, "/memos")
+        .header("content-type", "application/json")
+        .body("{\"content\": \"끝나지 않은")
+        .send()
+        .await
+        .unwrap();
+    let (status, code, _) = error_code(malformed).await;
+    assert_eq!((status, code.as_str()), (400, "malformed_json"));
+
+    for body in [
+        json!({}),
+        json!({"content": 42}),
+        json!({"contents": "오타"}),
+        json!("글"),
+    ] {
+        let response = app
+            .authed(Method::POST, "/memos")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let (status, code, _) = error_code(response).await;
+        assert_eq!((status, code.as_str()), (422, "invalid_input"), "{body}");
+    }
+
+    let no_type = app
+        .authed(Method::POST, "/memos")
+        .body("{\"content\": \"내용\"}")
+        .send()
+        .await
+        .unwrap();
+    let (status, code, _) = error_code(no_type).await;
+    assert_eq!((status, code.as_str()), (415, "unsupported_media_type"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn empty_or_whitespace_memos_are_422_and_nothing_is_saved() {
+    let app = TestApp::spawn().await;
+    for content in ["", "   ", "\n\t\u{3000}\n"] {
+        let response = app
+            .authed(Method::POST, "/memos")
+            .json(&json!({ "content": content }))
+            .send()
+            .await
+            .unwrap();
+        let (status, code, body) = error_code(response).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (422, "invalid_input"),
+            "{content:?}"
+        );
+        assert_eq!(body["error"]["field"], "content");
+    }
+    let memo = app.api.create_memo("남는 메모").await.unwrap();
+    let response = app
+        .authed(Method::PATCH, &format!("/memos/{}", memo.id))
+        .json(&json!({"content": "  "}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    assert_eq!(
+        app.api.get_memo(memo.id).await.unwrap().content,
+        "남는 메모"
+    );
+    assert_eq!(app.api.list_memos(None, None).await.unwrap().items.len(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_body_over_the_default_limit_is_413() {
+    let app = TestApp::spawn().await;
+    let big = "가".repeat(400 * 1024); // 1.2 MB of UTF-8
+    let response = app
+        .authed(Method::POST, "/memos")
+        .json(&json!({ "content": big }))
+        .send()
+        .await
+        .unwrap();
+    let (status, code, _) = error_code(response).await;
+    assert_eq!((status, code.as_str()), (413, "payload_too_large"));
+    // Just under the limit is fine.
+    let fits = "a".repeat(1000 * 1024);
+    assert!(app.api.create_memo(&fits).await.is_ok());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_body_limit_is_configurable() {
+    let app = TestApp::spawn_with(|config| config.max_body_bytes = 2048).await;
+    let response = app
+        .authed(Method::POST, "/memos")
+        .json(&json!({ "content": "x".repeat(4096) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    assert!(app.api.create_memo(&"x".repeat(1000)).await.is_ok());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_ids_are_404_and_bad_ids_400() {
+    let app = TestApp::spawn().await;
+    for path in ["/memos/424242", "/documents/424242"] {
+        let response = app.authed(Method::GET, path).send().await.unwrap();
+        let (status, code, _) = error_code(response).await;
+        assert_eq!((status, code.as_str()), (404, "not_found"), "{path}");
+    }
+    for path in [
+        "/memos/abc",
+        "/documents/1.5",
+        "/memos/99999999999999999999",
+    ] {
+        let response = app.authed(Method::GET, path).send().await.unwrap();
+        let (status, code, _) = error_code(response).await;
+        assert_eq!((status, code.as_str()), (400, "invalid_path"), "{path}");
+    }
+    let unknown = app
+        .authed(Method::GET, "/nothing-here")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_wrong_method_is_405() {
+    let app = TestApp::spawn().await;
+    for (method, path) in [
+        (Method::PUT, "/memos"),
+        (Method::DELETE, "/memos"),
+        (Method::PUT, "/memos/1"),
+        (Method::GET, "/memos/1/promote-to-document"),
+        (Method::POST, "/documents/1"),
+    ] {
+        let response = app.authed(method.clone(), path).send().await.unwrap();
+        let (status, code, _) = error_code(response).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (405, "method_not_allowed"),
+            "{method} {path}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bad_paging_parameters_are_400() {
+    let app = TestApp::spawn().await;
+    for query in ["?limit=0", "?limit=201", "?limit=abc", "?cursor=xyz"] {
+        let response = app
+            .authed(Method::GET, &format!("/memos{query}"))
+            .send()
+            .await
+            .unwrap();
+        let (status, code, _) = error_code(response).await;
+        assert_eq!((status, code.as_str()), (400, "invalid_query"), "{query}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route() {
+    let app = TestApp::spawn().await;
+    let doc: serde_json::Value = app
+        .authed(Method::GET, "/openapi.json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, methods) in [
+        ("/api/v1/memos", &["get", "post"][..]),
+        ("/api/v1/memos/{id}", &["get", "patch", "delete"][..]),
+        ("/api/v1/memos/{id}/promote-to-document", &["post"][..]),
+        ("/api/v1/documents", &["get", "post"][..]),
+        ("/api/v1/documents/{id}", &["get", "patch", "delete"][..]),
+    ] {
+        for method in methods {
+            assert!(
+                paths[path].get(*method).is_some(),
+                "{method} {path} missing from OpenAPI"
+            );
+        }
+    }
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    app.stop().await;
+}

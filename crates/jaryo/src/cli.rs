@@ -1,0 +1,148 @@
+//! The command line: one binary that runs the server and talks to it.
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "jaryo",
+    version,
+    about = "jaryo (자료): memos, a library of documents, and drafts from your own local LLM",
+    long_about = "jaryo keeps your memos, turns the ones worth keeping into documents, and has \
+                  your own local language model draft clean Markdown from them (without adding \
+                  facts) for you to review.\n\n\
+                  Start the server with `jaryo serve`; the other commands talk to it.",
+    after_help = "Configuration: flags > JARYO_* environment variables > <data-dir>/jaryo.toml \
+                  > defaults. `jaryo config default` prints every setting with its default."
+)]
+pub struct Cli {
+    /// Configuration file (default: <data-dir>/jaryo.toml).
+    #[arg(long, global = true, env = "JARYO_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Data directory holding the database, the API token and the server's address.
+    #[arg(long, global = true, env = "JARYO_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server: HTTP API (and web UI) on the embedded SQLite database.
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Show or print configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Capture, list, show, edit and delete memos.
+    #[command(subcommand)]
+    Memo(MemoCommand),
+    /// Send a memo to the library: make a document of it and queue a draft.
+    Promote {
+        /// The memo's id.
+        memo_id: i64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// List, show and delete documents.
+    #[command(subcommand)]
+    Doc(DocCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on, such as 127.0.0.1:8765 (default from config).
+    #[arg(long, env = "JARYO_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print a commented jaryo.toml with every default.
+    Default,
+    /// Print the configuration in effect (secrets redacted).
+    Show,
+}
+
+/// How a client command reaches the server.
+#[derive(Debug, Clone, Args)]
+pub struct ClientArgs {
+    /// Server URL (default: the address a local `jaryo serve` wrote to its data directory).
+    #[arg(long, env = "JARYO_SERVER", value_name = "URL")]
+    pub server: Option<String>,
+    /// Print JSON, for scripts.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MemoCommand {
+    /// Save a memo. TEXT `-` reads it from standard input.
+    Add {
+        text: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// List memos, newest first.
+    List {
+        /// How many (1-200).
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        /// Continue after a previous listing (its `next_cursor`).
+        #[arg(long)]
+        cursor: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Show one memo.
+    Show {
+        id: i64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Replace a memo's text. TEXT `-` reads it from standard input.
+    Edit {
+        id: i64,
+        text: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Delete a memo.
+    Delete {
+        id: i64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DocCommand {
+    /// List documents, newest first.
+    List {
+        /// Only documents whose draft is in this state.
+        #[arg(long, value_parser = ["none", "pending", "running", "done", "skipped", "failed"])]
+        state: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        #[arg(long)]
+        cursor: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Show one document: its original text and its Markdown.
+    Show {
+        id: i64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Delete a document.
+    Delete {
+        id: i64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}

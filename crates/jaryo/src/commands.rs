@@ -1,0 +1,242 @@
+//! What each command does.
+
+use crate::app::{self, App, read_address_file};
+use crate::cli::{Cli, ClientArgs, Command, ConfigCommand, DocCommand, MemoCommand};
+use crate::config::{Config, LogFormat, Overrides, default_toml};
+use crate::display;
+use crate::token::{TokenOrigin, read_token_file};
+use anyhow::{Context, bail};
+use jaryo_http::client::{ApiClient, DocumentListQuery};
+use std::io::Read;
+
+pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    let mut overrides = Overrides {
+        data_dir: cli.data_dir.clone(),
+        ..Overrides::default()
+    };
+    if let Command::Serve(args) = &cli.command {
+        overrides.listen = args.listen;
+    }
+    let config = Config::load(cli.config.as_deref(), &overrides)?;
+    match cli.command {
+        Command::Serve(_) => serve(&config).await,
+        Command::Migrate => migrate(&config).await,
+        Command::Config(ConfigCommand::Default) => {
+            print!("{}", default_toml());
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Show) => {
+            println!("{config:#?}");
+            Ok(())
+        }
+        Command::Memo(command) => memo(&config, command).await,
+        Command::Promote { memo_id, client } => {
+            let api = connect(&config, &client)?;
+            let document = api.promote_memo(memo_id).await?;
+            if client.json {
+                display::json(&document)
+            } else {
+                println!(
+                    "memo {memo_id} → document {} \"{}\"; a draft is queued",
+                    document.id, document.title
+                );
+                Ok(())
+            }
+        }
+        Command::Doc(command) => doc(&config, command).await,
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn serve(config: &Config) -> anyhow::Result<()> {
+    init_logging(config.log_format);
+    let app = App::start(config).await?;
+    match app.token_origin {
+        TokenOrigin::Generated => tracing::info!(
+            path = %config.token_file().display(),
+            "generated an API token; clients send it as `Authorization: Bearer <token>`"
+        ),
+        TokenOrigin::File => tracing::info!(
+            path = %config.token_file().display(),
+            "using the API token from its file"
+        ),
+        TokenOrigin::Configured => tracing::info!("using the configured API token"),
+    }
+    tracing::info!(
+        url = %app.url(),
+        data_dir = %config.data_dir.display(),
+        "jaryo is serving"
+    );
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing requests in flight");
+    app.stop().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+}
+
+async fn migrate(config: &Config) -> anyhow::Result<()> {
+    app::create_private_dir(&config.data_dir)?;
+    app::open_store(config).await?;
+    println!(
+        "the database in {} is up to date",
+        config.data_dir.display()
+    );
+    Ok(())
+}
+
+/// A client of the server this configuration points at.
+fn connect(config: &Config, args: &ClientArgs) -> anyhow::Result<ApiClient> {
+    let url = match &args.server {
+        Some(url) => url.clone(),
+        None => match read_address_file(&config.address_file()) {
+            Some(address) => address.url,
+            None => format!("http://{}", config.listen),
+        },
+    };
+    let token = match &config.api_token {
+        Some(token) => token.clone(),
+        None => read_token_file(&config.token_file())?.with_context(|| {
+            format!(
+                "no API token: set JARYO_API_TOKEN, or start `jaryo serve` once to create {}",
+                config.token_file().display()
+            )
+        })?,
+    };
+    Ok(ApiClient::new(&url, token))
+}
+
+fn text_argument(text: String) -> anyhow::Result<String> {
+    if text != "-" {
+        return Ok(text);
+    }
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .context("cannot read the memo from standard input")?;
+    if input.trim().is_empty() {
+        bail!("standard input held no text");
+    }
+    Ok(input)
+}
+
+async fn memo(config: &Config, command: MemoCommand) -> anyhow::Result<()> {
+    match command {
+        MemoCommand::Add { text, client } => {
+            let text = text_argument(text)?;
+            let memo = connect(config, &client)?.create_memo(&text).await?;
+            if client.json {
+                return display::json(&memo);
+            }
+            println!("saved memo {}", memo.id);
+        }
+        MemoCommand::List {
+            limit,
+            cursor,
+            client,
+        } => {
+            let page = connect(config, &client)?
+                .list_memos(Some(limit), cursor.as_deref())
+                .await?;
+            if client.json {
+                return display::json(&page);
+            }
+            display::memo_list(&page);
+        }
+        MemoCommand::Show { id, client } => {
+            let memo = connect(config, &client)?.get_memo(id).await?;
+            if client.json {
+                return display::json(&memo);
+            }
+            display::memo(&memo);
+        }
+        MemoCommand::Edit { id, text, client } => {
+            let text = text_argument(text)?;
+            let memo = connect(config, &client)?.update_memo(id, &text).await?;
+            if client.json {
+                return display::json(&memo);
+            }
+            println!("updated memo {}", memo.id);
+        }
+        MemoCommand::Delete { id, client } => {
+            connect(config, &client)?.delete_memo(id).await?;
+            if !client.json {
+                println!("deleted memo {id}");
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn doc(config: &Config, command: DocCommand) -> anyhow::Result<()> {
+    match command {
+        DocCommand::List {
+            state,
+            limit,
+            cursor,
+            client,
+        } => {
+            let query = DocumentListQuery {
+                draft_state: state,
+                limit: Some(limit),
+                cursor,
+            };
+            let page = connect(config, &client)?.list_documents(&query).await?;
+            if client.json {
+                return display::json(&page);
+            }
+            display::document_list(&page);
+        }
+        DocCommand::Show { id, client } => {
+            let document = connect(config, &client)?.get_document(id).await?;
+            if client.json {
+                return display::json(&document);
+            }
+            display::document(&document);
+        }
+        DocCommand::Delete { id, client } => {
+            connect(config, &client)?.delete_document(id).await?;
+            if !client.json {
+                println!("deleted document {id}");
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,306 @@
+//! Typed configuration, layered: flags over `JARYO_*` environment variables over `jaryo.toml`
+//! over defaults.
+//!
+//! The file is `<data-dir>/jaryo.toml`, or the one named by `--config`. Environment variables
+//! map onto the file's keys: `JARYO_LISTEN` is `listen`, and a section's keys take its name as
+//! a prefix, so `JARYO_LLM_BASE_URL` is `base_url` under `[llm]`.
+//!
+//! Secrets (the API token, the model server's key, a database URL with a password) are held in
+//! types whose `Debug` shows `[REDACTED]`, so a logged config never leaks them.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::value::{Uncased, UncasedStr};
+use secrecy::SecretString;
+use serde::{Deserialize, Deserializer, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The configuration file's name inside the data directory.
+pub const CONFIG_FILE_NAME: &str = "jaryo.toml";
+/// Sections of the file; `JARYO_<SECTION>_<KEY>` sets `<key>` under `[<section>]`.
+const SECTIONS: &[&str] = &["llm", "draft"];
+
+/// Everything `jaryo serve` and `jaryo worker` read at start.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Where the database, the token and the server's address file live.
+    pub data_dir: PathBuf,
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// The API token; generated into `<data-dir>/api-token` when unset.
+    #[serde(deserialize_with = "lenient_secret")]
+    pub api_token: Option<SecretString>,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// `text` or `json` log lines.
+    pub log_format: LogFormat,
+    /// The model server and the gate in front of it.
+    pub llm: LlmSection,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("jaryo-data"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8765)),
+            api_token: None,
+            max_body_bytes: 1024 * 1024,
+            log_format: LogFormat::Text,
+            llm: LlmSection::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// `[llm]`: the model server and the gate.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct LlmSection {
+    #[serde(flatten)]
+    pub gate: jaryo_gate::GateConfig,
+}
+
+/// Values given on the command line; they win over everything else.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("the configuration file {0} does not exist")]
+    MissingFile(PathBuf),
+    #[error("invalid configuration: {0}")]
+    Invalid(#[from] Box<figment::Error>),
+}
+
+impl Config {
+    /// Reads the configuration: `explicit_file` (from `--config`) or `<data-dir>/jaryo.toml`,
+    /// then the process's `JARYO_*` variables, then `overrides`.
+    pub fn load(explicit_file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
+        Self::load_from(explicit_file, overrides, Env::prefixed("JARYO_"))
+    }
+
+    fn load_from(
+        explicit_file: Option<&Path>,
+        overrides: &Overrides,
+        env: Env,
+    ) -> Result<Self, ConfigError> {
+        let env = env.map(section_key);
+        // The data directory decides where the file is, so find it first without the file.
+        let file = match explicit_file {
+            Some(path) if !path.exists() => return Err(ConfigError::MissingFile(path.into())),
+            Some(path) => path.to_owned(),
+            None => {
+                let early: Config = Figment::new()
+                    .merge(env.clone())
+                    .merge(Serialized::defaults(overrides))
+                    .extract()
+                    .map_err(Box::new)?;
+                early.data_dir.join(CONFIG_FILE_NAME)
+            }
+        };
+        let mut figment = Figment::new();
+        if file.exists() {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        let config = figment
+            .merge(env)
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(Box::new)?;
+        Ok(config)
+    }
+
+    /// `<data-dir>/api-token`.
+    pub fn token_file(&self) -> PathBuf {
+        self.data_dir.join("api-token")
+    }
+
+    /// `<data-dir>/server.json`: where a running server says it listens.
+    pub fn address_file(&self) -> PathBuf {
+        self.data_dir.join("server.json")
+    }
+}
+
+/// `llm_base_url` → `llm.base_url`; top-level keys stay as they are.
+fn section_key(key: &UncasedStr) -> Uncased<'_> {
+    let lowercase = key.as_str().to_ascii_lowercase();
+    for section in SECTIONS {
+        if let Some(rest) = lowercase
+            .strip_prefix(section)
+            .and_then(|r| r.strip_prefix('_'))
+        {
+            return format!("{section}.{rest}").into();
+        }
+    }
+    key.into()
+}
+
+/// Environment values are typed by their look (`123` is a number), but a secret is always
+/// text: accept either.
+fn lenient_secret<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<SecretString>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum TextOrNumber {
+        Text(String),
+        Integer(i128),
+        Float(f64),
+    }
+    Ok(
+        Option::<TextOrNumber>::deserialize(deserializer)?.map(|value| {
+            SecretString::from(match value {
+                TextOrNumber::Text(text) => text,
+                TextOrNumber::Integer(n) => n.to_string(),
+                TextOrNumber::Float(n) => n.to_string(),
+            })
+        }),
+    )
+}
+
+/// A commented `jaryo.toml` holding every default, printed by `jaryo config default`.
+pub fn default_toml() -> String {
+    let defaults = Config::default();
+    let gate = &defaults.llm.gate;
+    format!(
+        r#"# jaryo configuration. Every key is optional; the values below are the defaults.
+# Precedence: command-line flags > JARYO_* environment variables > this file > defaults.
+# A key under a section maps to JARYO_<SECTION>_<KEY>, e.g. [llm] base_url = JARYO_LLM_BASE_URL.
+
+# Where the database (jaryo.db), the API token and the server's address file live.
+# (Only meaningful in a file given with --config; the default file lives in this directory.)
+data_dir = "{data_dir}"
+
+# Address of the HTTP server and web UI. Keep it on loopback unless a proxy with TLS fronts it.
+listen = "{listen}"
+
+# The bearer token clients must send. When unset, one is generated at first start into
+# <data_dir>/api-token (mode 0600). Prefer JARYO_API_TOKEN over writing it here.
+# api_token = "..."
+
+# Largest request body accepted, in bytes; larger requests get 413.
+max_body_bytes = {max_body_bytes}
+
+# Log lines as "text" or "json". The level is set with RUST_LOG (default: info).
+log_format = "text"
+
+[llm]
+# Concurrent model calls, shared by every caller in this process (the LLM gate).
+concurrency = {concurrency}
+# Let a person's call stop a background draft to take its slot (the draft re-queues).
+preempt = {preempt}
+# A background call waiting this long is served before newer interactive calls.
+background_max_wait_ms = {background_max_wait_ms}
+"#,
+        data_dir = defaults.data_dir.display(),
+        listen = defaults.listen,
+        max_body_bytes = defaults.max_body_bytes,
+        concurrency = gate.concurrency,
+        preempt = gate.preempt,
+        background_max_wait_ms = gate.background_max_wait_ms,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn no_env() -> Env {
+        Env::prefixed("JARYO_TEST_NOTHING_SET_")
+    }
+
+    #[test]
+    fn the_printed_default_file_parses_to_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("jaryo.toml");
+        std::fs::write(&file, default_toml()).unwrap();
+        let config = Config::load_from(Some(&file), &Overrides::default(), no_env()).unwrap();
+        let defaults = Config::default();
+        assert_eq!(config.listen, defaults.listen);
+        assert_eq!(config.data_dir, defaults.data_dir);
+        assert_eq!(config.max_body_bytes, defaults.max_body_bytes);
+        assert_eq!(config.llm.gate.concurrency, defaults.llm.gate.concurrency);
+    }
+
+    #[test]
+    fn flags_win_over_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("jaryo.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\napi_token = 123456\n").unwrap();
+        let overrides = Overrides {
+            listen: Some("127.0.0.1:9100".parse().unwrap()),
+            ..Overrides::default()
+        };
+        let config = Config::load_from(Some(&file), &overrides, no_env()).unwrap();
+        assert_eq!(config.listen.port(), 9100);
+        assert_eq!(config.api_token.unwrap().expose_secret(), "123456");
+    }
+
+    #[test]
+    fn the_file_in_the_data_dir_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(CONFIG_FILE_NAME),
+            "[llm]\nconcurrency = 3\n",
+        )
+        .unwrap();
+        let overrides = Overrides {
+            data_dir: Some(dir.path().to_owned()),
+            ..Overrides::default()
+        };
+        let config = Config::load_from(None, &overrides, no_env()).unwrap();
+        assert_eq!(config.llm.gate.concurrency, 3);
+    }
+
+    #[test]
+    fn a_missing_explicit_file_is_an_error_and_bad_values_are_named() {
+        let missing = Path::new("/nonexistent/jaryo.toml");
+        assert!(matches!(
+            Config::load_from(Some(missing), &Overrides::default(), no_env()),
+            Err(ConfigError::MissingFile(_))
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("jaryo.toml");
+        std::fs::write(&file, "listen = \"not an address\"\n").unwrap();
+        let error = Config::load_from(Some(&file), &Overrides::default(), no_env())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("listen"), "{error}");
+    }
+
+    #[test]
+    fn env_keys_map_onto_sections() {
+        assert_eq!(section_key("llm_base_url".into()).as_str(), "llm.base_url");
+        assert_eq!(section_key("LLM_BASE_URL".into()).as_str(), "llm.base_url");
+        assert_eq!(
+            section_key("draft_max_attempts".into()).as_str(),
+            "draft.max_attempts"
+        );
+        assert_eq!(section_key("data_dir".into()).as_str(), "data_dir");
+        assert_eq!(section_key("api_token".into()).as_str(), "api_token");
+    }
+
+    #[test]
+    fn debug_output_redacts_the_token() {
+        let config = Config {
+            api_token: Some(SecretString::from("hunter2-secret")),
+            ..Config::default()
+        };
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+}
