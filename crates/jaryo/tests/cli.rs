@@ -1,0 +1,251 @@
+//! The real `jaryo` binary: `serve` in a child process, and the client commands against it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_jaryo");
+
+struct Server {
+    child: Child,
+    data_dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start() -> Self {
+        let data_dir = tempfile::tempdir().unwrap();
+        let child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir.path())
+            .env_remove("JARYO_API_TOKEN")
+            .env_remove("JARYO_SERVER")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let address = data_dir.path().join("server.json");
+        wait_until(Duration::from_secs(30), || address.exists());
+        Self { child, data_dir }
+    }
+
+    fn dir(&self) -> &Path {
+        self.data_dir.path()
+    }
+
+    fn jaryo(&self, args: &[&str]) -> Output {
+        jaryo_in(self.dir(), args, None)
+    }
+
+    /// Sends SIGTERM and returns the server's exit status and logs.
+    fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut logs = String::new();
+        use std::io::Read;
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut logs)
+            .unwrap();
+        (status, logs)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn jaryo_in(data_dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut command = Command::new(BIN);
+    command
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env_remove("JARYO_API_TOKEN")
+        .env_remove("JARYO_SERVER")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    {
+        use std::io::Write;
+        let mut pipe = child.stdin.take().unwrap();
+        if let Some(input) = stdin {
+            pipe.write_all(input.as_bytes()).unwrap();
+        }
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Polls `condition` until it holds, failing the test at the deadline.
+fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !condition() {
+        assert!(Instant::now() < deadline, "condition not met within {timeout:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn json(output: &Output) -> serde_json::Value {
+    assert!(
+        output.status.success(),
+        "command failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("--json prints JSON")
+}
+
+#[test]
+fn capture_list_show_promote_and_inspect_from_the_command_line() {
+    let server = Server::start();
+
+    let added = json(&server.jaryo(&["memo", "add", "CLI로 적은 한글 메모 #회의", "--json"]));
+    let memo_id = added["id"].as_i64().unwrap();
+    assert_eq!(added["tags"], serde_json::json!(["회의"]));
+
+    let piped = jaryo_in(
+        server.dir(),
+        &["memo", "add", "-", "--json"],
+        Some("표준 입력으로 보낸 메모\n두 번째 줄\n"),
+    );
+    let piped = json(&piped);
+    assert_eq!(piped["content"], "표준 입력으로 보낸 메모\n두 번째 줄\n");
+
+    let listed = json(&server.jaryo(&["memo", "list", "--json"]));
+    let ids: Vec<i64> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [piped["id"].as_i64().unwrap(), memo_id]);
+
+    let human = server.jaryo(&["memo", "list"]);
+    let human = String::from_utf8(human.stdout).unwrap();
+    assert!(human.contains("CLI로 적은 한글 메모"), "{human}");
+    assert!(human.contains("#회의"), "{human}");
+
+    let shown = String::from_utf8(server.jaryo(&["memo", "show", &memo_id.to_string()]).stdout)
+        .unwrap();
+    assert!(shown.contains("CLI로 적은 한글 메모 #회의"), "{shown}");
+
+    let document = json(&server.jaryo(&["promote", &memo_id.to_string(), "--json"]));
+    assert_eq!(document["content_origin"], "memo");
+    assert_eq!(document["draft"]["state"], "pending");
+    let document_id = document["id"].as_i64().unwrap().to_string();
+
+    let again = server.jaryo(&["promote", &memo_id.to_string()]);
+    assert!(!again.status.success());
+    let message = String::from_utf8(again.stderr).unwrap();
+    assert!(message.contains("already promoted"), "{message}");
+
+    let docs = json(&server.jaryo(&["doc", "list", "--state", "pending", "--json"]));
+    assert_eq!(docs["items"].as_array().unwrap().len(), 1);
+    let shown = String::from_utf8(server.jaryo(&["doc", "show", &document_id]).stdout).unwrap();
+    assert!(shown.contains("CLI로 적은 한글 메모"), "{shown}");
+    assert!(shown.contains("waiting"), "{shown}");
+
+    let missing = server.jaryo(&["memo", "show", "987654"]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8(missing.stderr).unwrap().contains("not found"));
+
+    let (status, _) = server.terminate();
+    assert!(status.success());
+}
+
+#[test]
+fn the_generated_token_is_private_and_never_logged() {
+    let server = Server::start();
+    let token_file: PathBuf = server.dir().join("api-token");
+    let token = std::fs::read_to_string(&token_file).unwrap();
+    let token = token.trim().to_owned();
+    assert_eq!(token.len(), 64);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    // Exercise the server so it logs something about requests too.
+    json(&server.jaryo(&["memo", "add", "로그 확인용 메모", "--json"]));
+    let dir = server.dir().to_owned();
+    let (status, logs) = server.terminate();
+    assert!(status.success());
+    assert!(logs.contains("api-token"), "the token's location is shown: {logs}");
+    assert!(!logs.contains(&token), "the token itself must never be logged");
+    // A graceful stop removes the address file, so clients don't chase a dead server.
+    assert!(!dir.join("server.json").exists());
+}
+
+#[test]
+fn client_commands_say_plainly_when_no_server_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("api-token"), "some-token\n").unwrap();
+    let output = jaryo_in(
+        dir.path(),
+        &["memo", "list", "--server", "http://127.0.0.1:9"],
+        None,
+    );
+    assert!(!output.status.success());
+    let message = String::from_utf8(output.stderr).unwrap();
+    assert!(message.contains("no jaryo server answers"), "{message}");
+    assert!(message.contains("jaryo serve"), "{message}");
+
+    let no_token = tempfile::tempdir().unwrap();
+    let output = jaryo_in(no_token.path(), &["memo", "list"], None);
+    assert!(!output.status.success());
+    let message = String::from_utf8(output.stderr).unwrap();
+    assert!(message.contains("no API token"), "{message}");
+}
+
+#[test]
+fn config_default_prints_a_file_that_config_show_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = jaryo_in(dir.path(), &["config", "default"], None);
+    assert!(output.status.success());
+    let file = dir.path().join("custom.toml");
+    std::fs::write(&file, &output.stdout).unwrap();
+    let shown = jaryo_in(
+        dir.path(),
+        &["--config", file.to_str().unwrap(), "config", "show"],
+        None,
+    );
+    assert!(shown.status.success(), "{}", String::from_utf8_lossy(&shown.stderr));
+}
+
+#[test]
+fn environment_variables_override_the_file_and_secrets_stay_hidden() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("jaryo.toml"),
+        "listen = \"127.0.0.1:7001\"\n[llm]\nconcurrency = 2\n",
+    )
+    .unwrap();
+    let output = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["config", "show"])
+        .env("JARYO_LLM_CONCURRENCY", "3")
+        .env("JARYO_API_TOKEN", "super-secret-value")
+        .output()
+        .unwrap();
+    let shown = String::from_utf8(output.stdout).unwrap();
+    assert!(shown.contains("127.0.0.1:7001"), "{shown}");
+    assert!(shown.contains("concurrency: 3"), "{shown}");
+    assert!(!shown.contains("super-secret-value"), "{shown}");
+}
