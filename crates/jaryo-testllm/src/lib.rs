@@ -14,9 +14,11 @@
 //!   slots).
 //! - **Up/down**: [`TestLlm::stop`] refuses connections (and drops open ones) until
 //!   [`TestLlm::restart`] listens again on the same port; `/models` can be made to fail.
+//!   [`Blackhole`] is an address where connecting never completes (connect timeouts).
 //!
 //! Use it with tokio's real clock: its delays are real time on real sockets.
 
+mod blackhole;
 mod record;
 mod reply;
 mod server;
@@ -32,6 +34,7 @@ use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+pub use blackhole::Blackhole;
 pub use record::{RecordedMessage, RecordedRequest};
 pub use reply::Reply;
 

@@ -325,3 +325,18 @@ async fn waits_end_with_an_error_at_their_deadline() {
         .expect_err("no request arrives");
     assert_eq!(err.seen, 0);
 }
+
+#[tokio::test]
+async fn a_blackhole_never_completes_a_connection() {
+    let blackhole = jaryo_testllm::Blackhole::start().await;
+    let client = reqwest::Client::builder()
+        .connect_timeout(Duration::from_millis(200))
+        .build()
+        .expect("client");
+    let err = client
+        .get(format!("{}/models", blackhole.base_url()))
+        .send()
+        .await
+        .expect_err("cannot connect");
+    assert!(err.is_connect() && err.is_timeout(), "{err:?}");
+}
