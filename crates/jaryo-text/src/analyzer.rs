@@ -79,6 +79,10 @@ fn classify(c: char) -> CharClass {
             CharClass::Separator
         };
     }
+    if ('\u{AC00}'..='\u{D7A3}').contains(&c) {
+        // Hangul syllables first: the bulk of Korean text, and no table lookup needed.
+        return CharClass::Cjk;
+    }
     if c.is_alphanumeric() {
         if is_cjk(c) {
             CharClass::Cjk

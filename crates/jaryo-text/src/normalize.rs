@@ -27,6 +27,9 @@ use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 fn fold_char(c: char, emit: &mut impl FnMut(char)) {
     if c.is_ascii() {
         emit(c.to_ascii_lowercase());
+    } else if ('\u{AC00}'..='\u{D7A3}').contains(&c) {
+        // Hangul syllables have no case; skipping the case table is most of Korean's cost.
+        emit(c);
     } else {
         for lower in c.to_lowercase() {
             emit(lower);
