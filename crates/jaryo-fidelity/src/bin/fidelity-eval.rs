@@ -6,6 +6,7 @@
 //! The checker's configuration comes from `JARYO_FIDELITY_<FIELD>` environment variables over
 //! the defaults (e.g. `JARYO_FIDELITY_MAX_LENGTH_RATIO=4`, `JARYO_FIDELITY_IGNORED_TERMS=a,b`).
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -33,7 +34,10 @@ fn main() -> ExitCode {
         }
     };
     let summary = evaluate(&cases, &config);
-    print!("{summary}");
+    // A closed pipe (`| head`) is not worth a panic.
+    if write!(std::io::stdout().lock(), "{summary}").is_err() {
+        return ExitCode::FAILURE;
+    }
     if summary.failed_floors().is_empty() {
         ExitCode::SUCCESS
     } else {

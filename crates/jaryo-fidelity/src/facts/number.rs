@@ -186,7 +186,13 @@ pub(super) fn digit_numbers(text: &str, side: Side) -> Vec<Recognised> {
             Some(amount) => amount,
             None => scaled_by_suffix(text, raw, digits.end(), has_currency),
         };
-        end += UNIT_TAIL.find(&text[end..]).map_or(0, |m| m.end());
+        let glued_unit = UNIT_TAIL.find(&text[end..]).map_or(0, |m| m.end());
+        end = if glued_unit > 0 {
+            end + glued_unit
+        } else {
+            // "3만 원", "2 명": a counter after one space is still this number's unit.
+            counter_after(text, end, end, false).unwrap_or(end)
+        };
         let mut values = vec![value];
         if side == Side::Source && value != raw {
             values.push(raw);
@@ -580,10 +586,10 @@ mod tests {
 
     #[test]
     fn units_are_part_of_the_span() {
-        let claims = extract_claims("고기 3kg, 87%에, 40킬로", Side::Draft);
-        let text = "고기 3kg, 87%에, 40킬로";
+        let text = "고기 3kg, 87%에, 40킬로, 3만 원이, 2 명";
+        let claims = extract_claims(text, Side::Draft);
         let spans: Vec<&str> = claims.iter().map(|c| &text[c.range.clone()]).collect();
-        assert_eq!(spans, ["고기", "3kg", "87%에", "40킬로"]);
+        assert_eq!(spans, ["고기", "3kg", "87%에", "40킬로", "3만 원", "2 명"]);
     }
 
     #[test]
