@@ -46,7 +46,7 @@ static ENGLISH_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"(?i)(?:(twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)",
         r"(?:[-\s](one|two|three|four|five|six|seven|eight|nine)\b)?",
-        r"|(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen",
+        r"|(zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen",
         r"|fifteen|sixteen|seventeen|eighteen|nineteen|dozen|half|couple|first|second|third",
         r"|fourth|fifth|once|twice|hundred|thousand|million|billion))",
         r"(?:\s+(hundred|thousand|million|billion))?",
@@ -87,7 +87,8 @@ pub(super) fn english_number_words(text: &str, side: Side) -> Vec<Recognised> {
             let value = word_value(&lower).unwrap_or(0.0);
             // "one", "half", "first", "once" and bare "hundred" are too idiomatic to be a claim
             // of the draft ("one of", "first, …"), but they still widen the source.
-            let counts = (2.0..100.0).contains(&value) && !is_ordinal_or_adverb(&lower);
+            let counts =
+                (lower == "zero" || (2.0..100.0).contains(&value)) && !is_ordinal_or_adverb(&lower);
             (value, counts)
         } else {
             continue;
@@ -123,6 +124,7 @@ fn is_ordinal_or_adverb(word: &str) -> bool {
 
 fn word_value(word: &str) -> Option<f64> {
     let value = match word.to_lowercase().as_str() {
+        "zero" => 0.0,
         "one" | "first" | "once" => 1.0,
         "two" | "second" | "twice" | "couple" => 2.0,
         "three" | "third" => 3.0,
@@ -368,25 +370,11 @@ fn korean_amount(text: &str, start: usize) -> Option<(f64, usize)> {
 static HANGUL_RUN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[가-힣]+").unwrap());
 
 /// Native Korean numerals, longest first so 열두 is not read as 열.
+#[rustfmt::skip]
 const NATIVE_NUMERALS: &[(&str, f64)] = &[
-    ("다섯", 5.0),
-    ("여섯", 6.0),
-    ("일곱", 7.0),
-    ("여덟", 8.0),
-    ("아홉", 9.0),
-    ("열한", 11.0),
-    ("열두", 12.0),
-    ("스무", 20.0),
-    ("하나", 1.0),
-    ("한", 1.0),
-    ("두", 2.0),
-    ("세", 3.0),
-    ("네", 4.0),
-    ("둘", 2.0),
-    ("셋", 3.0),
-    ("넷", 4.0),
-    ("열", 10.0),
-    ("반", 0.5),
+    ("다섯", 5.0), ("여섯", 6.0), ("일곱", 7.0), ("여덟", 8.0), ("아홉", 9.0), ("열한", 11.0),
+    ("열두", 12.0), ("스무", 20.0), ("하나", 1.0), ("한", 1.0), ("두", 2.0), ("세", 3.0),
+    ("네", 4.0), ("둘", 2.0), ("셋", 3.0), ("넷", 4.0), ("열", 10.0), ("반", 0.5),
 ];
 
 /// Counters that may be glued to a native numeral without a space (두명, 한판). Others need the
@@ -396,18 +384,10 @@ const GLUED_COUNTERS: &[&str] = &[
 ];
 
 /// Native ordinals: 첫날, 둘째 주, 셋째.
+#[rustfmt::skip]
 const ORDINALS: &[(&str, f64)] = &[
-    ("다섯째", 5.0),
-    ("여섯째", 6.0),
-    ("일곱째", 7.0),
-    ("여덟째", 8.0),
-    ("아홉째", 9.0),
-    ("첫째", 1.0),
-    ("둘째", 2.0),
-    ("셋째", 3.0),
-    ("넷째", 4.0),
-    ("열째", 10.0),
-    ("첫", 1.0),
+    ("다섯째", 5.0), ("여섯째", 6.0), ("일곱째", 7.0), ("여덟째", 8.0), ("아홉째", 9.0), ("첫째", 1.0),
+    ("둘째", 2.0), ("셋째", 3.0), ("넷째", 4.0), ("열째", 10.0), ("첫", 1.0),
 ];
 
 pub(super) fn korean_number_words(text: &str, side: Side) -> Vec<Recognised> {
@@ -582,6 +562,7 @@ mod tests {
         assert_eq!(values("twenty-five people"), [25.0]);
         assert_eq!(values("two hundred"), [200.0]);
         assert!(values("one of them, first of all").is_empty());
+        assert_eq!(values("zero rollbacks"), [0.0]);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Phone numbers: international (+82 10-…, +1 (555) …), Korean domestic (010-…, 02-…, 1588-…),
-//! North American (555-123-4567, (555) 123-4567). Separators are required except for Korean
+//! North American (555-123-4567, (555) 123-4567, 1-800-555-0199). Separators are required except for Korean
 //! mobile numbers written as eleven digits, so dates, versions and amounts are not phones.
 //!
 //! The key is the digits, with a country code replaced by the domestic prefix, so
@@ -14,6 +14,7 @@ use super::{ClaimValue, Recognised, Side, char_at, char_before};
 static PHONE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"\+[0-9]{1,3}[ .-]?(?:\([0-9]{1,4}\)[ .-]?)?[0-9]{1,4}(?:[ .-][0-9]{2,4}){1,3}",
+        r"|1[ .-][0-9]{3}[ .-][0-9]{3}[ .-][0-9]{4}",
         r"|\([0-9]{2,4}\)[ .-]?[0-9]{3,4}[ .-][0-9]{4}",
         r"|0[0-9]{1,2}[ .-][0-9]{3,4}[ .-][0-9]{4}",
         r"|[0-9]{3}[.-][0-9]{3}[.-][0-9]{4}",
@@ -43,7 +44,8 @@ pub(super) fn phone_numbers(text: &str, _side: Side) -> Vec<Recognised> {
 
 fn phone_key(written: &str) -> String {
     let digits: String = written.chars().filter(char::is_ascii_digit).collect();
-    if !written.trim_start().starts_with('+') {
+    let north_american_trunk = digits.len() == 11 && written.starts_with('1');
+    if !written.trim_start().starts_with('+') && !north_american_trunk {
         return digits;
     }
     if let Some(national) = digits.strip_prefix("82") {
@@ -76,6 +78,7 @@ mod tests {
         assert_eq!(phones("010 1234 5678"), ["01012345678"]);
         assert_eq!(phones("+1 (555) 284-1937"), ["5552841937"]);
         assert_eq!(phones("(555) 284-1937"), ["5552841937"]);
+        assert_eq!(phones("1-800-935-9935"), ["8009359935"]);
     }
 
     #[test]
