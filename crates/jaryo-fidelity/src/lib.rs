@@ -32,12 +32,22 @@
 //! - [`CHECKER_VERSION`] changes whenever a rule changes what is flagged, so stored reports can be
 //!   re-checked selectively.
 //!
+//! When the draft drifted to the other script, term findings are dropped (across scripts every
+//! word is "new"); numbers, dates and addresses are still checked.
+//!
 //! # Known weaknesses
 //!
-//! The checker compares surface forms, not meaning: a number that keeps its value but changes its
-//! unit (30분 → 30%) passes, a paraphrase with new words is flagged as a term, a transliteration
-//! (깃허브 → GitHub) is flagged, and a derived fact (a sum, a weekday computed from a date) is
-//! flagged even when correct — except weekdays of dates the memo states in full.
+//! The checker compares surface forms, not meaning:
+//! - a number that keeps its value but changes its unit (30분 → 30%) passes, and so does a number
+//!   that happens to occur anywhere in the memo (a phone's digits, a date's day);
+//! - a paraphrase or a generic word the model adds (증상, "Chapter" for "ch") is flagged as a
+//!   term, and a transliteration (깃허브 → GitHub) too; a word the lists treat as structure
+//!   (요약, "Summary") or a field label before a colon is never flagged, even when it is new;
+//! - two-syllable Korean words that end like a particle or ending (회의, 영어) are read as
+//!   inflected one-syllable words and not checked;
+//! - a derived fact (a sum, a year added to a date) is flagged even when correct, except the
+//!   weekday of a date the memo states in full;
+//! - relative dates (내일, "next Friday") are words, not dates, and are not resolved.
 
 mod config;
 mod facts;

@@ -34,6 +34,9 @@ use crate::vocabulary::{ENGLISH_COMMON, KOREAN_COMMON, KOREAN_SUFFIXES};
 
 /// The longest Hangul stem whose tail-fuzzed form is indexed; longer words rely on bigrams.
 const MAX_TAIL_KEY_SYLLABLES: usize = 8;
+/// The longest Hangul stem split into compound parts; the split is quadratic, and real compounds
+/// are short (a run of syllables without spaces longer than this is not one word).
+const MAX_COMPOUND_SYLLABLES: usize = 16;
 
 #[derive(Debug, Default)]
 pub(crate) struct SourceFacts {
@@ -392,7 +395,7 @@ impl SourceFacts {
         config: &FidelityConfig,
     ) -> bool {
         let length = syllables.len();
-        if length < 2 * minimum {
+        if length < 2 * minimum || length > MAX_COMPOUND_SYLLABLES {
             return false;
         }
         let mut reachable = vec![false; length + 1];

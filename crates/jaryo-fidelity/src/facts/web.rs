@@ -34,7 +34,7 @@ pub(super) fn urls_with_scheme(text: &str, _side: Side) -> Vec<Recognised> {
             let end = found.start() + trimmed_url_len(found.as_str());
             let url = &text[found.start()..end];
             // A bare scheme ("https://") is no address.
-            (url_key(url).contains('.') || url.contains("://") && url_key(url).len() > 1)
+            (url_key(url).len() > 1)
                 .then(|| Recognised::claim(found.start()..end, ClaimValue::Url(url_key(url))))
         })
         .collect()
