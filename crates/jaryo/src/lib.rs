@@ -13,9 +13,19 @@ pub mod token;
 
 use clap::Parser;
 
-/// Parses the command line and runs the command; the process exit code.
+/// Parses the process's command line and runs the command; the process exit code.
 pub fn run() -> std::process::ExitCode {
-    let cli = cli::Cli::parse();
+    run_from(std::env::args_os())
+}
+
+/// Runs jaryo with the given command line (its first item is the program name). Benchmarks
+/// use it to run a real server in a child process of their own binary.
+pub fn run_from<I, T>(args: I) -> std::process::ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = cli::Cli::parse_from(args);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
