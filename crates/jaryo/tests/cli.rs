@@ -96,7 +96,10 @@ fn jaryo_in(data_dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
 fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
     while !condition() {
-        assert!(Instant::now() < deadline, "condition not met within {timeout:?}");
+        assert!(
+            Instant::now() < deadline,
+            "condition not met within {timeout:?}"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -140,8 +143,8 @@ fn capture_list_show_promote_and_inspect_from_the_command_line() {
     assert!(human.contains("CLI로 적은 한글 메모"), "{human}");
     assert!(human.contains("#회의"), "{human}");
 
-    let shown = String::from_utf8(server.jaryo(&["memo", "show", &memo_id.to_string()]).stdout)
-        .unwrap();
+    let shown =
+        String::from_utf8(server.jaryo(&["memo", "show", &memo_id.to_string()]).stdout).unwrap();
     assert!(shown.contains("CLI로 적은 한글 메모 #회의"), "{shown}");
 
     let document = json(&server.jaryo(&["promote", &memo_id.to_string(), "--json"]));
@@ -162,7 +165,11 @@ fn capture_list_show_promote_and_inspect_from_the_command_line() {
 
     let missing = server.jaryo(&["memo", "show", "987654"]);
     assert!(!missing.status.success());
-    assert!(String::from_utf8(missing.stderr).unwrap().contains("not found"));
+    assert!(
+        String::from_utf8(missing.stderr)
+            .unwrap()
+            .contains("not found")
+    );
 
     let (status, _) = server.terminate();
     assert!(status.success());
@@ -186,8 +193,14 @@ fn the_generated_token_is_private_and_never_logged() {
     let dir = server.dir().to_owned();
     let (status, logs) = server.terminate();
     assert!(status.success());
-    assert!(logs.contains("api-token"), "the token's location is shown: {logs}");
-    assert!(!logs.contains(&token), "the token itself must never be logged");
+    assert!(
+        logs.contains("api-token"),
+        "the token's location is shown: {logs}"
+    );
+    assert!(
+        !logs.contains(&token),
+        "the token itself must never be logged"
+    );
     // A graceful stop removes the address file, so clients don't chase a dead server.
     assert!(!dir.join("server.json").exists());
 }
@@ -225,7 +238,11 @@ fn config_default_prints_a_file_that_config_show_accepts() {
         &["--config", file.to_str().unwrap(), "config", "show"],
         None,
     );
-    assert!(shown.status.success(), "{}", String::from_utf8_lossy(&shown.stderr));
+    assert!(
+        shown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
 }
 
 #[test]
