@@ -685,3 +685,23 @@ fn config_defaults_fill_missing_fields() {
     assert!(config.api_key.is_some());
     assert_eq!(config.first_token_timeout_secs, 300.0);
 }
+
+#[tokio::test]
+async fn finished_answers_are_not_counted_as_disconnects() {
+    let server = TestLlm::start().await;
+    server.set_default_reply(
+        Reply::text("a short answer")
+            .chunks(3)
+            .generation_time(Duration::from_millis(30)),
+    );
+    let client = client(config(&server.base_url()));
+    let calls = (0..20).map(|_| client.complete(memo()));
+    for outcome in futures::future::join_all(calls).await {
+        outcome.expect("an answer");
+    }
+    for _ in 0..20 {
+        client.complete(memo()).await.expect("an answer");
+    }
+    assert_eq!(server.completed(), 40);
+    assert_eq!(server.disconnects(), 0);
+}
