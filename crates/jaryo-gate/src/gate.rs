@@ -217,6 +217,14 @@ impl State {
     }
 }
 
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gate")
+            .field("config", &self.shared.config)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Gate {
     /// A gate with `config.concurrency` slots (at least one).
     pub fn new(config: GateConfig) -> Gate {
@@ -397,6 +405,14 @@ pub struct Acquire {
     shared: Arc<Shared>,
     /// `None` once the permit has been collected.
     key: Option<WaiterKey>,
+}
+
+impl std::fmt::Debug for Acquire {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Acquire")
+            .field("priority", &self.key.map(|key| key.priority))
+            .finish_non_exhaustive()
+    }
 }
 
 impl Future for Acquire {

@@ -40,6 +40,19 @@ pub struct LlmClient {
     inner: Arc<Inner>,
 }
 
+impl std::fmt::Debug for LlmClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LlmClient")
+            .field("base_url", &self.inner.primary.display)
+            .field("model", &self.inner.primary.model)
+            .field(
+                "fallback_model",
+                &self.inner.fallback.as_ref().map(|f| &f.model),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
 struct Inner {
     http: reqwest::Client,
     primary: Endpoint,

@@ -328,11 +328,11 @@ async fn thinking_tokens_count_as_progress() {
         Reply::text("answer")
             .reasoning_content("thinking hard")
             .first_token_delay(Duration::from_millis(100))
-            .chunk_delay(Duration::from_millis(400)),
+            .chunk_delay(Duration::from_millis(800)),
     );
     let client = client(LlmConfig {
-        first_token_timeout_secs: 0.3,
-        idle_timeout_secs: 1.0,
+        first_token_timeout_secs: 0.5,
+        idle_timeout_secs: 2.0,
         ..config(&server.base_url())
     });
     assert_eq!(
@@ -704,4 +704,31 @@ async fn finished_answers_are_not_counted_as_disconnects() {
     }
     assert_eq!(server.completed(), 40);
     assert_eq!(server.disconnects(), 0);
+}
+
+#[tokio::test]
+async fn a_server_that_ignores_stream_is_read_whole() {
+    let server = TestLlm::start().await;
+    server.push_reply(Reply::text("<think>x</think>whole answer").unstreamed());
+    let completion = client(config(&server.base_url()))
+        .complete(memo())
+        .await
+        .expect("an answer");
+    assert_eq!(completion.text, "whole answer");
+    assert!(server.requests()[0].stream, "it asked for a stream");
+}
+
+#[tokio::test]
+async fn retry_after_is_reported() {
+    let server = TestLlm::start().await;
+    server.push_reply(Reply::http_error(429, "slow down").retry_after(Duration::from_secs(7)));
+    let err = client(config(&server.base_url()))
+        .complete(memo())
+        .await
+        .expect_err("rate limited");
+    assert!(
+        matches!(err, LlmError::Http { status: 429, retry_after: Some(d), .. } if d == Duration::from_secs(7)),
+        "{err:?}"
+    );
+    assert!(err.is_retryable());
 }

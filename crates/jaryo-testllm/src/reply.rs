@@ -32,6 +32,7 @@ pub(crate) enum ReplyKind {
     Error {
         status: u16,
         body: serde_json::Value,
+        retry_after: Option<Duration>,
     },
     /// 200 with a body that is not what the protocol promises.
     Malformed {
@@ -50,6 +51,8 @@ pub(crate) struct Answer {
     pub reported_model: Option<String>,
     /// Close the connection after this many content pieces, without finishing.
     pub cut_after: Option<usize>,
+    /// Answer in one JSON body even when the client asked for a stream.
+    pub unstreamed: bool,
 }
 
 /// The separate field some servers put the model's thinking in.
@@ -95,6 +98,7 @@ impl Reply {
                 finish_reason: "stop".to_owned(),
                 reported_model: None,
                 cut_after: None,
+                unstreamed: false,
             }),
             timing: Timing::default(),
         }
@@ -129,7 +133,11 @@ impl Reply {
     /// An HTTP error with any JSON body, to mimic a particular server's error shape.
     pub fn error_body(status: u16, body: serde_json::Value) -> Reply {
         Reply {
-            kind: ReplyKind::Error { status, body },
+            kind: ReplyKind::Error {
+                status,
+                body,
+                retry_after: None,
+            },
             timing: Timing::default(),
         }
     }
@@ -216,6 +224,21 @@ impl Reply {
     /// Drops the connection after `pieces` content pieces, as a crashing server would.
     pub fn cut_after(mut self, pieces: usize) -> Reply {
         self.answer_mut().cut_after = Some(pieces);
+        self
+    }
+
+    /// Answers in one JSON body even if the client asked to stream, as some servers do.
+    pub fn unstreamed(mut self) -> Reply {
+        self.answer_mut().unstreamed = true;
+        self
+    }
+
+    /// Adds a `Retry-After` header (whole seconds) to an error reply.
+    pub fn retry_after(mut self, delay: Duration) -> Reply {
+        match &mut self.kind {
+            ReplyKind::Error { retry_after, .. } => *retry_after = Some(delay),
+            _ => panic!("only an error reply has a Retry-After"),
+        }
         self
     }
 

@@ -101,10 +101,21 @@ async fn chat_completions(
     };
     let Reply { kind, timing } = reply;
     match kind {
-        ReplyKind::Error { status, body } => {
+        ReplyKind::Error {
+            status,
+            body,
+            retry_after,
+        } => {
             tokio::time::sleep(timing.first_token_delay).await;
             generation.finish();
-            error_response(status, body)
+            let mut response = error_response(status, body);
+            if let Some(delay) = retry_after {
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    header::HeaderValue::from(delay.as_secs()),
+                );
+            }
+            response
         }
         ReplyKind::Malformed { body } => {
             tokio::time::sleep(timing.first_token_delay).await;
@@ -124,7 +135,7 @@ async fn chat_completions(
             let capacity = generation.start(&shared).await;
             let events = answer.reasoning.is_some() as usize + answer.pieces().len();
             let delays = VecDeque::from(timing.delays(events));
-            if request.stream {
+            if request.stream && !answer.unstreamed {
                 stream_answer(&request, answer, delays, generation, capacity)
             } else {
                 let total: Duration = delays.iter().sum();

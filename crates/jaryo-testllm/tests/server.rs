@@ -258,7 +258,7 @@ async fn a_client_leaving_mid_stream_is_recorded_as_a_disconnect() {
 #[tokio::test]
 async fn capacity_queues_extra_generations() {
     let server = TestLlm::builder().max_concurrent(3).start().await;
-    server.set_default_reply(Reply::text("done").generation_time(Duration::from_millis(50)));
+    server.set_default_reply(Reply::text("done").generation_time(Duration::from_millis(200)));
     let client = reqwest::Client::new();
     let url = format!("{}/chat/completions", server.base_url());
     let calls = (0..9).map(|_| {
