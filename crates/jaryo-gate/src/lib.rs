@@ -18,6 +18,26 @@
 //! - **Observability**: [`Gate::snapshot`] reports holders, waiters, pre-emptions and wait-time
 //!   histograms by class, ready to render as Prometheus metrics or on a status page.
 //!
+//! A background call that can be pre-empted, as the draft worker makes it:
+//!
+//! ```
+//! use jaryo_gate::{Gate, GateConfig, Priority};
+//!
+//! # async fn call_the_model() -> String { "draft".to_owned() }
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let gate = Gate::new(GateConfig::default());
+//! let mut outcome = gate.run_preemptible(Priority::Background, call_the_model).await;
+//! while let Err(preempted) = outcome {
+//!     // Not a failure: the model call was dropped for an interactive caller. Re-queue in the
+//!     // same place, without counting an attempt.
+//!     let permit = gate.reacquire(&preempted).await;
+//!     outcome = permit.run_until_preempted(call_the_model()).await;
+//! }
+//! assert_eq!(outcome.unwrap(), "draft");
+//! # }
+//! ```
+//!
 //! Architecture invariants:
 //! - The number of granted slots never exceeds `concurrency`; pre-emption only *asks* a holder to
 //!   stop, the slot moves only when the holder drops its permit.

@@ -16,6 +16,18 @@
 //! - [`LlmClient::probe_health`], [`LlmClient::health`] and [`LlmClient::wait_until_healthy`]
 //!   let the worker pause while the server is down and the UI say why.
 //!
+//! ```no_run
+//! use jaryo_llm::{ChatRequest, LlmClient, LlmConfig};
+//!
+//! # async fn example() -> Result<(), jaryo_llm::LlmError> {
+//! let client = LlmClient::new(LlmConfig::default())?;
+//! let request = ChatRequest::new("Tidy this memo into Markdown.").user("회의 3시, 자료 준비");
+//! let completion = client.complete(request).await?;
+//! println!("{} answered: {}", completion.model, completion.text);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Architecture invariants:
 //! - No other crate builds or parses OpenAI JSON; they use [`ChatRequest`] and [`Completion`].
 //! - The API key is only ever in a [`secrecy::SecretString`] and a sensitive header: never in
