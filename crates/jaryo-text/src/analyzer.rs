@@ -1,6 +1,6 @@
 //! The analyzer: from text to **units**, and from units to the positional **term stream**.
 //!
-//! After [normalisation](crate::normalize) each character is a word character, a CJK
+//! After normalisation (NFKC, lowercase) each character is a word character, a CJK
 //! character (Hangul, Han, Kana, Bopomofo), a combining mark, or a separator. Maximal runs of
 //! one kind form units:
 //!

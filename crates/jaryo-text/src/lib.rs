@@ -13,11 +13,11 @@
 //!
 //! # Code map
 //!
-//! - [`normalize`](crate::normalize) (private): NFKC + lowercase, with an offset-preserving path.
+//! - `normalize` (private): NFKC + lowercase, with an offset-preserving path.
 //! - [`analyzer`]: units and the positional term stream; PostgreSQL `tsvector` literals.
 //! - [`query`]: the query language, [`Query`], and its FTS5 / tsquery renderings.
-//! - [`matcher`]: the reference semantics ([`matches`]), match spans and scores.
-//! - [`snippet`]: highlighted excerpts with byte offsets into the original.
+//! - [`matcher`]: the reference semantics ([`matches`](fn@matches)), match spans and scores.
+//! - [`snippet`](mod@snippet): highlighted excerpts with byte offsets into the original.
 //! - [`chunk`]: heading- and paragraph-aware chunks with byte offsets.
 //!
 //! # The term stream
@@ -43,7 +43,7 @@
 //! Whitespace-separated clauses, all required (AND); `"quoted phrases"`; no operators, so no
 //! input can change the query's structure. A Korean word matches inside any longer run
 //! (`서버` in `서버를`, `웹서버에서`); a single syllable matches any run containing it; Latin
-//! words match whole words, case-insensitively. [`matches`] implements this directly on the
+//! words match whole words, case-insensitively. [`matches`](fn@matches) implements this directly on the
 //! text and is the oracle for store tests: a store's hit set for a query must equal the rows
 //! for which [`matches_fields`] is true (subject to the PostgreSQL limits below).
 //!
@@ -58,6 +58,8 @@
 //! body_terms  = jaryo_text::index_terms(body)
 //! ```
 //!
+//! Record [`ANALYZER_VERSION`] with the index and rebuild it when the version changes.
+//!
 //! ## SQLite (FTS5)
 //!
 //! ```sql
@@ -66,9 +68,7 @@
 //!     tokenize = 'ascii',        -- REQUIRED: splits only on ASCII non-alphanumerics,
 //!                                -- keeps every non-ASCII char: reads our terms back intact
 //!     content = '',              -- contentless: terms are derived; originals live elsewhere
-//!     contentless_delete = 1,    -- allows DELETE / INSERT OR REPLACE (SQLite >= 3.43)
-//!     prefix = '1'               -- optional: one-character CJK queries become an index
-//!                                -- lookup instead of a prefix scan (bigger index)
+//!     contentless_delete = 1     -- allows DELETE / INSERT OR REPLACE (SQLite >= 3.43)
 //! );
 //! INSERT OR REPLACE INTO search_fts(rowid, title, body) VALUES (?1, ?2, ?3);
 //! DELETE FROM search_fts WHERE rowid = ?1;   -- on delete and soft delete
@@ -77,6 +77,12 @@
 //! FROM search_fts WHERE search_fts MATCH ?1           -- ?1 = query.to_fts5_match()
 //! ORDER BY rank LIMIT ?2;                             -- bm25: lower is better
 //! ```
+//!
+//! One-character CJK queries render as prefix queries (`"회"*`), which FTS5 answers by
+//! scanning the terms that start with that character: exact, and slower than a term lookup. A
+//! `prefix = '1'` option would index one-character prefixes, but measured on the benchmark
+//! corpus (100k documents) it made the index about 35% bigger and inserts about 40% slower
+//! for under 2x on the most frequent syllables only, so it is not recommended.
 //!
 //! Do not use `unicode61` (it folds diacritics, uses Unicode 6.1 tables, so newer CJK
 //! extensions vanish, and treats combining marks as separators), `trigram` (cannot match two
@@ -107,15 +113,20 @@
 //! lexeme keeps at most 256 positions, so **phrase** clauses (Korean words of 3+ syllables,
 //! quoted phrases) can miss matches deep inside very long texts; single terms always match.
 //! A store needing exactness there can index per chunk, or re-check candidates with
-//! [`matches`].
+//! [`matches`](fn@matches).
 //!
 //! # Chunks and snippets
 //!
 //! [`chunk_markdown`] gives byte ranges of the original `extracted_text` (store them with the
 //! document; recompute when the text changes). For a document hit, pick the chunk with the
 //! highest [`score`] of its text, then [`snippet_within`] that chunk's range; for a memo,
-//! [`snippet`] over its text. Snippet marks and chunk ranges are **byte** offsets into the
+//! [`snippet()`] over its text. Snippet marks and chunk ranges are **byte** offsets into the
 //! original text as stored (clients in UTF-16 land must convert).
+
+/// Version of the term stream. Bump it whenever any text would get different terms (a new
+/// normalisation, a changed script table, a new term rule): a store records the version its
+/// index was built with and rebuilds (`jaryo reindex`) when it differs from this one.
+pub const ANALYZER_VERSION: u32 = 1;
 
 pub mod analyzer;
 pub mod chunk;

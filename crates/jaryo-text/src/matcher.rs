@@ -198,7 +198,7 @@ fn for_each_occurrence<C: AsRef<[char]>>(
 }
 
 impl Query {
-    /// Reference semantics of this query on one text; see [`matches`].
+    /// Reference semantics of this query on one text; see [`matches`](fn@matches).
     pub fn matches(&self, text: &str) -> bool {
         matches(self, text)
     }
