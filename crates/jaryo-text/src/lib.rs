@@ -43,9 +43,10 @@
 //! Whitespace-separated clauses, all required (AND); `"quoted phrases"`; no operators, so no
 //! input can change the query's structure. A Korean word matches inside any longer run
 //! (`서버` in `서버를`, `웹서버에서`); a single syllable matches any run containing it; Latin
-//! words match whole words, case-insensitively. [`matches`](fn@matches) implements this directly on the
-//! text and is the oracle for store tests: a store's hit set for a query must equal the rows
-//! for which [`matches_fields`] is true (subject to the PostgreSQL limits below).
+//! words match whole words, case-insensitively. [`matches`](fn@matches) implements this
+//! directly on the text and is the oracle for store tests: a store's hit set for a query must
+//! equal the rows for which [`matches_fields`] is true (subject to the PostgreSQL limits
+//! below).
 //!
 //! # How a store must index
 //!
