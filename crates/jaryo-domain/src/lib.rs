@@ -11,6 +11,7 @@ mod ids;
 mod memo;
 mod tags;
 
+pub use chrono::TimeDelta;
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp, truncate_to_micros};
 pub use document::{
     ContentOrigin, DOCUMENT_TEXT_MAX_BYTES, Document, DocumentText, DocumentTitle, DraftState,

@@ -19,6 +19,7 @@ macro_rules! document_columns {
          draft_last_error, draft_lease_owner, draft_lease_expires_at"
     };
 }
+pub(crate) use document_columns;
 
 pub(crate) fn decode(row: &SqliteRow) -> StoreResult<Document> {
     let get_text = |name: &str| -> StoreResult<Option<String>> {
@@ -118,6 +119,7 @@ pub async fn promote(store: &SqliteStore, memo_id: MemoId) -> StoreResult<Docume
         .await
         .map_err(map_error)?;
     tx.commit().await.map_err(map_error)?;
+    store.signal.notify();
     Ok(document)
 }
 
@@ -215,10 +217,23 @@ pub async fn update(
             current_version: current,
         });
     }
+    // New text makes a finished but unreviewed draft stale: queue a fresh one. Work that
+    // is pending or running needs nothing here; the worker sees the new version when it
+    // settles and starts over. A reviewed draft (accepted or rejected) is left alone.
     let row = sqlx::query(concat!(
         "UPDATE documents SET title = COALESCE(?1, title), \
          extracted_text = COALESCE(?2, extracted_text), \
-         version = version + 1, updated_at = ?3 WHERE id = ?4 RETURNING ",
+         version = version + 1, updated_at = ?3, \
+         draft_attempts = CASE WHEN ?2 IS NOT NULL AND draft_state IN ('done', 'skipped', 'failed') \
+             AND (md_draft_status IS NULL OR md_draft_status = 'draft') \
+             THEN 0 ELSE draft_attempts END, \
+         draft_last_error = CASE WHEN ?2 IS NOT NULL AND draft_state IN ('done', 'skipped', 'failed') \
+             AND (md_draft_status IS NULL OR md_draft_status = 'draft') \
+             THEN NULL ELSE draft_last_error END, \
+         draft_state = CASE WHEN ?2 IS NOT NULL AND draft_state IN ('done', 'skipped', 'failed') \
+             AND (md_draft_status IS NULL OR md_draft_status = 'draft') \
+             THEN 'pending' ELSE draft_state END \
+         WHERE id = ?4 RETURNING ",
         document_columns!()
     ))
     .bind(patch.title.as_ref().map(|t| t.as_str()))
@@ -230,6 +245,9 @@ pub async fn update(
     .map_err(map_error)?;
     let document = decode(&row)?;
     tx.commit().await.map_err(map_error)?;
+    if document.draft.state == jaryo_domain::DraftState::Pending {
+        store.signal.notify();
+    }
     Ok(document)
 }
 

@@ -16,10 +16,14 @@
 
 mod codec;
 mod documents;
+mod drafts;
 mod memos;
 
 use jaryo_domain::{Clock, SystemClock};
-use jaryo_store::{StoreError, StoreResult};
+use jaryo_store::{
+    ClaimRequest, DraftClaim, DraftQueueStats, DraftSignal, Settled, Settlement, StoreError,
+    StoreResult,
+};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -63,6 +67,7 @@ pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
     clock: Arc<dyn Clock>,
+    signal: DraftSignal,
 }
 
 impl SqliteStore {
@@ -102,6 +107,7 @@ impl SqliteStore {
             writer,
             reader,
             clock,
+            signal: DraftSignal::default(),
         })
     }
 
@@ -190,5 +196,36 @@ impl jaryo_store::Store for SqliteStore {
 
     async fn delete_document(&self, id: jaryo_domain::DocumentId) -> StoreResult<()> {
         documents::delete(self, id).await
+    }
+
+    async fn claim_drafts(&self, request: &ClaimRequest) -> StoreResult<Vec<DraftClaim>> {
+        drafts::claim(self, request).await
+    }
+
+    async fn renew_draft_lease(&self, claim: &DraftClaim, lease: Duration) -> StoreResult<bool> {
+        drafts::renew(self, claim, lease).await
+    }
+
+    async fn settle_draft(
+        &self,
+        claim: &DraftClaim,
+        settlement: &Settlement,
+    ) -> StoreResult<Settled> {
+        drafts::settle(self, claim, settlement).await
+    }
+
+    async fn request_redraft(
+        &self,
+        id: jaryo_domain::DocumentId,
+    ) -> StoreResult<jaryo_domain::Document> {
+        drafts::redraft(self, id).await
+    }
+
+    async fn draft_queue_stats(&self) -> StoreResult<DraftQueueStats> {
+        drafts::stats(self).await
+    }
+
+    fn draft_signal(&self) -> &DraftSignal {
+        &self.signal
     }
 }

@@ -7,6 +7,12 @@
 //! Every write that changes what a person sees happens in one transaction in the backend: a
 //! memo and its tags, a promote and the memo's link, a delete and everything it hides.
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
+mod drafts;
+
+pub use drafts::{ClaimRequest, DraftClaim, DraftQueueStats, DraftSignal, Settled, Settlement};
+
 use async_trait::async_trait;
 use jaryo_domain::{
     ContentOrigin, Document, DocumentId, DocumentText, DocumentTitle, DraftState, MdDraftStatus,
@@ -169,4 +175,32 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// Soft-deletes a document and unlinks the memo it came from, so that memo can be
     /// promoted again.
     async fn delete_document(&self, id: DocumentId) -> StoreResult<()>;
+
+    /// Claims up to `request.limit` documents whose draft is due, oldest id first: pending
+    /// work whose next attempt time has come, and running work whose lease expired (its
+    /// worker died). Each claim counts one attempt and holds a lease until renewed or settled.
+    /// Work whose lease expired after its last allowed attempt is marked failed instead.
+    async fn claim_drafts(&self, request: &ClaimRequest) -> StoreResult<Vec<DraftClaim>>;
+    /// Extends a claim's lease; `false` when the claim was lost (taken over, redrafted or
+    /// settled), in which case its holder must stop.
+    async fn renew_draft_lease(
+        &self,
+        claim: &DraftClaim,
+        lease: std::time::Duration,
+    ) -> StoreResult<bool>;
+    /// Ends a claim. A draft is applied only if the claim still holds and the document is
+    /// unchanged since it was claimed; otherwise the work is re-queued against the new text
+    /// or dropped with the deleted document.
+    async fn settle_draft(
+        &self,
+        claim: &DraftClaim,
+        settlement: &Settlement,
+    ) -> StoreResult<Settled>;
+    /// Queues a (new) draft of a document, whatever its draft state: retry after failure,
+    /// regenerate after success. Attempts start again at zero.
+    async fn request_redraft(&self, id: DocumentId) -> StoreResult<Document>;
+    /// Counts of draft work by state, and when the next piece of waiting work falls due.
+    async fn draft_queue_stats(&self) -> StoreResult<DraftQueueStats>;
+    /// Fires whenever draft work may have become ready in this store.
+    fn draft_signal(&self) -> &DraftSignal;
 }
