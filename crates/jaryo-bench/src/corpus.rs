@@ -6,8 +6,12 @@
 //! (정리했다, 만들어서), English tech words alone or with particles (axum으로), numbers and
 //! dates, Markdown headings and lists. Words are drawn from the fixed lists below with
 //! Zipf-like frequencies (a word's weight falls as 1/rank, Zipf–Mandelbrot), and a generated
-//! long tail of rare names makes the vocabulary thousands of words, so some words are in most documents and
-//! some in very few, as in real text.
+//! long tail of rare names makes the vocabulary thousands of words: the most frequent listed
+//! words are in a third to a half of the documents (회의 also inside 회의록, 회의실), the
+//! rarest tail words in about one in a thousand, as in real notes.
+//!
+//! `Corpus::queries` picks the benchmark's query words per [`QueryClass`]; the same text is
+//! the needle of the `LIKE '%…%'` baseline.
 //!
 //! Invariants: the corpus depends only on [`CorpusConfig`] — document `i` is generated from
 //! its own ChaCha8 stream (seed, stream `i`), so documents can be made in any order or in
