@@ -160,6 +160,7 @@ pub async fn settle(
         Settlement::Drafted {
             markdown,
             metadata: extra,
+            model_calls,
         } => {
             metadata.extend(extra.clone());
             sqlx::query(
@@ -169,12 +170,14 @@ pub async fn settle(
                  updated_at = ?2, version = version + 1, draft_state = 'done', \
                  draft_last_error = NULL, draft_next_attempt_at = NULL, \
                  draft_lease_owner = NULL, draft_lease_expires_at = NULL, \
-                 draft_claim_token = NULL, draft_claimed_version = NULL WHERE id = ?4",
+                 draft_claim_token = NULL, draft_claimed_version = NULL, draft_attempts = ?5 \
+                 WHERE id = ?4",
             )
             .bind(markdown)
             .bind(&now_text)
             .bind(serde_json::Value::Object(metadata).to_string())
             .bind(id)
+            .bind(i64::from(claim.previous_attempts + (*model_calls).max(1)))
             .execute(&mut *tx)
             .await
             .map_err(map_error)?;

@@ -173,6 +173,7 @@ pub async fn an_expired_lease_is_reclaimed_and_the_old_holder_is_fenced_out(fx: 
     let drafted = Settlement::Drafted {
         markdown: "# 초안".into(),
         metadata: Default::default(),
+        model_calls: 1,
     };
     assert_eq!(
         store.settle_draft(&stale, &drafted).await.unwrap(),
@@ -235,6 +236,7 @@ pub async fn a_draft_applies_the_seed_fields(fx: Fixture) {
             &Settlement::Drafted {
                 markdown: "# 회의\n\n- 예산 검토".into(),
                 metadata,
+                model_calls: 1,
             },
         )
         .await
@@ -279,6 +281,7 @@ pub async fn a_changed_text_requeues_and_a_deleted_document_drops(fx: Fixture) {
     let drafted = Settlement::Drafted {
         markdown: "낡은 초안".into(),
         metadata: Default::default(),
+        model_calls: 1,
     };
     assert_eq!(
         store.settle_draft(&claims[0], &drafted).await.unwrap(),
@@ -467,11 +470,17 @@ pub async fn promote_and_edits_wake_the_worker(fx: Fixture) {
             &Settlement::Drafted {
                 markdown: "초안".into(),
                 metadata: Default::default(),
+                model_calls: 2,
             },
         )
         .await
         .unwrap();
     let _ = signal.borrow_and_update();
+    assert_eq!(
+        store.get_document(id).await.unwrap().draft.attempts,
+        2,
+        "a stricter second call counts as an attempt"
+    );
     // New text on an unreviewed draft queues a fresh one and wakes the worker.
     let patch = DocumentPatch {
         extracted_text: Some(DocumentText::parse("extracted_text", "새 원문".into()).unwrap()),

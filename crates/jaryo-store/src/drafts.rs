@@ -51,10 +51,12 @@ impl DraftClaim {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Settlement {
     /// The model answered: apply `markdown` as the draft, merging `metadata` into the
-    /// document's `source_metadata`.
+    /// document's `source_metadata`. `model_calls` is how many calls this attempt made (a
+    /// stricter second try after a fidelity check counts too).
     Drafted {
         markdown: String,
         metadata: Map<String, Value>,
+        model_calls: u32,
     },
     /// Nothing to draft. `model_called` says whether this attempt used the model (an empty
     /// answer) or not (text too short).
