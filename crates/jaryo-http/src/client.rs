@@ -4,7 +4,7 @@
 
 use crate::wire::{
     DocumentJson, DocumentPage, DocumentPatchInput, ErrorJson, MemoInput, MemoJson, MemoPage,
-    NewDocumentInput,
+    NewDocumentInput, SearchPageJson,
 };
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
@@ -53,6 +53,38 @@ pub struct DocumentListQuery {
     pub limit: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
+}
+
+/// A search: the query and its filters (see `GET /api/v1/search`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SearchParams {
+    pub q: String,
+    /// `memo` or `document`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// A date (`2026-03-01`) or an RFC 3339 time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub draft_state: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
+
+impl SearchParams {
+    /// A search for `q` with no filters.
+    pub fn new(q: impl Into<String>) -> Self {
+        Self {
+            q: q.into(),
+            ..Self::default()
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -289,6 +321,17 @@ impl ApiClient {
         .await
     }
 
+    /// Queues a new draft of a document.
+    pub async fn redraft_document(&self, id: i64) -> Result<DocumentJson, ClientError> {
+        self.call_some(
+            Method::POST,
+            &format!("/documents/{id}/redraft"),
+            None::<&()>,
+            None::<&()>,
+        )
+        .await
+    }
+
     pub async fn delete_document(&self, id: i64) -> Result<(), ClientError> {
         self.call::<serde_json::Value>(
             Method::DELETE,
@@ -298,5 +341,11 @@ impl ApiClient {
         )
         .await
         .map(drop)
+    }
+
+    /// Ranked search over memos and documents.
+    pub async fn search(&self, params: &SearchParams) -> Result<SearchPageJson, ClientError> {
+        self.call_some(Method::GET, "/search", None::<&()>, Some(params))
+            .await
     }
 }

@@ -27,6 +27,12 @@ use tower_http::trace::TraceLayer;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub token: ApiToken,
+    /// The gate every model call in this process passes.
+    pub gate: jaryo_gate::Gate,
+    /// The model client, for health and for a person's own questions.
+    pub llm: jaryo_llm::LlmClient,
+    /// The draft worker's counters (zero when this process runs no worker).
+    pub draft_metrics: Arc<jaryo_worker::DraftMetrics>,
 }
 
 /// Limits and knobs of the HTTP layer.
@@ -49,6 +55,9 @@ pub fn router(state: AppState, config: &HttpConfig) -> Router {
     let api = Router::new()
         .merge(api::memos::routes())
         .merge(api::documents::routes())
+        .merge(api::drafts::routes())
+        .merge(api::status::routes())
+        .merge(api::search::routes())
         .route("/openapi.json", get(api::openapi::openapi_json))
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(axum::middleware::from_fn_with_state(

@@ -55,6 +55,9 @@ pub struct DraftJson {
     pub next_attempt_at: Option<DateTime<Utc>>,
     /// While running: when the worker's claim lapses unless renewed.
     pub lease_expires_at: Option<DateTime<Utc>>,
+    /// The draft awaits review and its fidelity check found something the memo does not say
+    /// (details in `source_metadata.fidelity`).
+    pub needs_attention: bool,
 }
 
 /// A document, with every column by its seed name.
@@ -84,6 +87,13 @@ pub struct DocumentJson {
 
 impl From<Document> for DocumentJson {
     fn from(doc: Document) -> Self {
+        let flagged = doc
+            .source_metadata
+            .get("fidelity")
+            .and_then(|fidelity| fidelity.get("flagged"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let needs_attention = flagged && doc.md_draft_status == Some(MdDraftStatus::Draft);
         Self {
             id: doc.id.0,
             title: doc.title,
@@ -105,6 +115,7 @@ impl From<Document> for DocumentJson {
                 last_error: doc.draft.last_error,
                 next_attempt_at: doc.draft.next_attempt_at,
                 lease_expires_at: doc.draft.lease_expires_at,
+                needs_attention,
             },
         }
     }
@@ -141,6 +152,74 @@ pub struct MemoPage {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct DocumentPage {
     pub items: Vec<DocumentJson>,
+    pub next_cursor: Option<String>,
+}
+
+/// What a search hit is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SearchKindJson {
+    Memo,
+    Document,
+}
+
+/// A byte range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ByteRangeJson {
+    pub start: usize,
+    pub end: usize,
+}
+
+/// The best window of a hit's text with the matches marked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SnippetJson {
+    /// The window, HTML-escaped, whitespace runs collapsed, `<mark>…</mark>` around each
+    /// match and `…` where the window cuts the text: safe to embed as it is.
+    pub html: String,
+    /// The window's text verbatim (not escaped).
+    pub text: String,
+    /// The matches, as byte ranges of `text`, sorted and disjoint.
+    pub marks: Vec<ByteRangeJson>,
+    /// Where `text` lies in the item's original text (a memo's `content`, a document's
+    /// `extracted_text`), in bytes.
+    pub range: ByteRangeJson,
+}
+
+/// The chunk of a document's original text a hit points at.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ChunkJson {
+    /// Position among the document's chunks, from 0.
+    pub index: u32,
+    /// Byte range of `extracted_text`.
+    pub range: ByteRangeJson,
+    /// Headings the chunk sits under, outermost first.
+    pub heading_path: Vec<String>,
+}
+
+/// One ranked search result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SearchHitJson {
+    pub kind: SearchKindJson,
+    /// A memo id or a document id, by `kind`.
+    pub id: i64,
+    /// A document's title; for a memo, its first line.
+    pub title: String,
+    /// Relevance, higher is better; comparable only within one search.
+    pub score: f64,
+    pub snippet: SnippetJson,
+    /// Documents: the best-matching chunk of `extracted_text`.
+    pub chunk: Option<ChunkJson>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A page of search hits, best first.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SearchPageJson {
+    /// The query as analysed: one quoted clause per required part.
+    pub query: String,
+    pub hits: Vec<SearchHitJson>,
+    /// Pass as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<String>,
 }
 

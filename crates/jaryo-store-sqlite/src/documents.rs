@@ -4,6 +4,7 @@ use crate::SqliteStore;
 use crate::codec::{
     decode_json_object, decode_opt_time, decode_time, encode_time, map_error, parse_enum,
 };
+use crate::search::{BodyEntry, DocumentEntry, index_document, unindex_document};
 use jaryo_domain::{ContentOrigin, Document, DocumentId, DraftWork, MemoId, derive_title};
 use jaryo_store::{
     DocumentFilter, DocumentPatch, NewDocument, Page, PageRequest, StoreError, StoreResult,
@@ -112,6 +113,9 @@ pub async fn promote(store: &SqliteStore, memo_id: MemoId) -> StoreResult<Docume
     .await
     .map_err(map_error)?;
     let document = decode(&row)?;
+    // The memo's text is only known under the lock; promote is rare enough to analyse here.
+    let entry = DocumentEntry::new(&document.title, Some(&content), &store.chunk_config);
+    index_document(&mut tx, document.id, &entry).await?;
     sqlx::query("UPDATE memos SET document_id = ?1 WHERE id = ?2")
         .bind(document.id.0)
         .bind(memo_id.0)
@@ -139,6 +143,11 @@ pub async fn create(store: &SqliteStore, new: &NewDocument) -> StoreResult<Docum
         .as_ref()
         .map(|t| t.as_str().to_owned())
         .unwrap_or_else(|| derive_title(new.extracted_text.as_str()));
+    let entry = DocumentEntry::new(
+        &title,
+        Some(new.extracted_text.as_str()),
+        &store.chunk_config,
+    );
     let mut tx = store.begin_write().await?;
     let row = sqlx::query(concat!(
         "INSERT INTO documents (title, extracted_text, content_origin, source_metadata, \
@@ -154,6 +163,7 @@ pub async fn create(store: &SqliteStore, new: &NewDocument) -> StoreResult<Docum
     .await
     .map_err(map_error)?;
     let document = decode(&row)?;
+    index_document(&mut tx, document.id, &entry).await?;
     tx.commit().await.map_err(map_error)?;
     Ok(document)
 }
@@ -204,6 +214,11 @@ pub async fn update(
     patch: &DocumentPatch,
 ) -> StoreResult<Document> {
     let now = store.clock.now();
+    // New original text: its terms, chunks and tags are computed before taking the lock.
+    let new_body = patch
+        .extracted_text
+        .as_ref()
+        .map(|text| BodyEntry::new(text.as_str(), &store.chunk_config));
     let mut tx = store.begin_write().await?;
     let current: i64 =
         sqlx::query_scalar("SELECT version FROM documents WHERE id = ?1 AND deleted_at IS NULL")
@@ -244,6 +259,16 @@ pub async fn update(
     .await
     .map_err(map_error)?;
     let document = decode(&row)?;
+    let entry = match new_body {
+        Some(body) => DocumentEntry::with_body(&document.title, body),
+        // A title-only change: the body's terms are recomputed from the stored text.
+        None => DocumentEntry::new(
+            &document.title,
+            document.extracted_text.as_deref(),
+            &store.chunk_config,
+        ),
+    };
+    index_document(&mut tx, document.id, &entry).await?;
     tx.commit().await.map_err(map_error)?;
     if document.draft.state == jaryo_domain::DraftState::Pending {
         store.signal.notify();
@@ -271,6 +296,7 @@ pub async fn delete(store: &SqliteStore, id: DocumentId) -> StoreResult<()> {
         .execute(&mut *tx)
         .await
         .map_err(map_error)?;
+    unindex_document(&mut tx, id).await?;
     tx.commit().await.map_err(map_error)?;
     Ok(())
 }

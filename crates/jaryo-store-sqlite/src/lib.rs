@@ -18,12 +18,14 @@ mod codec;
 mod documents;
 mod drafts;
 mod memos;
+mod search;
 
 use jaryo_domain::{Clock, SystemClock};
 use jaryo_store::{
-    ClaimRequest, DraftClaim, DraftQueueStats, DraftSignal, Settled, Settlement, StoreError,
-    StoreResult,
+    ClaimRequest, DraftClaim, DraftQueueStats, DraftSignal, ReindexProgress, ReindexReport,
+    SearchIndexStatus, SearchPage, SearchRequest, Settled, Settlement, StoreError, StoreResult,
 };
+use jaryo_text::ChunkConfig;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -44,6 +46,8 @@ pub struct SqliteOptions {
     pub read_connections: u32,
     /// How long a statement waits for another process's write lock before failing.
     pub busy_timeout: Duration,
+    /// How documents' original text is cut into chunks (search hits point at the best one).
+    pub chunk: ChunkConfig,
 }
 
 impl SqliteOptions {
@@ -57,6 +61,7 @@ impl SqliteOptions {
             path,
             read_connections: 4,
             busy_timeout: Duration::from_secs(30),
+            chunk: ChunkConfig::default(),
         }
     }
 }
@@ -68,6 +73,7 @@ pub struct SqliteStore {
     reader: SqlitePool,
     clock: Arc<dyn Clock>,
     signal: DraftSignal,
+    chunk_config: ChunkConfig,
 }
 
 impl SqliteStore {
@@ -103,12 +109,15 @@ impl SqliteStore {
             .connect_with(connect.read_only(true))
             .await
             .map_err(codec::map_error)?;
-        Ok(Self {
+        let store = Self {
             writer,
             reader,
             clock,
             signal: DraftSignal::default(),
-        })
+            chunk_config: options.chunk.clone(),
+        };
+        search::stamp_if_empty(&store).await?;
+        Ok(store)
     }
 
     /// Waits for in-flight statements and closes every connection.
@@ -227,5 +236,20 @@ impl jaryo_store::Store for SqliteStore {
 
     fn draft_signal(&self) -> &DraftSignal {
         &self.signal
+    }
+
+    async fn search(&self, request: &SearchRequest) -> StoreResult<SearchPage> {
+        search::search(self, request).await
+    }
+
+    async fn search_index_status(&self) -> StoreResult<SearchIndexStatus> {
+        search::status(self).await
+    }
+
+    async fn reindex(
+        &self,
+        progress: &(dyn Fn(ReindexProgress) + Send + Sync),
+    ) -> StoreResult<ReindexReport> {
+        search::reindex(self, progress).await
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::SqliteStore;
 use crate::codec::{decode_time, encode_time, map_error};
+use crate::search::{MemoEntry, index_memo, unindex_memo};
 use jaryo_domain::{DocumentId, Memo, MemoId, MemoText};
 use jaryo_store::{Page, PageRequest, StoreError, StoreResult};
 use sqlx::sqlite::SqliteRow;
@@ -56,6 +57,7 @@ pub async fn create(store: &SqliteStore, text: &MemoText) -> StoreResult<Memo> {
     let now = store.clock.now();
     let tags = text.tags();
     let tags_json = serde_json::to_string(&tags).map_err(StoreError::internal)?;
+    let entry = MemoEntry::new(text.as_str());
     let mut tx = store.begin_write().await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO memos (content, tags, created_at, updated_at) \
@@ -68,6 +70,7 @@ pub async fn create(store: &SqliteStore, text: &MemoText) -> StoreResult<Memo> {
     .await
     .map_err(map_error)?;
     replace_tags(&mut tx, MemoId(id), &tags).await?;
+    index_memo(&mut tx, MemoId(id), &entry).await?;
     tx.commit().await.map_err(map_error)?;
     Ok(Memo {
         id: MemoId(id),
@@ -112,6 +115,7 @@ pub async fn update(store: &SqliteStore, id: MemoId, text: &MemoText) -> StoreRe
     let now = store.clock.now();
     let tags = text.tags();
     let tags_json = serde_json::to_string(&tags).map_err(StoreError::internal)?;
+    let entry = MemoEntry::new(text.as_str());
     let mut tx = store.begin_write().await?;
     let row = sqlx::query(concat!(
         "UPDATE memos SET content = ?1, tags = ?2, updated_at = ?3 \
@@ -128,6 +132,7 @@ pub async fn update(store: &SqliteStore, id: MemoId, text: &MemoText) -> StoreRe
     .ok_or_else(|| not_found(id))?;
     let memo = decode(&row)?;
     replace_tags(&mut tx, id, &tags).await?;
+    index_memo(&mut tx, id, &entry).await?;
     tx.commit().await.map_err(map_error)?;
     Ok(memo)
 }
@@ -147,6 +152,7 @@ pub async fn delete(store: &SqliteStore, id: MemoId) -> StoreResult<()> {
         return Err(not_found(id));
     }
     replace_tags(&mut tx, id, &[]).await?;
+    unindex_memo(&mut tx, id).await?;
     tx.commit().await.map_err(map_error)?;
     Ok(())
 }

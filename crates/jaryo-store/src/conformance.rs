@@ -491,6 +491,374 @@ pub async fn promote_and_edits_wake_the_worker(fx: Fixture) {
     assert!(signal.has_changed().unwrap());
 }
 
+// ---- Search ------------------------------------------------------------------------------
+
+fn search_request(query: &str) -> crate::SearchRequest {
+    crate::SearchRequest {
+        query: jaryo_text::Query::parse(query).expect("a valid query"),
+        filter: crate::SearchFilter::default(),
+        limit: crate::PAGE_LIMIT_MAX,
+        after: None,
+    }
+}
+
+/// `(kind, id)` of every hit of `query`, best first.
+async fn hits(store: &Arc<dyn Store>, query: &str) -> Vec<(crate::SearchKind, i64)> {
+    hits_of(store, search_request(query)).await
+}
+
+async fn hits_of(
+    store: &Arc<dyn Store>,
+    request: crate::SearchRequest,
+) -> Vec<(crate::SearchKind, i64)> {
+    store
+        .search(&request)
+        .await
+        .expect("search")
+        .hits
+        .iter()
+        .map(|hit| (hit.kind, hit.id))
+        .collect()
+}
+
+fn document_text(s: &str) -> DocumentText {
+    DocumentText::parse("extracted_text", s.to_owned()).expect("valid text")
+}
+
+async fn new_document(store: &Arc<dyn Store>, title: &str, body: &str) -> DocumentId {
+    store
+        .create_document(&crate::NewDocument {
+            title: Some(jaryo_domain::DocumentTitle::parse(title).expect("valid title")),
+            extracted_text: document_text(body),
+            content_origin: ContentOrigin::User,
+            source_metadata: Default::default(),
+        })
+        .await
+        .expect("document created")
+        .id
+}
+
+/// The hit set equals the reference matcher's verdicts, for Korean inside inflected forms,
+/// particles, mixed queries, phrases, single syllables, NFD input and English in any case.
+pub async fn search_matches_exactly_what_the_reference_matcher_matches(fx: Fixture) {
+    use crate::SearchKind::{Document, Memo};
+    let store = fx.store.clone();
+    let memos = [
+        "axum 서버를 재시작했다. 로그는 서버에서 확인.",
+        "회의록: 다음 주 일정은 화요일 #회의",
+        "웹서버 설정을 바꿨다",
+        "서버 설정 메모: Rust와 SQLite",
+        "장보기: 우유, 계란, 두부",
+        "Deploying the AXUM server on Friday",
+    ];
+    let mut items: Vec<((crate::SearchKind, i64), String, String)> = Vec::new();
+    for text in memos {
+        let memo = store.create_memo(&self::text(text)).await.unwrap();
+        items.push(((Memo, memo.id.0), String::new(), text.to_owned()));
+    }
+    let documents = [
+        ("서버 운영 안내", "배포 전에 데이터베이스를 백업한다."),
+        ("Weekly notes", "일정: 회의실 예약, axum으로 만든 서버 점검"),
+    ];
+    for (title, body) in documents {
+        let id = new_document(&store, title, body).await;
+        items.push(((Document, id.0), title.to_owned(), body.to_owned()));
+    }
+    let nfd_query: String = {
+        use std::fmt::Write;
+        // 서버 typed on a Mac: conjoining jamo.
+        let mut out = String::new();
+        for c in ['\u{1109}', '\u{1165}', '\u{1107}', '\u{1165}'] {
+            out.write_char(c).unwrap();
+        }
+        out
+    };
+    let queries = [
+        "서버",
+        "서버를",
+        "axum 서버",
+        "AXUM",
+        "Server",
+        "\"서버 설정\"",
+        "설정",
+        "버",
+        "회의",
+        "일정 회의",
+        "데이터베이스",
+        "sqlite rust",
+        "없는단어",
+        nfd_query.as_str(),
+    ];
+    for query in queries {
+        let parsed = jaryo_text::Query::parse(query).unwrap();
+        let mut expected: Vec<(crate::SearchKind, i64)> = items
+            .iter()
+            .filter(|(_, title, body)| jaryo_text::matches_fields(&parsed, &[title, body]))
+            .map(|(key, _, _)| *key)
+            .collect();
+        expected.sort();
+        let mut found = hits(&store, query).await;
+        found.sort();
+        assert_eq!(found, expected, "query {query:?}");
+    }
+    // The sanity of the oracle itself on the cases the issue names.
+    assert_eq!(hits(&store, "서버를").await.len(), 1);
+    assert!(hits(&store, &nfd_query).await.len() >= 4);
+    assert_eq!(hits(&store, "server").await, hits(&store, "SERVER").await);
+}
+
+/// Writes and their index change are one: a memo is found right after its create, an edit by
+/// its new words only, and deleted items never.
+pub async fn search_follows_every_write_at_once(fx: Fixture) {
+    use crate::SearchKind::{Document, Memo};
+    let store = fx.store.clone();
+    let memo = store
+        .create_memo(&text("방금 적은 메모: 주간 회의"))
+        .await
+        .unwrap();
+    assert_eq!(hits(&store, "주간").await, [(Memo, memo.id.0)]);
+    store
+        .update_memo(memo.id, &text("고친 메모: 분기 계획"))
+        .await
+        .unwrap();
+    assert!(hits(&store, "주간").await.is_empty());
+    assert_eq!(hits(&store, "분기").await, [(Memo, memo.id.0)]);
+
+    let document = store.promote_memo(memo.id).await.unwrap();
+    let mut found = hits(&store, "분기").await;
+    found.sort();
+    assert_eq!(found, [(Document, document.id.0), (Memo, memo.id.0)]);
+
+    let patch = DocumentPatch {
+        extracted_text: Some(document_text("새 원문: 예산 검토")),
+        ..DocumentPatch::default()
+    };
+    store.update_document(document.id, &patch).await.unwrap();
+    assert_eq!(hits(&store, "예산").await, [(Document, document.id.0)]);
+    let retitled = DocumentPatch {
+        title: Some(jaryo_domain::DocumentTitle::parse("제목만 바꿈").unwrap()),
+        ..DocumentPatch::default()
+    };
+    store.update_document(document.id, &retitled).await.unwrap();
+    assert_eq!(hits(&store, "제목만").await, [(Document, document.id.0)]);
+    assert_eq!(hits(&store, "예산").await, [(Document, document.id.0)]);
+
+    store.delete_document(document.id).await.unwrap();
+    assert!(hits(&store, "예산").await.is_empty());
+    assert_eq!(hits(&store, "분기").await, [(Memo, memo.id.0)]);
+    store.delete_memo(memo.id).await.unwrap();
+    assert!(hits(&store, "분기").await.is_empty());
+}
+
+/// A title match beats a body match; a short text dense in the term beats a long one that
+/// mentions it once.
+pub async fn search_ranks_title_and_density_first(fx: Fixture) {
+    use crate::SearchKind::Document;
+    let store = fx.store.clone();
+    let filler = "오늘은 날씨가 맑았고 점심으로 국수를 먹었다. ".repeat(12);
+    let in_body = new_document(&store, "주간 기록", &format!("{filler} 배포 일정 확인.")).await;
+    let in_title = new_document(&store, "배포 체크리스트", &filler).await;
+    let ranked = hits(&store, "배포").await;
+    assert_eq!(ranked, [(Document, in_title.0), (Document, in_body.0)]);
+
+    let long = new_document(
+        &store,
+        "긴 기록",
+        &format!("{filler} 캐시 한 번. {filler} {filler}"),
+    )
+    .await;
+    let dense = new_document(&store, "짧은 기록", "캐시 설정: 캐시 크기와 캐시 만료.").await;
+    let ranked = hits(&store, "캐시").await;
+    assert_eq!(ranked, [(Document, dense.0), (Document, long.0)]);
+    let page = store.search(&search_request("캐시")).await.unwrap();
+    assert!(page.hits[0].score > page.hits[1].score);
+}
+
+/// Filters narrow the hit set; pages cover it exactly once, in order.
+pub async fn search_filters_and_pages(fx: Fixture) {
+    use crate::SearchKind::{Document, Memo};
+    let store = fx.store.clone();
+    let early = store
+        .create_memo(&text("예전 메모 검색어 #보관"))
+        .await
+        .unwrap();
+    fx.clock.advance(Duration::from_secs(3 * 86_400));
+    let boundary = {
+        use jaryo_domain::Clock;
+        fx.clock.now()
+    };
+    let late = store
+        .create_memo(&text("최근 메모 검색어 #Work"))
+        .await
+        .unwrap();
+    // A promoted document whose memo is then deleted: the document stays, alone.
+    let source = store
+        .create_memo(&text("승격된 검색어 문서 #work"))
+        .await
+        .unwrap();
+    let pending = store.promote_memo(source.id).await.unwrap().id;
+    store.delete_memo(source.id).await.unwrap();
+    let plain = new_document(&store, "직접 쓴 문서", "검색어가 들어간 본문").await;
+
+    let filtered = |filter: crate::SearchFilter| {
+        let store = store.clone();
+        async move {
+            let mut request = search_request("검색어");
+            request.filter = filter;
+            let mut found = hits_of(&store, request).await;
+            found.sort();
+            found
+        }
+    };
+    assert_eq!(
+        filtered(crate::SearchFilter {
+            kind: Some(Memo),
+            ..Default::default()
+        })
+        .await,
+        [(Memo, early.id.0), (Memo, late.id.0)]
+    );
+    assert_eq!(
+        filtered(crate::SearchFilter {
+            kind: Some(Document),
+            ..Default::default()
+        })
+        .await,
+        [(Document, pending.0), (Document, plain.0)]
+    );
+    assert_eq!(
+        filtered(crate::SearchFilter {
+            tag: Some(crate::search::tag_key("WORK")),
+            ..Default::default()
+        })
+        .await,
+        [(Document, pending.0), (Memo, late.id.0)]
+    );
+    assert_eq!(
+        filtered(crate::SearchFilter {
+            created_before: Some(boundary),
+            ..Default::default()
+        })
+        .await,
+        [(Memo, early.id.0)]
+    );
+    assert_eq!(
+        filtered(crate::SearchFilter {
+            created_from: Some(boundary),
+            kind: Some(Memo),
+            ..Default::default()
+        })
+        .await,
+        [(Memo, late.id.0)]
+    );
+    assert_eq!(
+        filtered(crate::SearchFilter {
+            draft_state: Some(DraftState::Pending),
+            ..Default::default()
+        })
+        .await,
+        [(Document, pending.0)]
+    );
+
+    // Paging: two at a time, every hit once, in the order of one big page.
+    let all = hits(&store, "검색어").await;
+    assert_eq!(all.len(), 4);
+    let mut paged = Vec::new();
+    let mut request = search_request("검색어");
+    request.limit = 2;
+    loop {
+        let page = store.search(&request).await.unwrap();
+        assert!(page.hits.len() <= 2);
+        paged.extend(page.hits.iter().map(|hit| (hit.kind, hit.id)));
+        match page.next {
+            Some(cursor) => request.after = Some(cursor),
+            None => break,
+        }
+    }
+    assert_eq!(paged, all);
+}
+
+/// A document hit points at its best chunk, and the snippet marks the matched words in it.
+pub async fn search_points_documents_at_the_best_chunk(fx: Fixture) {
+    let store = fx.store.clone();
+    let body = format!(
+        "# 소개\n\n{intro}\n\n# 설치\n\n{install}\n\n# 운영\n\n서버를 재시작할 때는 로그를 먼저 본다. \
+         재시작 후 서버 상태를 확인한다.\n",
+        intro = "이 문서는 사내 도구 안내서다. ".repeat(10),
+        install = "패키지를 내려받아 압축을 푼다. 서버 한 번. ".repeat(3),
+    );
+    let id = new_document(&store, "운영 안내", &body).await;
+    let page = store.search(&search_request("서버 재시작")).await.unwrap();
+    let hit = &page.hits[0];
+    assert_eq!(hit.id, id.0);
+    let chunk = hit.chunk.as_ref().expect("a document hit has a chunk");
+    assert_eq!(chunk.heading_path, ["운영"]);
+    assert!(body[chunk.range.clone()].contains("재시작"));
+    assert!(!hit.snippet.marks.is_empty());
+    for mark in &hit.snippet.marks {
+        assert!(chunk.range.start <= mark.start && mark.end <= chunk.range.end);
+        let marked = &body[mark.clone()];
+        assert!(marked == "서버" || marked == "재시작", "{marked:?}");
+    }
+    assert!(
+        hit.snippet.html.contains("<mark>재시작</mark>"),
+        "{}",
+        hit.snippet.html
+    );
+    assert_eq!(hit.snippet_text, &body[hit.snippet.range.clone()]);
+
+    // A memo's snippet is escaped and marks the match.
+    store
+        .create_memo(&text("<b>굵게</b> 쓴 검색 & 메모"))
+        .await
+        .unwrap();
+    let page = store.search(&search_request("검색")).await.unwrap();
+    assert_eq!(
+        page.hits[0].snippet.html,
+        "&lt;b&gt;굵게&lt;/b&gt; 쓴 <mark>검색</mark> &amp; 메모"
+    );
+}
+
+/// Reindex rebuilds from the original text, reports progress, and leaves the index current.
+pub async fn reindex_rebuilds_the_index_with_progress(fx: Fixture) {
+    let store = fx.store.clone();
+    for i in 0..5 {
+        store
+            .create_memo(&text(&format!("재색인 메모 {i}")))
+            .await
+            .unwrap();
+    }
+    let document = promoted(&store, "재색인 문서의 원문").await;
+    let deleted = store.create_memo(&text("지운 재색인 메모")).await.unwrap();
+    store.delete_memo(deleted.id).await.unwrap();
+    let before = hits(&store, "재색인").await;
+    // Five memos, the promoted memo and its document.
+    assert_eq!(before.len(), 7);
+
+    let reports = std::sync::Mutex::new(Vec::new());
+    let report = store
+        .reindex(&|progress| reports.lock().unwrap().push(progress))
+        .await
+        .unwrap();
+    assert_eq!((report.memos, report.documents), (6, 1));
+    assert!(report.chunks >= 1);
+    let reports = reports.into_inner().unwrap();
+    let last = reports.last().expect("progress was reported");
+    assert_eq!((last.done, last.total), (7, 7));
+    assert!(reports.windows(2).all(|w| w[0].done <= w[1].done));
+
+    let mut after = hits(&store, "재색인").await;
+    after.sort();
+    let mut before = before;
+    before.sort();
+    assert_eq!(after, before);
+    assert!(after.contains(&(crate::SearchKind::Document, document.0)));
+    let status = store.search_index_status().await.unwrap();
+    assert!(!status.stale);
+    assert_eq!(status.analyzer_version, jaryo_text::ANALYZER_VERSION);
+    assert_eq!(status.items, 7);
+}
+
 impl Fixture {
     fn clock_now_plus(&self, by: Duration) -> jaryo_domain::Timestamp {
         use jaryo_domain::Clock;
@@ -502,8 +870,26 @@ fn chrono_duration(d: Duration) -> jaryo_domain::TimeDelta {
     jaryo_domain::TimeDelta::from_std(d).expect("duration fits")
 }
 
+/// What a backend's opener returns: a [`Fixture`], or `Option<Fixture>` for a backend that
+/// may be unavailable where the tests run (`None` skips the check).
+pub trait IntoFixture {
+    fn into_fixture(self) -> Option<Fixture>;
+}
+
+impl IntoFixture for Fixture {
+    fn into_fixture(self) -> Option<Fixture> {
+        Some(self)
+    }
+}
+
+impl IntoFixture for Option<Fixture> {
+    fn into_fixture(self) -> Option<Fixture> {
+        self
+    }
+}
+
 /// Runs every conformance check against the backend opened by `$open`, an async function
-/// `fn(ManualClock) -> Fixture`.
+/// `fn(ManualClock) -> Fixture` (or `-> Option<Fixture>`, see [`IntoFixture`]).
 #[macro_export]
 macro_rules! conformance_suite {
     ($open:path) => {
@@ -521,6 +907,12 @@ macro_rules! conformance_suite {
             a_lapsed_lease_after_the_last_attempt_fails,
             stats_count_by_state,
             promote_and_edits_wake_the_worker,
+            search_matches_exactly_what_the_reference_matcher_matches,
+            search_follows_every_write_at_once,
+            search_ranks_title_and_density_first,
+            search_filters_and_pages,
+            search_points_documents_at_the_best_chunk,
+            reindex_rebuilds_the_index_with_progress,
         );
     };
     (@checks $open:path; $($check:ident),* $(,)?) => {
@@ -528,7 +920,12 @@ macro_rules! conformance_suite {
             #[tokio::test]
             async fn $check() {
                 let clock = $crate::conformance::start_clock();
-                let fixture = $open(clock).await;
+                let opened = $open(clock).await;
+                // A backend that is not available here (no PostgreSQL server outside CI)
+                // opens `None`; its test helper has said why.
+                let Some(fixture) = $crate::conformance::IntoFixture::into_fixture(opened) else {
+                    return;
+                };
                 $crate::conformance::$check(fixture).await;
             }
         )*

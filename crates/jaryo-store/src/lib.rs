@@ -10,8 +10,13 @@
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod drafts;
+pub mod search;
 
 pub use drafts::{ClaimRequest, DraftClaim, DraftQueueStats, DraftSignal, Settled, Settlement};
+pub use search::{
+    ChunkLocation, ReindexProgress, ReindexReport, SearchCursor, SearchFilter, SearchHit,
+    SearchIndexStatus, SearchKind, SearchPage, SearchRequest,
+};
 
 use async_trait::async_trait;
 use jaryo_domain::{
@@ -203,4 +208,18 @@ pub trait Store: Send + Sync + Debug + 'static {
     async fn draft_queue_stats(&self) -> StoreResult<DraftQueueStats>;
     /// Fires whenever draft work may have become ready in this store.
     fn draft_signal(&self) -> &DraftSignal;
+
+    /// Ranked full-text search over live memos and documents; the contract every backend
+    /// keeps (hit set, order, paging, best chunk) is in [`search`].
+    async fn search(&self, request: &SearchRequest) -> StoreResult<SearchPage>;
+    /// What the search index was built with and whether a reindex is due.
+    async fn search_index_status(&self) -> StoreResult<SearchIndexStatus>;
+    /// Rebuilds the search index and the chunks of every live item from the original text,
+    /// in batches (each its own transaction, so other writers and readers go on meanwhile;
+    /// every item stays searchable throughout), and records the analyzer version and chunk
+    /// settings. Calls `progress` after each batch. For an analyzer change and for recovery.
+    async fn reindex(
+        &self,
+        progress: &(dyn Fn(ReindexProgress) + Send + Sync),
+    ) -> StoreResult<ReindexReport>;
 }

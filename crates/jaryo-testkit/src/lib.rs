@@ -8,6 +8,7 @@ use jaryo::app::App;
 use jaryo::config::Config;
 use jaryo_http::client::ApiClient;
 use jaryo_store::Store;
+use jaryo_testllm::{RecordedRequest, Reply, TestLlm};
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
 
@@ -21,7 +22,24 @@ pub struct TestApp {
     /// A plain HTTP client, for requests the typed client would never send.
     pub http: reqwest::Client,
     pub config: Config,
+    /// The model server this jaryo drafts with. By default it answers every draft request
+    /// with the memo itself (a faithful, if lazy, draft); script it for anything else.
+    pub llm: TestLlm,
     _data_dir: tempfile::TempDir,
+}
+
+/// The memo inside a draft prompt's fence, as a faithful answer.
+pub fn echo_memo(request: &RecordedRequest) -> Reply {
+    let prompt = request.last_user_message().unwrap_or_default();
+    let memo = prompt
+        .rfind("\n<memo-")
+        .and_then(|open| {
+            let start = open + prompt[open..].find(">\n")? + 2;
+            let end = prompt.rfind("\n</memo-")?;
+            (end >= start).then(|| &prompt[start..end])
+        })
+        .unwrap_or("");
+    Reply::text(memo)
 }
 
 impl TestApp {
@@ -33,6 +51,8 @@ impl TestApp {
     /// Starts jaryo after `adjust` changed its configuration.
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
         let data_dir = tempfile::tempdir().expect("temporary directory");
+        let llm = TestLlm::start().await;
+        llm.set_handler(echo_memo);
         let mut config = Config {
             data_dir: data_dir.path().to_owned(),
             listen: "127.0.0.1:0".parse().expect("address"),
@@ -42,6 +62,14 @@ impl TestApp {
             ))),
             ..Config::default()
         };
+        config.llm.client.base_url = llm.base_url();
+        config.llm.client.model = jaryo_testllm::DEFAULT_MODEL.to_owned();
+        config.llm.client.connect_timeout_secs = 2.0;
+        config.llm.client.first_token_timeout_secs = 20.0;
+        config.llm.client.idle_timeout_secs = 20.0;
+        config.llm.client.total_timeout_secs = 60.0;
+        config.draft.backoff_base_ms = 200;
+        config.draft.backoff_max_ms = 2_000;
         adjust(&mut config);
         let app = App::start(&config).await.expect("jaryo starts");
         let url = app.url();
@@ -52,6 +80,7 @@ impl TestApp {
             url,
             token,
             config,
+            llm,
             app: Some(app),
             _data_dir: data_dir,
         }
@@ -72,6 +101,27 @@ impl TestApp {
         self.http
             .request(method, self.api_url(path))
             .bearer_auth(self.token.expose_secret())
+    }
+
+    /// Polls a document until `done` holds, failing the test after `timeout`.
+    pub async fn wait_for_document(
+        &self,
+        id: i64,
+        timeout: std::time::Duration,
+        done: impl Fn(&jaryo_http::wire::DocumentJson) -> bool,
+    ) -> jaryo_http::wire::DocumentJson {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let document = self.api.get_document(id).await.expect("document readable");
+            if done(&document) {
+                return document;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "document {id} did not reach the expected state in {timeout:?}: {document:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
     }
 
     /// Stops the server gracefully.

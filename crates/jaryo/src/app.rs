@@ -1,14 +1,18 @@
-//! Assembles a running jaryo from its configuration: the store, the HTTP server, and (in
-//! later stages) the workers. `jaryo serve` and the integration tests both start jaryo through
-//! [`App::start`], so the tests exercise the real wiring.
+//! Assembles a running jaryo from its configuration: the store, the model client and the LLM
+//! gate, the draft worker, and the HTTP server. `jaryo serve` ([`App::start`]) runs the server
+//! and the worker; `jaryo worker` ([`WorkerOnly::start`]) only the worker. The integration
+//! tests start jaryo the same way, so they exercise the real wiring.
 
 use crate::config::Config;
 use crate::token::{TokenOrigin, ensure_token};
 use anyhow::Context;
+use jaryo_gate::Gate;
 use jaryo_http::auth::ApiToken;
 use jaryo_http::{AppState, HttpConfig};
+use jaryo_llm::LlmClient;
 use jaryo_store::Store;
 use jaryo_store_sqlite::{SqliteOptions, SqliteStore};
+use jaryo_worker::{DraftWorker, WorkerParts};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -16,6 +20,7 @@ use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 /// What a running server writes to `<data-dir>/server.json`, so CLI commands can find it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -24,23 +29,67 @@ pub struct ServerAddress {
     pub pid: u32,
 }
 
-/// A running jaryo.
+/// The parts every running jaryo has: the store, the model client, the gate, the worker.
+pub struct Services {
+    pub store: Arc<dyn Store>,
+    pub llm: LlmClient,
+    pub gate: Gate,
+    pub worker: DraftWorker,
+}
+
+impl Services {
+    /// Opens the data directory and the store, and builds the model client, gate and worker.
+    pub async fn open(config: &Config) -> anyhow::Result<Self> {
+        create_private_dir(&config.data_dir)?;
+        let store = open_store(config).await?;
+        let llm = LlmClient::new(config.llm.client.clone())
+            .context("invalid model server settings ([llm] / JARYO_LLM_*)")?;
+        let gate = Gate::new(config.llm.gate.clone());
+        let worker = DraftWorker::new(WorkerParts {
+            store: store.clone(),
+            llm: llm.clone(),
+            gate: gate.clone(),
+            config: config.draft.clone(),
+            fidelity: config.fidelity.clone(),
+            clock: Arc::new(jaryo_domain::SystemClock),
+        });
+        Ok(Self {
+            store,
+            llm,
+            gate,
+            worker,
+        })
+    }
+
+    /// Runs the draft worker until `shutdown` fires.
+    fn spawn_worker(&self, shutdown: CancellationToken) -> JoinHandle<()> {
+        let worker = self.worker.clone();
+        tokio::spawn(async move { worker.run(shutdown).await })
+    }
+}
+
+/// A running jaryo: HTTP server and draft worker.
 pub struct App {
     pub local_addr: SocketAddr,
     pub store: Arc<dyn Store>,
+    pub llm: LlmClient,
+    pub gate: Gate,
+    pub worker: DraftWorker,
     pub token: SecretString,
     pub token_origin: TokenOrigin,
     shutdown: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
+    stop_worker: CancellationToken,
+    worker_task: JoinHandle<()>,
     address_file: std::path::PathBuf,
 }
 
 impl App {
-    /// Opens the data directory and the store, and starts serving.
+    /// Opens the data directory and the store, starts the draft worker, and starts serving.
     pub async fn start(config: &Config) -> anyhow::Result<Self> {
-        create_private_dir(&config.data_dir)?;
+        let services = Services::open(config).await?;
         let (token, token_origin) = ensure_token(config.api_token.as_ref(), &config.token_file())?;
-        let store = open_store(config).await?;
+        let store = services.store.clone();
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -48,6 +97,9 @@ impl App {
         let state = AppState {
             store: store.clone(),
             token: ApiToken::new(token.clone()),
+            gate: services.gate.clone(),
+            llm: services.llm.clone(),
+            draft_metrics: services.worker.metrics(),
         };
         let http = HttpConfig {
             max_body_bytes: config.max_body_bytes,
@@ -57,6 +109,8 @@ impl App {
         let server = tokio::spawn(jaryo_http::serve(listener, router, async move {
             let _ = stop.wait_for(|stop| *stop).await;
         }));
+        let stop_worker = CancellationToken::new();
+        let worker_task = services.spawn_worker(stop_worker.clone());
         let address_file = config.address_file();
         write_address_file(
             &address_file,
@@ -68,10 +122,15 @@ impl App {
         Ok(Self {
             local_addr,
             store,
+            llm: services.llm,
+            gate: services.gate,
+            worker: services.worker,
             token,
             token_origin,
             shutdown,
             server,
+            stop_worker,
+            worker_task,
             address_file,
         })
     }
@@ -81,12 +140,47 @@ impl App {
         format!("http://{}", self.local_addr)
     }
 
-    /// Stops taking new connections, lets requests in flight finish, and closes the store.
+    /// Stops taking new connections and lets requests in flight finish; lets drafts in
+    /// flight finish within the grace period and releases the rest.
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
+        self.stop_worker.cancel();
         let served = self.server.await.context("the HTTP server task failed")?;
         remove_address_file(&self.address_file);
+        self.worker_task
+            .await
+            .context("the draft worker task failed")?;
         served.context("the HTTP server failed")?;
+        Ok(())
+    }
+}
+
+/// A running `jaryo worker`: the draft worker without the HTTP server, for a machine beside the
+/// one serving people.
+pub struct WorkerOnly {
+    pub services: Services,
+    stop_worker: CancellationToken,
+    worker_task: JoinHandle<()>,
+}
+
+impl WorkerOnly {
+    pub async fn start(config: &Config) -> anyhow::Result<Self> {
+        let services = Services::open(config).await?;
+        let stop_worker = CancellationToken::new();
+        let worker_task = services.spawn_worker(stop_worker.clone());
+        Ok(Self {
+            services,
+            stop_worker,
+            worker_task,
+        })
+    }
+
+    /// Lets drafts in flight finish within the grace period and releases the rest.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.stop_worker.cancel();
+        self.worker_task
+            .await
+            .context("the draft worker task failed")?;
         Ok(())
     }
 }

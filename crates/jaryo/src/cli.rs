@@ -31,8 +31,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the server: HTTP API (and web UI) on the embedded SQLite database.
+    /// Run jaryo: the HTTP API (and web UI) and the draft worker, on the embedded SQLite
+    /// database by default.
     Serve(ServeArgs),
+    /// Run only the draft worker, without the HTTP server (for a second process or machine on
+    /// the same database).
+    Worker,
     /// Apply pending database migrations and exit.
     Migrate,
     /// Show or print configuration.
@@ -141,6 +145,12 @@ pub enum DocCommand {
     },
     /// Delete a document.
     Delete {
+        id: i64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Queue a new draft: retry a failed one or regenerate a finished one.
+    Redraft {
         id: i64,
         #[command(flatten)]
         client: ClientArgs,

@@ -1,6 +1,6 @@
 //! What each command does.
 
-use crate::app::{self, App, read_address_file};
+use crate::app::{self, App, WorkerOnly, read_address_file};
 use crate::cli::{Cli, ClientArgs, Command, ConfigCommand, DocCommand, MemoCommand};
 use crate::config::{Config, LogFormat, Overrides, default_toml};
 use crate::display;
@@ -20,6 +20,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref(), &overrides)?;
     match cli.command {
         Command::Serve(_) => serve(&config).await,
+        Command::Worker => worker(&config).await,
         Command::Migrate => migrate(&config).await,
         Command::Config(ConfigCommand::Default) => {
             print!("{}", default_toml());
@@ -76,11 +77,29 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
     tracing::info!(
         url = %app.url(),
         data_dir = %config.data_dir.display(),
+        model = %config.llm.client.model,
+        model_server = %config.llm.client.base_url,
         "jaryo is serving"
     );
     shutdown_signal().await;
-    tracing::info!("shutting down: finishing requests in flight");
+    tracing::info!("shutting down: finishing requests and drafts in flight");
     app.stop().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn worker(config: &Config) -> anyhow::Result<()> {
+    init_logging(config.log_format);
+    let worker = WorkerOnly::start(config).await?;
+    tracing::info!(
+        data_dir = %config.data_dir.display(),
+        model = %config.llm.client.model,
+        model_server = %config.llm.client.base_url,
+        "jaryo worker is drafting"
+    );
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing drafts in flight");
+    worker.stop().await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -236,6 +255,13 @@ async fn doc(config: &Config, command: DocCommand) -> anyhow::Result<()> {
             if !client.json {
                 println!("deleted document {id}");
             }
+        }
+        DocCommand::Redraft { id, client } => {
+            let document = connect(config, &client)?.redraft_document(id).await?;
+            if client.json {
+                return display::json(&document);
+            }
+            println!("document {id}: a new draft is queued");
         }
     }
     Ok(())

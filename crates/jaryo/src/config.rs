@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 /// The configuration file's name inside the data directory.
 pub const CONFIG_FILE_NAME: &str = "jaryo.toml";
 /// Sections of the file; `JARYO_<SECTION>_<KEY>` sets `<key>` under `[<section>]`.
-const SECTIONS: &[&str] = &["llm", "draft"];
+const SECTIONS: &[&str] = &["llm", "draft", "fidelity"];
 
 /// Everything `jaryo serve` and `jaryo worker` read at start.
 #[derive(Debug, Clone, Deserialize)]
@@ -38,6 +38,10 @@ pub struct Config {
     pub log_format: LogFormat,
     /// The model server and the gate in front of it.
     pub llm: LlmSection,
+    /// The draft worker.
+    pub draft: jaryo_worker::DraftConfig,
+    /// The check of drafts against their memo.
+    pub fidelity: jaryo_fidelity::FidelityConfig,
 }
 
 impl Default for Config {
@@ -49,6 +53,8 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             log_format: LogFormat::Text,
             llm: LlmSection::default(),
+            draft: jaryo_worker::DraftConfig::default(),
+            fidelity: jaryo_fidelity::FidelityConfig::default(),
         }
     }
 }
@@ -65,6 +71,8 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct LlmSection {
+    #[serde(flatten)]
+    pub client: jaryo_llm::LlmConfig,
     #[serde(flatten)]
     pub gate: jaryo_gate::GateConfig,
 }
@@ -176,6 +184,9 @@ fn lenient_secret<'de, D: Deserializer<'de>>(
 pub fn default_toml() -> String {
     let defaults = Config::default();
     let gate = &defaults.llm.gate;
+    let client = &defaults.llm.client;
+    let draft = &defaults.draft;
+    let fidelity = toml::to_string(&defaults.fidelity).unwrap_or_default();
     format!(
         r#"# jaryo configuration. Every key is optional; the values below are the defaults.
 # Precedence: command-line flags > JARYO_* environment variables > this file > defaults.
@@ -199,19 +210,75 @@ max_body_bytes = {max_body_bytes}
 log_format = "text"
 
 [llm]
+# Any OpenAI-compatible server: Ollama (http://127.0.0.1:11434/v1), llama.cpp server
+# (http://127.0.0.1:8080/v1), vLLM, MLX-LM, LM Studio (http://127.0.0.1:1234/v1), hosted APIs.
+base_url = "{base_url}"
+model = "{model}"
+# api_key = "..."            # prefer JARYO_LLM_API_KEY; never logged
+# fallback_model = "..."     # asked when the model is missing or its server unreachable
+# fallback_base_url = "..."  # where the fallback lives, if elsewhere
+# temperature = 0.2
+# max_tokens = 2048
+# Stream answers; needed for the first-token and idle timeouts.
+stream = {stream}
+# Patience for slow local models, in seconds: a generation that keeps producing tokens is
+# never cut short by anything but the overall cap.
+connect_timeout_secs = {connect}
+first_token_timeout_secs = {first_token}
+idle_timeout_secs = {idle}
+total_timeout_secs = {total}
 # Concurrent model calls, shared by every caller in this process (the LLM gate).
 concurrency = {concurrency}
 # Let a person's call stop a background draft to take its slot (the draft re-queues).
 preempt = {preempt}
 # A background call waiting this long is served before newer interactive calls.
 background_max_wait_ms = {background_max_wait_ms}
-"#,
+
+[draft]
+# The worker wakes the moment a memo is promoted; this tick (seconds) is only a safety net.
+interval_secs = {interval_secs}
+# Documents claimed per round.
+batch_size = {batch_size}
+# Drafts in flight at once; 0 = as many as the gate has slots.
+parallelism = {parallelism}
+# Model calls per draft before it is marked failed (the person can retry).
+max_attempts = {max_attempts}
+# Retry delays double from the base, with jitter, up to the cap (milliseconds).
+backoff_base_ms = {backoff_base_ms}
+backoff_max_ms = {backoff_max_ms}
+# A claim lapses after this many seconds unless renewed; a crashed worker's draft is then
+# taken over.
+lease_secs = {lease_secs}
+# On shutdown, drafts in flight get this long to finish before they are handed back.
+shutdown_grace_secs = {shutdown_grace_secs}
+# When a draft holds facts the memo does not, ask once more, more strictly, and keep the better.
+redraft_on_flags = {redraft_on_flags}
+
+[fidelity]
+# How drafts are checked against their memo (numbers, dates, names, language, length).
+{fidelity}"#,
         data_dir = defaults.data_dir.display(),
         listen = defaults.listen,
         max_body_bytes = defaults.max_body_bytes,
+        base_url = client.base_url,
+        model = client.model,
+        stream = client.stream,
+        connect = client.connect_timeout_secs,
+        first_token = client.first_token_timeout_secs,
+        idle = client.idle_timeout_secs,
+        total = client.total_timeout_secs,
         concurrency = gate.concurrency,
         preempt = gate.preempt,
         background_max_wait_ms = gate.background_max_wait_ms,
+        interval_secs = draft.interval_secs,
+        batch_size = draft.batch_size,
+        parallelism = draft.parallelism,
+        max_attempts = draft.max_attempts,
+        backoff_base_ms = draft.backoff_base_ms,
+        backoff_max_ms = draft.backoff_max_ms,
+        lease_secs = draft.lease_secs,
+        shutdown_grace_secs = draft.shutdown_grace_secs,
+        redraft_on_flags = draft.redraft_on_flags,
     )
 }
 
@@ -235,6 +302,9 @@ mod tests {
         assert_eq!(config.data_dir, defaults.data_dir);
         assert_eq!(config.max_body_bytes, defaults.max_body_bytes);
         assert_eq!(config.llm.gate.concurrency, defaults.llm.gate.concurrency);
+        assert_eq!(config.llm.client.base_url, defaults.llm.client.base_url);
+        assert_eq!(config.draft, defaults.draft);
+        assert_eq!(config.fidelity, defaults.fidelity);
     }
 
     #[test]

@@ -157,11 +157,11 @@ fn capture_list_show_promote_and_inspect_from_the_command_line() {
     let message = String::from_utf8(again.stderr).unwrap();
     assert!(message.contains("already promoted"), "{message}");
 
-    let docs = json(&server.jaryo(&["doc", "list", "--state", "pending", "--json"]));
+    let docs = json(&server.jaryo(&["doc", "list", "--json"]));
     assert_eq!(docs["items"].as_array().unwrap().len(), 1);
     let shown = String::from_utf8(server.jaryo(&["doc", "show", &document_id]).stdout).unwrap();
     assert!(shown.contains("CLI로 적은 한글 메모"), "{shown}");
-    assert!(shown.contains("waiting"), "{shown}");
+    assert!(shown.contains("origin"), "{shown}");
 
     let missing = server.jaryo(&["memo", "show", "987654"]);
     assert!(!missing.status.success());

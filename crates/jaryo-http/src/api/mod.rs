@@ -1,11 +1,14 @@
 //! The JSON API under `/api/v1`: one router per resource, merged.
 
 pub mod documents;
+pub mod drafts;
 pub mod memos;
 pub mod openapi;
+pub mod search;
+pub mod status;
 
 use crate::error::ApiError;
-use jaryo_store::{PAGE_LIMIT_MAX, PageRequest};
+use jaryo_store::{PAGE_LIMIT_MAX, PageRequest, SearchCursor};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -40,4 +43,8 @@ impl PageQuery {
 
 pub fn cursor_of(next_before: Option<i64>) -> Option<String> {
     next_before.map(|id| id.to_string())
+}
+
+pub fn cursor_of_search(next: Option<SearchCursor>) -> Option<String> {
+    next.map(|cursor| cursor.encode())
 }

@@ -24,6 +24,10 @@ use utoipa::{Modify, OpenApi};
         super::documents::get_document,
         super::documents::update_document,
         super::documents::delete_document,
+        super::drafts::redraft,
+        super::status::status,
+        super::status::metrics,
+        super::search::search,
     ),
     components(schemas(wire::ErrorJson, wire::ErrorDetail)),
     modifiers(&BearerAuth),
@@ -31,6 +35,8 @@ use utoipa::{Modify, OpenApi};
     tags(
         (name = "memos", description = "Quick notes"),
         (name = "documents", description = "The library"),
+        (name = "status", description = "What jaryo is doing"),
+        (name = "search", description = "Ranked full-text search, Korean first-class"),
     )
 )]
 pub struct ApiDoc;

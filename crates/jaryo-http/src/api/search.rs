@@ -1,0 +1,199 @@
+//! `/search`: ranked full-text search over memos and documents.
+
+use super::cursor_of_search;
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::ApiQuery;
+use crate::wire::{
+    ByteRangeJson, ChunkJson, ErrorJson, SearchHitJson, SearchKindJson, SearchPageJson, SnippetJson,
+};
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, NaiveDate, Utc};
+use jaryo_domain::DraftState;
+use jaryo_store::{
+    PAGE_LIMIT_MAX, SearchCursor, SearchFilter, SearchHit, SearchKind, SearchRequest,
+};
+use jaryo_text::{Query, QueryError};
+use serde::Deserialize;
+use std::ops::Range;
+use utoipa::IntoParams;
+
+/// Hits per page when the request does not say.
+pub const SEARCH_LIMIT_DEFAULT: u32 = 20;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/search", get(search))
+}
+
+/// Parameters of `GET /search`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct SearchQuery {
+    /// The query: words and `"quoted phrases"`, all required. Korean words match inside
+    /// longer words (`서버` finds `서버를`); English words match whole, in any case.
+    pub q: Option<String>,
+    /// Only memos or only documents.
+    pub kind: Option<SearchKindJson>,
+    /// Only items carrying this `#tag` (with or without the `#`).
+    pub tag: Option<String>,
+    /// Created on or after: a date (`2026-03-01`, UTC) or an RFC 3339 time.
+    pub from: Option<String>,
+    /// Created on or before: a date (the whole day, UTC) or an RFC 3339 time (exclusive).
+    pub to: Option<String>,
+    /// Only documents whose draft is in this state.
+    pub draft_state: Option<DraftState>,
+    /// Hits per page, 1 to 200 (default 20).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Search memos and documents by their original words, best first.
+#[utoipa::path(get, path = "/api/v1/search", tag = "search",
+    params(SearchQuery),
+    responses(
+        (status = 200, body = SearchPageJson),
+        (status = 400, description = "A bad filter, limit or cursor", body = ErrorJson),
+        (status = 422, description = "`q` is missing, empty or too long (`invalid_input`, \
+                                      field `q`)", body = ErrorJson),
+    ))]
+pub async fn search(
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<SearchQuery>,
+) -> Result<Json<SearchPageJson>, ApiError> {
+    let request = parse_request(params)?;
+    let page = state.store.search(&request).await?;
+    Ok(Json(SearchPageJson {
+        query: request.query.to_string(),
+        hits: page.hits.into_iter().map(hit_json).collect(),
+        next_cursor: cursor_of_search(page.next),
+    }))
+}
+
+fn parse_request(params: SearchQuery) -> Result<SearchRequest, ApiError> {
+    let query = Query::parse(params.q.as_deref().unwrap_or("")).map_err(query_error)?;
+    let limit = params.limit.unwrap_or(SEARCH_LIMIT_DEFAULT);
+    if !(1..=PAGE_LIMIT_MAX).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("limit must be between 1 and {PAGE_LIMIT_MAX}"),
+        ));
+    }
+    let after = match params.cursor.as_deref() {
+        None | Some("") => None,
+        Some(cursor) => Some(SearchCursor::decode(cursor).ok_or_else(|| {
+            ApiError::bad_request("invalid_query", "cursor is not one this server gave out")
+        })?),
+    };
+    let tag = match params.tag.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(tag) => {
+            let tag = tag.strip_prefix('#').unwrap_or(tag);
+            match jaryo_domain::parse_tags(&format!("#{tag}")).as_slice() {
+                [parsed] if parsed.chars().count() == tag.chars().count() => {
+                    Some(jaryo_store::search::tag_key(parsed))
+                }
+                _ => {
+                    return Err(ApiError::bad_request(
+                        "invalid_query",
+                        "tag must be one tag: letters, digits, _, - or /",
+                    ));
+                }
+            }
+        }
+    };
+    let created_from = params
+        .from
+        .as_deref()
+        .map(|from| parse_time(from, "from", false))
+        .transpose()?;
+    let created_before = params
+        .to
+        .as_deref()
+        .map(|to| parse_time(to, "to", true))
+        .transpose()?;
+    Ok(SearchRequest {
+        query,
+        filter: SearchFilter {
+            kind: params.kind.map(|kind| match kind {
+                SearchKindJson::Memo => SearchKind::Memo,
+                SearchKindJson::Document => SearchKind::Document,
+            }),
+            tag,
+            created_from,
+            created_before,
+            draft_state: params.draft_state,
+        },
+        limit,
+        after,
+    })
+}
+
+fn query_error(error: QueryError) -> ApiError {
+    ApiError::Invalid {
+        field: Some("q"),
+        message: match error {
+            QueryError::Empty => "q must have at least one word to search for".into(),
+            other => other.to_string(),
+        },
+    }
+}
+
+/// A date is a whole UTC day: `from` starts at its midnight, `to` ends at the next one.
+fn parse_time(text: &str, name: &str, end_of_day: bool) -> Result<DateTime<Utc>, ApiError> {
+    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        let date = if end_of_day {
+            date.succ_opt().unwrap_or(date)
+        } else {
+            date
+        };
+        return Ok(date.and_time(chrono::NaiveTime::MIN).and_utc());
+    }
+    DateTime::parse_from_rfc3339(text)
+        .map(|time| time.with_timezone(&Utc))
+        .map_err(|_| {
+            ApiError::bad_request(
+                "invalid_query",
+                format!("{name} must be a date (2026-03-01) or an RFC 3339 time"),
+            )
+        })
+}
+
+fn range_json(range: Range<usize>) -> ByteRangeJson {
+    ByteRangeJson {
+        start: range.start,
+        end: range.end,
+    }
+}
+
+fn hit_json(hit: SearchHit) -> SearchHitJson {
+    let window = hit.snippet.range.start;
+    SearchHitJson {
+        kind: match hit.kind {
+            SearchKind::Memo => SearchKindJson::Memo,
+            SearchKind::Document => SearchKindJson::Document,
+        },
+        id: hit.id,
+        title: hit.title,
+        score: hit.score,
+        snippet: SnippetJson {
+            marks: hit
+                .snippet
+                .marks
+                .iter()
+                .map(|mark| range_json(mark.start - window..mark.end - window))
+                .collect(),
+            range: range_json(hit.snippet.range.clone()),
+            html: hit.snippet.html,
+            text: hit.snippet_text,
+        },
+        chunk: hit.chunk.map(|chunk| ChunkJson {
+            index: chunk.index,
+            range: range_json(chunk.range),
+            heading_path: chunk.heading_path,
+        }),
+        created_at: hit.created_at,
+        updated_at: hit.updated_at,
+    }
+}

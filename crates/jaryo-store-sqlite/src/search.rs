@@ -1,0 +1,549 @@
+//! The search index on SQLite: one contentless FTS5 table fed by `jaryo-text`, the chunks and
+//! tags of documents, ranked queries and the reindex.
+//!
+//! Invariants:
+//! - Every indexed row is a live memo or document, indexed with the terms of its current text:
+//!   the memo and document writes call [`index_memo`], [`index_document`] and [`unindex`] inside
+//!   their own transaction. Terms and chunks are computed before the transaction where the
+//!   text is known in advance, so the write lock is held for writing only.
+//! - Row ids: a document's id, or [`MEMO_ROWID_BASE`] + a memo's id. So a document sorts before
+//!   a memo on equal rank, as the store contract orders them, and a kind filter is a row-id
+//!   range FTS5 answers from the index.
+//! - Ranking is FTS5's `bm25` with the title weighted 10× the body; the API's score is its
+//!   negation (higher is better).
+
+use crate::SqliteStore;
+use crate::codec::{decode_time, encode_time, map_error};
+use jaryo_domain::{DocumentId, MemoId, derive_title};
+use jaryo_store::search::best_chunk_snippet;
+use jaryo_store::{
+    ChunkLocation, ReindexProgress, ReindexReport, SearchHit, SearchIndexStatus, SearchKind,
+    SearchPage, SearchRequest, StoreError, StoreResult,
+};
+use jaryo_text::{Chunk, ChunkConfig, SnippetConfig, chunk_markdown, index_terms};
+use sqlx::{Row, SqliteConnection};
+
+/// Memo row ids start here; document ids stay below.
+pub(crate) const MEMO_ROWID_BASE: i64 = 1 << 40;
+
+/// Items a reindex batch covers; each batch is one short write transaction.
+const REINDEX_BATCH: i64 = 256;
+
+fn memo_rowid(id: MemoId) -> i64 {
+    MEMO_ROWID_BASE + id.0
+}
+
+/// The terms of a memo, computed before its write transaction.
+pub(crate) struct MemoEntry {
+    body_terms: String,
+}
+
+impl MemoEntry {
+    pub(crate) fn new(content: &str) -> Self {
+        Self {
+            body_terms: index_terms(content),
+        }
+    }
+}
+
+/// Everything a document adds to the index, computed from its title and original text.
+pub(crate) struct DocumentEntry {
+    title_terms: String,
+    body: Option<BodyEntry>,
+}
+
+/// The derived data of a document's `extracted_text`.
+pub(crate) struct BodyEntry {
+    terms: String,
+    chunks: Vec<Chunk>,
+    tags: Vec<String>,
+}
+
+impl BodyEntry {
+    pub(crate) fn new(text: &str, chunk_config: &ChunkConfig) -> Self {
+        Self {
+            terms: index_terms(text),
+            chunks: chunk_markdown(text, chunk_config),
+            tags: jaryo_domain::parse_tags(text)
+                .iter()
+                .map(|tag| jaryo_store::search::tag_key(tag))
+                .collect(),
+        }
+    }
+}
+
+impl DocumentEntry {
+    pub(crate) fn new(title: &str, text: Option<&str>, chunk_config: &ChunkConfig) -> Self {
+        Self {
+            title_terms: index_terms(title),
+            body: text.map(|text| BodyEntry::new(text, chunk_config)),
+        }
+    }
+
+    pub(crate) fn with_body(title: &str, body: BodyEntry) -> Self {
+        Self {
+            title_terms: index_terms(title),
+            body: Some(body),
+        }
+    }
+}
+
+/// Indexes (or re-indexes) a memo's text.
+pub(crate) async fn index_memo(
+    conn: &mut SqliteConnection,
+    id: MemoId,
+    entry: &MemoEntry,
+) -> StoreResult<()> {
+    sqlx::query("INSERT OR REPLACE INTO search_fts (rowid, title, body) VALUES (?1, '', ?2)")
+        .bind(memo_rowid(id))
+        .bind(&entry.body_terms)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_error)?;
+    Ok(())
+}
+
+/// Removes a memo from the index.
+pub(crate) async fn unindex_memo(conn: &mut SqliteConnection, id: MemoId) -> StoreResult<()> {
+    sqlx::query("DELETE FROM search_fts WHERE rowid = ?1")
+        .bind(memo_rowid(id))
+        .execute(&mut *conn)
+        .await
+        .map_err(map_error)?;
+    Ok(())
+}
+
+/// Indexes (or re-indexes) a document: its index row, and its chunks and tags when the entry
+/// has a body. A document without original text indexes its title only.
+pub(crate) async fn index_document(
+    conn: &mut SqliteConnection,
+    id: DocumentId,
+    entry: &DocumentEntry,
+) -> StoreResult<()> {
+    sqlx::query("INSERT OR REPLACE INTO search_fts (rowid, title, body) VALUES (?1, ?2, ?3)")
+        .bind(id.0)
+        .bind(&entry.title_terms)
+        .bind(entry.body.as_ref().map_or("", |body| body.terms.as_str()))
+        .execute(&mut *conn)
+        .await
+        .map_err(map_error)?;
+    delete_document_derivatives(conn, id).await?;
+    let Some(body) = &entry.body else {
+        return Ok(());
+    };
+    for chunk in &body.chunks {
+        let heading_path =
+            serde_json::to_string(&chunk.heading_path).map_err(StoreError::internal)?;
+        sqlx::query(
+            "INSERT INTO document_chunks \
+             (document_id, chunk_index, byte_start, byte_end, heading_path) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .bind(id.0)
+        .bind(i64::try_from(chunk.index).map_err(StoreError::internal)?)
+        .bind(i64::try_from(chunk.range.start).map_err(StoreError::internal)?)
+        .bind(i64::try_from(chunk.range.end).map_err(StoreError::internal)?)
+        .bind(heading_path)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_error)?;
+    }
+    for tag in &body.tags {
+        sqlx::query("INSERT OR IGNORE INTO document_tags (tag_key, document_id) VALUES (?1, ?2)")
+            .bind(tag)
+            .bind(id.0)
+            .execute(&mut *conn)
+            .await
+            .map_err(map_error)?;
+    }
+    Ok(())
+}
+
+async fn delete_document_derivatives(
+    conn: &mut SqliteConnection,
+    id: DocumentId,
+) -> StoreResult<()> {
+    sqlx::query("DELETE FROM document_chunks WHERE document_id = ?1")
+        .bind(id.0)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_error)?;
+    sqlx::query("DELETE FROM document_tags WHERE document_id = ?1")
+        .bind(id.0)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_error)?;
+    Ok(())
+}
+
+/// Removes a document from the index, with its chunks and tags.
+pub(crate) async fn unindex_document(
+    conn: &mut SqliteConnection,
+    id: DocumentId,
+) -> StoreResult<()> {
+    sqlx::query("DELETE FROM search_fts WHERE rowid = ?1")
+        .bind(id.0)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_error)?;
+    delete_document_derivatives(conn, id).await
+}
+
+/// Ranks without joining the item tables: the fast path when no filter but the kind is set
+/// (deleted items are never in the index). `?4`/`?5` are the cursor's rank and row id.
+const SEARCH_UNFILTERED: &str = "\
+SELECT rowid, rank FROM ( \
+    SELECT rowid, bm25(search_fts, 10.0, 1.0) AS rank FROM search_fts \
+    WHERE search_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3) \
+WHERE ?4 IS NULL OR rank > ?4 OR (rank = ?4 AND rowid > ?5) \
+ORDER BY rank, rowid LIMIT ?6";
+
+/// Ranks with the row filters applied through the item tables.
+const SEARCH_FILTERED: &str = "\
+SELECT h.rowid AS rowid, h.rank AS rank FROM ( \
+    SELECT rowid, bm25(search_fts, 10.0, 1.0) AS rank FROM search_fts \
+    WHERE search_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3) AS h \
+LEFT JOIN documents d ON h.rowid < 1099511627776 AND d.id = h.rowid \
+LEFT JOIN memos m ON h.rowid > 1099511627776 AND m.id = h.rowid - 1099511627776 \
+WHERE (?4 IS NULL OR h.rank > ?4 OR (h.rank = ?4 AND h.rowid > ?5)) \
+  AND COALESCE(d.deleted_at, m.deleted_at) IS NULL \
+  AND COALESCE(d.id, m.id) IS NOT NULL \
+  AND (?7 IS NULL OR COALESCE(d.created_at, m.created_at) >= ?7) \
+  AND (?8 IS NULL OR COALESCE(d.created_at, m.created_at) < ?8) \
+  AND (?9 IS NULL OR d.draft_state = ?9) \
+  AND (?10 IS NULL \
+       OR EXISTS (SELECT 1 FROM document_tags t WHERE t.tag_key = ?10 AND t.document_id = d.id) \
+       OR EXISTS (SELECT 1 FROM memo_tags t WHERE t.tag_key = ?10 AND t.memo_id = m.id)) \
+ORDER BY h.rank, h.rowid LIMIT ?6";
+
+pub async fn search(store: &SqliteStore, request: &SearchRequest) -> StoreResult<SearchPage> {
+    let filter = &request.filter;
+    let (low, high) = match filter.kind {
+        None => (i64::MIN, i64::MAX),
+        Some(SearchKind::Document) => (i64::MIN, MEMO_ROWID_BASE),
+        Some(SearchKind::Memo) => (MEMO_ROWID_BASE + 1, i64::MAX),
+    };
+    let (low, high) = if filter.draft_state.is_some() {
+        // Only documents have a draft.
+        (low, high.min(MEMO_ROWID_BASE))
+    } else {
+        (low, high)
+    };
+    let cursor_rank = request.after.map(|cursor| -cursor.score);
+    let cursor_rowid = request.after.map(|cursor| match cursor.kind {
+        SearchKind::Document => cursor.id,
+        SearchKind::Memo => memo_rowid(MemoId(cursor.id)),
+    });
+    let limit = i64::from(request.limit.clamp(1, jaryo_store::PAGE_LIMIT_MAX));
+    let fts_match = request.query.to_fts5_match();
+    let mut conn = store.reader.acquire().await.map_err(map_error)?;
+    // One read transaction: the ranking and the rows it names come from one snapshot.
+    sqlx::query("BEGIN")
+        .execute(&mut *conn)
+        .await
+        .map_err(map_error)?;
+    let result = async {
+        let ranked: Vec<(i64, f64)> = if filter.filters_rows() {
+            sqlx::query_as(SEARCH_FILTERED)
+                .bind(&fts_match)
+                .bind(low)
+                .bind(high)
+                .bind(cursor_rank)
+                .bind(cursor_rowid)
+                .bind(limit + 1)
+                .bind(filter.created_from.map(encode_time))
+                .bind(filter.created_before.map(encode_time))
+                .bind(filter.draft_state.map(|state| state.as_str()))
+                .bind(filter.tag.as_deref())
+                .fetch_all(&mut *conn)
+                .await
+        } else {
+            sqlx::query_as(SEARCH_UNFILTERED)
+                .bind(&fts_match)
+                .bind(low)
+                .bind(high)
+                .bind(cursor_rank)
+                .bind(cursor_rowid)
+                .bind(limit + 1)
+                .fetch_all(&mut *conn)
+                .await
+        }
+        .map_err(map_error)?;
+        let has_more = ranked.len() > limit as usize;
+        let mut hits = Vec::with_capacity(ranked.len().min(limit as usize));
+        for (rowid, rank) in ranked.into_iter().take(limit as usize) {
+            if let Some(hit) = hydrate(&mut conn, request, rowid, -rank).await? {
+                hits.push(hit);
+            }
+        }
+        let next = if has_more {
+            hits.last().map(SearchHit::cursor)
+        } else {
+            None
+        };
+        Ok::<_, StoreError>(SearchPage { hits, next })
+    }
+    .await;
+    let _ = sqlx::query("COMMIT").execute(&mut *conn).await;
+    result
+}
+
+/// Reads a ranked row's item and builds its hit; `None` if the item is gone.
+async fn hydrate(
+    conn: &mut SqliteConnection,
+    request: &SearchRequest,
+    rowid: i64,
+    score: f64,
+) -> StoreResult<Option<SearchHit>> {
+    let snippet_config = SnippetConfig::default();
+    if rowid > MEMO_ROWID_BASE {
+        let id = rowid - MEMO_ROWID_BASE;
+        let Some(row) = sqlx::query(
+            "SELECT content, created_at, updated_at FROM memos \
+             WHERE id = ?1 AND deleted_at IS NULL",
+        )
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(map_error)?
+        else {
+            return Ok(None);
+        };
+        let content: String = row.try_get("content").map_err(map_error)?;
+        let snippet = jaryo_text::snippet(&request.query, &content, &snippet_config);
+        return Ok(Some(SearchHit {
+            kind: SearchKind::Memo,
+            id,
+            title: derive_title(&content),
+            score,
+            snippet_text: content[snippet.range.clone()].to_owned(),
+            snippet,
+            chunk: None,
+            created_at: decode_time(row.try_get("created_at").map_err(map_error)?)?,
+            updated_at: decode_time(row.try_get("updated_at").map_err(map_error)?)?,
+        }));
+    }
+    let Some(row) = sqlx::query(
+        "SELECT title, extracted_text, created_at, updated_at FROM documents \
+         WHERE id = ?1 AND deleted_at IS NULL",
+    )
+    .bind(rowid)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(map_error)?
+    else {
+        return Ok(None);
+    };
+    let text: Option<String> = row.try_get("extracted_text").map_err(map_error)?;
+    let text = text.unwrap_or_default();
+    let chunk_rows = sqlx::query(
+        "SELECT chunk_index, byte_start, byte_end, heading_path FROM document_chunks \
+         WHERE document_id = ?1 ORDER BY chunk_index",
+    )
+    .bind(rowid)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(map_error)?;
+    let chunks = chunk_rows
+        .iter()
+        .map(|row| {
+            let index: i64 = row.try_get("chunk_index").map_err(map_error)?;
+            let start: i64 = row.try_get("byte_start").map_err(map_error)?;
+            let end: i64 = row.try_get("byte_end").map_err(map_error)?;
+            let heading_path: String = row.try_get("heading_path").map_err(map_error)?;
+            Ok(ChunkLocation {
+                index: u32::try_from(index).map_err(StoreError::internal)?,
+                range: usize::try_from(start).map_err(StoreError::internal)?
+                    ..usize::try_from(end).map_err(StoreError::internal)?,
+                heading_path: serde_json::from_str(&heading_path).map_err(StoreError::internal)?,
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    let (chunk, snippet) = best_chunk_snippet(&request.query, &text, &chunks, &snippet_config);
+    Ok(Some(SearchHit {
+        kind: SearchKind::Document,
+        id: rowid,
+        title: row.try_get("title").map_err(map_error)?,
+        score,
+        snippet_text: text[snippet.range.clone()].to_owned(),
+        snippet,
+        chunk,
+        created_at: decode_time(row.try_get("created_at").map_err(map_error)?)?,
+        updated_at: decode_time(row.try_get("updated_at").map_err(map_error)?)?,
+    }))
+}
+
+pub async fn status(store: &SqliteStore) -> StoreResult<SearchIndexStatus> {
+    let row = sqlx::query(
+        "SELECT analyzer_version, chunk_max_chars, chunk_overlap_chars, \
+         (SELECT count(*) FROM memos WHERE deleted_at IS NULL) \
+         + (SELECT count(*) FROM documents WHERE deleted_at IS NULL) AS items \
+         FROM search_index_state WHERE id = 1",
+    )
+    .fetch_one(&store.reader)
+    .await
+    .map_err(map_error)?;
+    let version: i64 = row.try_get("analyzer_version").map_err(map_error)?;
+    let max_chars: Option<i64> = row.try_get("chunk_max_chars").map_err(map_error)?;
+    let overlap_chars: Option<i64> = row.try_get("chunk_overlap_chars").map_err(map_error)?;
+    let items: i64 = row.try_get("items").map_err(map_error)?;
+    let chunk_config = match (max_chars, overlap_chars) {
+        (Some(max_chars), Some(overlap_chars)) => Some(ChunkConfig {
+            max_chars: usize::try_from(max_chars).map_err(StoreError::internal)?,
+            overlap_chars: usize::try_from(overlap_chars).map_err(StoreError::internal)?,
+        }),
+        _ => None,
+    };
+    let mut status = SearchIndexStatus {
+        analyzer_version: u32::try_from(version).map_err(StoreError::internal)?,
+        chunk_config,
+        items: u64::try_from(items).map_err(StoreError::internal)?,
+        stale: false,
+    };
+    status.stale = status.is_stale(&store.chunk_config);
+    Ok(status)
+}
+
+pub async fn reindex(
+    store: &SqliteStore,
+    progress: &(dyn Fn(ReindexProgress) + Send + Sync),
+) -> StoreResult<ReindexReport> {
+    let total = status(store).await?.items;
+    let mut report = ReindexReport {
+        memos: 0,
+        documents: 0,
+        chunks: 0,
+    };
+    let mut done = 0u64;
+    progress(ReindexProgress { done, total });
+    // Each batch re-reads and re-indexes under the write lock, so a write of another
+    // connection lands wholly before or after it and is never overwritten with old terms.
+    let mut after = 0i64;
+    loop {
+        let mut tx = store.begin_write().await?;
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT id, content FROM memos WHERE deleted_at IS NULL AND id > ?1 \
+             ORDER BY id LIMIT ?2",
+        )
+        .bind(after)
+        .bind(REINDEX_BATCH)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_error)?;
+        for (id, content) in &rows {
+            index_memo(&mut tx, MemoId(*id), &MemoEntry::new(content)).await?;
+        }
+        tx.commit().await.map_err(map_error)?;
+        let Some((last, _)) = rows.last() else {
+            break;
+        };
+        after = *last;
+        report.memos += rows.len() as u64;
+        done += rows.len() as u64;
+        progress(ReindexProgress { done, total });
+    }
+    let mut after = 0i64;
+    loop {
+        let mut tx = store.begin_write().await?;
+        let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(
+            "SELECT id, title, extracted_text FROM documents WHERE deleted_at IS NULL \
+             AND id > ?1 ORDER BY id LIMIT ?2",
+        )
+        .bind(after)
+        .bind(REINDEX_BATCH)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_error)?;
+        for (id, title, text) in &rows {
+            let entry = DocumentEntry::new(title, text.as_deref(), &store.chunk_config);
+            report.chunks += entry.body.as_ref().map_or(0, |body| body.chunks.len()) as u64;
+            index_document(&mut tx, DocumentId(*id), &entry).await?;
+        }
+        tx.commit().await.map_err(map_error)?;
+        let Some((last, _, _)) = rows.last() else {
+            break;
+        };
+        after = *last;
+        report.documents += rows.len() as u64;
+        done += rows.len() as u64;
+        progress(ReindexProgress {
+            done,
+            total: total.max(done),
+        });
+    }
+    // Recovery: whatever the index holds for items that are gone, and the version stamp.
+    let mut tx = store.begin_write().await?;
+    sqlx::query(
+        "DELETE FROM search_fts WHERE rowid IN ( \
+           SELECT rowid FROM search_fts WHERE rowid < 1099511627776 \
+             AND rowid NOT IN (SELECT id FROM documents WHERE deleted_at IS NULL) \
+           UNION ALL \
+           SELECT rowid FROM search_fts WHERE rowid > 1099511627776 \
+             AND rowid - 1099511627776 NOT IN (SELECT id FROM memos WHERE deleted_at IS NULL))",
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(map_error)?;
+    sqlx::query(
+        "DELETE FROM document_chunks WHERE document_id NOT IN \
+         (SELECT id FROM documents WHERE deleted_at IS NULL)",
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(map_error)?;
+    sqlx::query(
+        "DELETE FROM document_tags WHERE document_id NOT IN \
+         (SELECT id FROM documents WHERE deleted_at IS NULL)",
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(map_error)?;
+    sqlx::query(
+        "UPDATE search_index_state SET analyzer_version = ?1, chunk_max_chars = ?2, \
+         chunk_overlap_chars = ?3, built_at = ?4 WHERE id = 1",
+    )
+    .bind(i64::from(jaryo_text::ANALYZER_VERSION))
+    .bind(i64::try_from(store.chunk_config.max_chars).map_err(StoreError::internal)?)
+    .bind(i64::try_from(store.chunk_config.overlap_chars).map_err(StoreError::internal)?)
+    .bind(encode_time(store.clock.now()))
+    .execute(&mut *tx)
+    .await
+    .map_err(map_error)?;
+    tx.commit().await.map_err(map_error)?;
+    Ok(report)
+}
+
+/// Stamps a brand-new, empty database as built by this analyzer and chunk settings, so its
+/// first start does not run a reindex over nothing.
+pub(crate) async fn stamp_if_empty(store: &SqliteStore) -> StoreResult<()> {
+    let mut tx = store.begin_write().await?;
+    sqlx::query(
+        "UPDATE search_index_state SET analyzer_version = ?1, chunk_max_chars = ?2, \
+         chunk_overlap_chars = ?3, built_at = ?4 \
+         WHERE id = 1 AND analyzer_version = 0 \
+           AND NOT EXISTS (SELECT 1 FROM memos) AND NOT EXISTS (SELECT 1 FROM documents)",
+    )
+    .bind(i64::from(jaryo_text::ANALYZER_VERSION))
+    .bind(i64::try_from(store.chunk_config.max_chars).map_err(StoreError::internal)?)
+    .bind(i64::try_from(store.chunk_config.overlap_chars).map_err(StoreError::internal)?)
+    .bind(encode_time(store.clock.now()))
+    .execute(&mut *tx)
+    .await
+    .map_err(map_error)?;
+    tx.commit().await.map_err(map_error)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memo_rowids_sit_above_every_document_id() {
+        assert_eq!(
+            MEMO_ROWID_BASE, 1_099_511_627_776,
+            "the SQL literals use this"
+        );
+        assert!(memo_rowid(MemoId(1)) > MEMO_ROWID_BASE);
+    }
+}

@@ -1,0 +1,283 @@
+//! Search's vocabulary: what a caller asks a store, and what every backend answers.
+//!
+//! The *language* side (what a query means, which text matches, snippets, chunks) lives in
+//! `jaryo-text`; a backend indexes the terms that crate makes and renders queries with it. What
+//! this module fixes is the contract every backend shares:
+//!
+//! - **What is searched**: live memos (their `content`) and live documents (`title`, weighted
+//!   above the body, and the original `extracted_text`; never `md_content`). A write and its
+//!   index change are one transaction: a memo is searchable the moment its create returns; an
+//!   edit is searched by its new words at once; a deleted item is gone from results at once.
+//! - **The hit set** for a query is exactly the live items for which
+//!   `jaryo_text::matches_fields(query, &[title, body])` is true (memos have no title), minus
+//!   those the filters exclude.
+//! - **Order**: by [`SearchHit::score`], higher first, then documents before memos, then
+//!   smaller ids first. Scores are the backend's relevance (BM25 on SQLite), comparable only
+//!   within one result list.
+//! - **Paging** is keyset: [`SearchPage::next`] is the last hit's position; the next page holds
+//!   the hits after it in the order above.
+//! - **Documents point at their best chunk**: the chunk of `extracted_text` whose text scores
+//!   highest ([`jaryo_text::score`], earliest on ties), and the snippet comes from it.
+
+use std::ops::Range;
+
+use jaryo_domain::{DraftState, Timestamp};
+use jaryo_text::{ChunkConfig, Query, Snippet};
+
+/// Which kind of item a hit is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SearchKind {
+    /// Ordered before memos among equal scores.
+    Document,
+    Memo,
+}
+
+impl SearchKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Document => "document",
+            Self::Memo => "memo",
+        }
+    }
+}
+
+impl std::str::FromStr for SearchKind {
+    type Err = jaryo_domain::UnknownValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "document" => Ok(Self::Document),
+            "memo" => Ok(Self::Memo),
+            _ => Err(jaryo_domain::UnknownValue {
+                kind: "SearchKind",
+                value: s.to_owned(),
+            }),
+        }
+    }
+}
+
+impl std::fmt::Display for SearchKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which items may be hits. Every filter set must hold (AND).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchFilter {
+    pub kind: Option<SearchKind>,
+    /// A tag key: as `jaryo_domain::parse_tags` gives it, lowercased (see [`tag_key`]). A memo
+    /// carries the tags of its text; a document those of its `extracted_text`.
+    pub tag: Option<String>,
+    /// Created at or after.
+    pub created_from: Option<Timestamp>,
+    /// Created strictly before.
+    pub created_before: Option<Timestamp>,
+    /// Only documents whose draft is in this state (memos have no draft, so none match).
+    pub draft_state: Option<DraftState>,
+}
+
+impl SearchFilter {
+    /// Whether any filter beyond the kind is set.
+    pub fn filters_rows(&self) -> bool {
+        self.tag.is_some()
+            || self.created_from.is_some()
+            || self.created_before.is_some()
+            || self.draft_state.is_some()
+    }
+}
+
+/// The key a tag is stored and filtered under: lowercased (tags are NFC already).
+pub fn tag_key(tag: &str) -> String {
+    tag.to_lowercase()
+}
+
+/// Where a page of hits ends: the position of its last hit in the result order.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SearchCursor {
+    pub score: f64,
+    pub kind: SearchKind,
+    pub id: i64,
+}
+
+impl SearchCursor {
+    /// An opaque text form for clients: `<score bits in hex>.<d|m><id>`, exact to the bit.
+    pub fn encode(&self) -> String {
+        let kind = match self.kind {
+            SearchKind::Document => 'd',
+            SearchKind::Memo => 'm',
+        };
+        format!("{:016x}.{kind}{}", self.score.to_bits(), self.id)
+    }
+
+    /// Reads [`SearchCursor::encode`]'s form; `None` for anything else.
+    pub fn decode(text: &str) -> Option<Self> {
+        let (bits, rest) = text.split_once('.')?;
+        if bits.len() != 16 {
+            return None;
+        }
+        let score = f64::from_bits(u64::from_str_radix(bits, 16).ok()?);
+        if !score.is_finite() {
+            return None;
+        }
+        let kind = match rest.chars().next()? {
+            'd' => SearchKind::Document,
+            'm' => SearchKind::Memo,
+            _ => return None,
+        };
+        let id: i64 = rest[1..].parse().ok()?;
+        Some(Self { score, kind, id })
+    }
+}
+
+/// A search.
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    pub query: Query,
+    pub filter: SearchFilter,
+    /// Hits per page, `1..=PAGE_LIMIT_MAX`.
+    pub limit: u32,
+    /// Continue after this position (the previous page's [`SearchPage::next`]).
+    pub after: Option<SearchCursor>,
+}
+
+/// The chunk of a document a hit points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkLocation {
+    /// Position among the document's chunks, from 0.
+    pub index: u32,
+    /// Byte range of `extracted_text`.
+    pub range: Range<usize>,
+    /// Headings the chunk sits under, outermost first.
+    pub heading_path: Vec<String>,
+}
+
+/// One ranked result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchHit {
+    pub kind: SearchKind,
+    pub id: i64,
+    /// A document's title; for a memo, a title derived from its first line.
+    pub title: String,
+    /// Relevance, higher is better.
+    pub score: f64,
+    /// The best window of the text searched (a memo's content, a document's best chunk of
+    /// `extracted_text`), with the matches marked; offsets are bytes of that text.
+    pub snippet: Snippet,
+    /// The snippet window's text verbatim: `snippet.range` of the text searched.
+    pub snippet_text: String,
+    /// Documents only: the best chunk.
+    pub chunk: Option<ChunkLocation>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl SearchHit {
+    pub fn cursor(&self) -> SearchCursor {
+        SearchCursor {
+            score: self.score,
+            kind: self.kind,
+            id: self.id,
+        }
+    }
+}
+
+/// One page of hits, best first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchPage {
+    pub hits: Vec<SearchHit>,
+    /// Where the next page starts; `None` on the last page.
+    pub next: Option<SearchCursor>,
+}
+
+/// What the search index was built with, and whether it must be rebuilt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchIndexStatus {
+    /// `jaryo_text::ANALYZER_VERSION` when the index was last built; 0 when never.
+    pub analyzer_version: u32,
+    /// The chunk settings the stored chunks were computed with.
+    pub chunk_config: Option<ChunkConfig>,
+    /// Live memos plus live documents: the items a reindex goes through.
+    pub items: u64,
+    /// Whether a [`crate::Store::reindex`] is due: the index was built by another analyzer
+    /// version, or its chunks with other settings than the store's (see [`Self::is_stale`]).
+    pub stale: bool,
+}
+
+impl SearchIndexStatus {
+    /// Whether the index was built by another analyzer or chunked with other settings than
+    /// `chunk_config`, so a [`crate::Store::reindex`] is due.
+    pub fn is_stale(&self, chunk_config: &ChunkConfig) -> bool {
+        self.analyzer_version != jaryo_text::ANALYZER_VERSION
+            || self.chunk_config.as_ref() != Some(chunk_config)
+    }
+}
+
+/// Progress of a reindex, reported after each batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReindexProgress {
+    pub done: u64,
+    pub total: u64,
+}
+
+/// What a reindex did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReindexReport {
+    pub memos: u64,
+    pub documents: u64,
+    pub chunks: u64,
+}
+
+/// Picks the chunk of `text` that best matches `query` (earliest on ties; the first chunk
+/// when none matches) and the snippet inside it. Every backend builds document hits with it.
+pub fn best_chunk_snippet(
+    query: &Query,
+    text: &str,
+    chunks: &[ChunkLocation],
+    snippet_config: &jaryo_text::SnippetConfig,
+) -> (Option<ChunkLocation>, Snippet) {
+    let mut best: Option<(&ChunkLocation, jaryo_text::MatchScore)> = None;
+    for chunk in chunks {
+        let Some(chunk_text) = text.get(chunk.range.clone()) else {
+            continue;
+        };
+        let score = jaryo_text::score(query, chunk_text);
+        if best.as_ref().is_none_or(|(_, best)| score > *best) {
+            best = Some((chunk, score));
+        }
+    }
+    match best {
+        Some((chunk, _)) => (
+            Some(chunk.clone()),
+            jaryo_text::snippet_within(query, text, chunk.range.clone(), snippet_config),
+        ),
+        None => (None, jaryo_text::snippet(query, text, snippet_config)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_exactly_and_refuse_garbage() {
+        for score in [0.0, -1.5, 12.345678901234567, f64::MIN_POSITIVE] {
+            let cursor = SearchCursor {
+                score,
+                kind: SearchKind::Memo,
+                id: 42,
+            };
+            assert_eq!(SearchCursor::decode(&cursor.encode()), Some(cursor));
+        }
+        for garbage in [
+            "",
+            "12",
+            "zz.d1",
+            "0000000000000000.x1",
+            "0000000000000000.d",
+        ] {
+            assert_eq!(SearchCursor::decode(garbage), None, "{garbage:?}");
+        }
+        let nan = format!("{:016x}.d1", f64::NAN.to_bits());
+        assert_eq!(SearchCursor::decode(&nan), None);
+    }
+}

@@ -1,0 +1,144 @@
+//! From promote to draft over real HTTP: the worker inside `jaryo serve`, the test model server
+//! at the HTTP boundary.
+
+use jaryo_domain::{ContentOrigin, DraftState, MdDraftStatus};
+use jaryo_testkit::{TestApp, error_code};
+use jaryo_testllm::Reply;
+use reqwest::Method;
+use std::time::Duration;
+
+const MEMO: &str = "다음 주 화요일 axum 서버 배포, 담당 민수, 배포 전 예산 검토 #일정";
+const WAIT: Duration = Duration::from_secs(20);
+
+#[tokio::test]
+async fn a_promoted_memo_gets_its_draft_without_anyone_asking() {
+    let app = TestApp::spawn().await;
+    let memo = app.api.create_memo(MEMO).await.unwrap();
+    let document = app.api.promote_memo(memo.id).await.unwrap();
+    let drafted = app
+        .wait_for_document(document.id, WAIT, |d| d.draft.state == DraftState::Done)
+        .await;
+    assert_eq!(drafted.md_content.as_deref(), Some(MEMO));
+    assert_eq!(drafted.extracted_text.as_deref(), Some(MEMO));
+    assert_eq!(drafted.content_origin, ContentOrigin::AiDrafted);
+    assert_eq!(drafted.md_draft_status, Some(MdDraftStatus::Draft));
+    assert_eq!(drafted.md_status.as_deref(), Some("success"));
+    assert_eq!(drafted.md_extraction_engine.as_deref(), Some("ai_draft"));
+    assert!(drafted.md_generated_at.is_some());
+    assert!(drafted.source_metadata["drafted_at"].is_string());
+    assert_eq!(drafted.draft.attempts, 1);
+    assert!(!drafted.draft.needs_attention);
+    assert_eq!(app.llm.request_count(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_failed_draft_shows_its_error_and_can_be_retried() {
+    let app = TestApp::spawn_with(|config| config.draft.max_attempts = 2).await;
+    app.llm.push_replies([
+        Reply::http_error(500, "the GPU caught fire"),
+        Reply::http_error(500, "the GPU caught fire"),
+    ]);
+    let memo = app.api.create_memo(MEMO).await.unwrap();
+    let document = app.api.promote_memo(memo.id).await.unwrap();
+    let failed = app
+        .wait_for_document(document.id, WAIT, |d| d.draft.state == DraftState::Failed)
+        .await;
+    assert_eq!(failed.draft.attempts, 2);
+    assert!(
+        failed
+            .draft
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("the GPU caught fire")
+    );
+
+    let status: serde_json::Value = app
+        .authed(Method::GET, "/status")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["recent_failures"][0]["document_id"], document.id);
+
+    let retried = app.api.redraft_document(document.id).await.unwrap();
+    assert_eq!(retried.draft.state, DraftState::Pending);
+    assert_eq!(retried.draft.attempts, 0);
+    let drafted = app
+        .wait_for_document(document.id, WAIT, |d| d.draft.state == DraftState::Done)
+        .await;
+    assert_eq!(drafted.draft.attempts, 1);
+    assert_eq!(drafted.draft.last_error, None);
+
+    let missing = app
+        .authed(Method::POST, "/documents/987654/redraft")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(missing).await.0, 404);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_draft_with_invented_facts_needs_attention() {
+    let app = TestApp::spawn_with(|config| config.draft.redraft_on_flags = false).await;
+    app.llm.push_reply(Reply::text(
+        "# 배포 일정\n\n- 2025년 3월 14일 오후 3시 axum 서버 배포\n- 담당: 민수, 영희",
+    ));
+    let memo = app.api.create_memo(MEMO).await.unwrap();
+    let document = app.api.promote_memo(memo.id).await.unwrap();
+    let drafted = app
+        .wait_for_document(document.id, WAIT, |d| d.draft.state == DraftState::Done)
+        .await;
+    assert!(drafted.draft.needs_attention);
+    assert_eq!(drafted.source_metadata["fidelity"]["flagged"], true);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn status_and_metrics_say_what_the_worker_is_doing() {
+    let app = TestApp::spawn().await;
+    let memo = app.api.create_memo(MEMO).await.unwrap();
+    let document = app.api.promote_memo(memo.id).await.unwrap();
+    app.wait_for_document(document.id, WAIT, |d| d.draft.state == DraftState::Done)
+        .await;
+
+    let status: serde_json::Value = app
+        .authed(Method::GET, "/status")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["model"]["health"]["status"], "up");
+    assert_eq!(status["model"]["model"], jaryo_testllm::DEFAULT_MODEL);
+    assert_eq!(status["gate"]["slots"], 1);
+    assert_eq!(status["gate"]["acquisitions"]["background"], 1);
+    assert_eq!(status["queue"]["by_state"]["done"], 1);
+    assert_eq!(status["worker"]["drafted"], 1);
+
+    let metrics = app
+        .authed(Method::GET, "/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "jaryo_draft_queue_documents{state=\"done\"} 1",
+        "jaryo_drafts_total{outcome=\"drafted\"} 1",
+        "jaryo_model_call_seconds_count 1",
+        "jaryo_gate_wait_seconds_count{priority=\"background\"} 1",
+        "jaryo_model_up 1",
+    ] {
+        assert!(metrics.contains(line), "missing {line:?} in\n{metrics}");
+    }
+    let unauthenticated = app.http.get(app.api_url("/metrics")).send().await.unwrap();
+    assert_eq!(unauthenticated.status(), 401);
+    app.stop().await;
+}
