@@ -1,0 +1,303 @@
+//! Document rows: promote, direct writes, patches with optimistic concurrency, soft delete.
+//!
+//! Concurrency: every read that a write depends on locks its row (`FOR UPDATE`), so two
+//! processes promoting one memo, or patching one document, queue on the row lock and the
+//! second sees what the first committed.
+
+use crate::codec::{map_error, parse_enum, to_u32};
+use crate::{PostgresStore, notify_draft_work};
+use jaryo_domain::{
+    ContentOrigin, Document, DocumentId, DraftState, DraftWork, MemoId, Timestamp, derive_title,
+};
+use jaryo_store::{
+    DocumentFilter, DocumentPatch, NewDocument, Page, PageRequest, StoreError, StoreResult,
+};
+use serde_json::{Map, Value};
+use sqlx::postgres::PgRow;
+use sqlx::types::Json;
+use sqlx::{PgPool, Row};
+
+macro_rules! document_columns {
+    () => {
+        "id, title, extracted_text, md_content, content_origin, md_status, md_draft_status, \
+         md_extraction_engine, md_generated_at, source_metadata, created_at, updated_at, \
+         deleted_at, version, draft_state, draft_attempts, draft_next_attempt_at, \
+         draft_last_error, draft_lease_owner, draft_lease_expires_at"
+    };
+}
+pub(crate) use document_columns;
+
+pub(crate) fn decode(row: &PgRow) -> StoreResult<Document> {
+    let text = |name: &str| -> StoreResult<Option<String>> {
+        row.try_get::<Option<String>, _>(name).map_err(map_error)
+    };
+    let time = |name: &str| -> StoreResult<Option<Timestamp>> {
+        row.try_get::<Option<Timestamp>, _>(name).map_err(map_error)
+    };
+    let content_origin: String = row.try_get("content_origin").map_err(map_error)?;
+    let draft_state: String = row.try_get("draft_state").map_err(map_error)?;
+    let Json(source_metadata): Json<Map<String, Value>> =
+        row.try_get("source_metadata").map_err(map_error)?;
+    Ok(Document {
+        id: DocumentId(row.try_get("id").map_err(map_error)?),
+        title: row.try_get("title").map_err(map_error)?,
+        extracted_text: text("extracted_text")?,
+        md_content: text("md_content")?,
+        content_origin: parse_enum(&content_origin)?,
+        md_status: text("md_status")?,
+        md_draft_status: text("md_draft_status")?
+            .as_deref()
+            .map(parse_enum)
+            .transpose()?,
+        md_extraction_engine: text("md_extraction_engine")?,
+        md_generated_at: time("md_generated_at")?,
+        source_metadata,
+        created_at: row.try_get("created_at").map_err(map_error)?,
+        updated_at: row.try_get("updated_at").map_err(map_error)?,
+        deleted_at: time("deleted_at")?,
+        version: row.try_get("version").map_err(map_error)?,
+        draft: DraftWork {
+            state: parse_enum(&draft_state)?,
+            attempts: to_u32(row.try_get("draft_attempts").map_err(map_error)?)?,
+            last_error: text("draft_last_error")?,
+            next_attempt_at: time("draft_next_attempt_at")?,
+            lease_owner: text("draft_lease_owner")?,
+            lease_expires_at: time("draft_lease_expires_at")?,
+        },
+    })
+}
+
+pub(crate) fn not_found(id: DocumentId) -> StoreError {
+    StoreError::NotFound {
+        entity: "document",
+        id: id.0,
+    }
+}
+
+/// Times inside `source_metadata` use the SQLite store's text form, so the JSON is the same
+/// on both stores.
+pub(crate) fn metadata_time(t: Timestamp) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+pub async fn promote(store: &PostgresStore, memo_id: MemoId) -> StoreResult<Document> {
+    let now = store.clock.now();
+    let mut tx = store.begin_write().await?;
+    // The row lock makes concurrent promotes of one memo queue here; the second one then
+    // reads the link the first committed and answers AlreadyPromoted.
+    let memo = sqlx::query(
+        "SELECT content, document_id FROM memos WHERE id = $1 AND deleted_at IS NULL FOR UPDATE",
+    )
+    .bind(memo_id.0)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(map_error)?
+    .ok_or(StoreError::NotFound {
+        entity: "memo",
+        id: memo_id.0,
+    })?;
+    let content: String = memo.try_get("content").map_err(map_error)?;
+    let linked: Option<i64> = memo.try_get("document_id").map_err(map_error)?;
+    if let Some(document_id) = linked {
+        let live: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM documents WHERE id = $1 AND deleted_at IS NULL")
+                .bind(document_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_error)?;
+        if live.is_some() {
+            return Err(StoreError::AlreadyPromoted {
+                memo_id,
+                document_id: DocumentId(document_id),
+            });
+        }
+    }
+    let metadata = serde_json::json!({
+        "memo_id": memo_id.0,
+        "promoted_at": metadata_time(now),
+    });
+    let row = sqlx::query(concat!(
+        "INSERT INTO documents (title, extracted_text, content_origin, source_metadata, \
+         created_at, updated_at, draft_state) \
+         VALUES ($1, $2, 'memo', $3, $4, $4, 'pending') RETURNING ",
+        document_columns!()
+    ))
+    .bind(derive_title(&content))
+    .bind(&content)
+    .bind(Json(metadata))
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(map_error)?;
+    let document = decode(&row)?;
+    sqlx::query("UPDATE memos SET document_id = $1 WHERE id = $2")
+        .bind(document.id.0)
+        .bind(memo_id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_error)?;
+    notify_draft_work(&mut tx, document.id).await?;
+    tx.commit().await.map_err(map_error)?;
+    store.signal.notify();
+    Ok(document)
+}
+
+pub async fn create(store: &PostgresStore, new: &NewDocument) -> StoreResult<Document> {
+    if matches!(
+        new.content_origin,
+        ContentOrigin::Memo | ContentOrigin::AiDrafted
+    ) {
+        return Err(StoreError::Constraint(format!(
+            "a document cannot be created with content_origin {}",
+            new.content_origin
+        )));
+    }
+    let now = store.clock.now();
+    let title = new
+        .title
+        .as_ref()
+        .map(|t| t.as_str().to_owned())
+        .unwrap_or_else(|| derive_title(new.extracted_text.as_str()));
+    let mut tx = store.begin_write().await?;
+    let row = sqlx::query(concat!(
+        "INSERT INTO documents (title, extracted_text, content_origin, source_metadata, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) RETURNING ",
+        document_columns!()
+    ))
+    .bind(title)
+    .bind(new.extracted_text.as_str())
+    .bind(new.content_origin.as_str())
+    .bind(Json(&new.source_metadata))
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(map_error)?;
+    let document = decode(&row)?;
+    tx.commit().await.map_err(map_error)?;
+    Ok(document)
+}
+
+pub async fn get(pool: &PgPool, id: DocumentId) -> StoreResult<Document> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        document_columns!(),
+        " FROM documents WHERE id = $1 AND deleted_at IS NULL"
+    ))
+    .bind(id.0)
+    .fetch_optional(pool)
+    .await
+    .map_err(map_error)?
+    .ok_or_else(|| not_found(id))?;
+    decode(&row)
+}
+
+pub async fn list(
+    pool: &PgPool,
+    filter: &DocumentFilter,
+    page: PageRequest,
+) -> StoreResult<Page<Document>> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        document_columns!(),
+        " FROM documents WHERE deleted_at IS NULL AND id < $1 \
+         AND ($2::text IS NULL OR draft_state = $2) \
+         AND ($3::text IS NULL OR md_draft_status = $3) \
+         AND ($4::text IS NULL OR content_origin = $4) \
+         ORDER BY id DESC LIMIT $5"
+    ))
+    .bind(page.before.unwrap_or(i64::MAX))
+    .bind(filter.draft_state.map(|s| s.as_str()))
+    .bind(filter.md_draft_status.map(|s| s.as_str()))
+    .bind(filter.content_origin.map(|s| s.as_str()))
+    .bind(i64::from(page.limit) + 1)
+    .fetch_all(pool)
+    .await
+    .map_err(map_error)?;
+    let documents = rows.iter().map(decode).collect::<StoreResult<Vec<_>>>()?;
+    Ok(Page::from_overfetch(documents, page.limit, |d| d.id.0))
+}
+
+pub async fn update(
+    store: &PostgresStore,
+    id: DocumentId,
+    patch: &DocumentPatch,
+) -> StoreResult<Document> {
+    let now = store.clock.now();
+    let mut tx = store.begin_write().await?;
+    let current: i64 = sqlx::query_scalar(
+        "SELECT version FROM documents WHERE id = $1 AND deleted_at IS NULL FOR UPDATE",
+    )
+    .bind(id.0)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(map_error)?
+    .ok_or_else(|| not_found(id))?;
+    if patch.expected_version.is_some_and(|v| v != current) {
+        return Err(StoreError::VersionConflict {
+            current_version: current,
+        });
+    }
+    // New text makes a finished but unreviewed draft stale: queue a fresh one. Work that
+    // is pending or running needs nothing here; the worker sees the new version when it
+    // settles and starts over. A reviewed draft (accepted or rejected) is left alone.
+    let row = sqlx::query(concat!(
+        "UPDATE documents SET title = COALESCE($1, title), \
+         extracted_text = COALESCE($2, extracted_text), \
+         version = version + 1, updated_at = $3, \
+         draft_attempts = CASE WHEN $2::text IS NOT NULL \
+             AND draft_state IN ('done', 'skipped', 'failed') \
+             AND (md_draft_status IS NULL OR md_draft_status = 'draft') \
+             THEN 0 ELSE draft_attempts END, \
+         draft_last_error = CASE WHEN $2::text IS NOT NULL \
+             AND draft_state IN ('done', 'skipped', 'failed') \
+             AND (md_draft_status IS NULL OR md_draft_status = 'draft') \
+             THEN NULL ELSE draft_last_error END, \
+         draft_state = CASE WHEN $2::text IS NOT NULL \
+             AND draft_state IN ('done', 'skipped', 'failed') \
+             AND (md_draft_status IS NULL OR md_draft_status = 'draft') \
+             THEN 'pending' ELSE draft_state END \
+         WHERE id = $4 RETURNING ",
+        document_columns!()
+    ))
+    .bind(patch.title.as_ref().map(|t| t.as_str()))
+    .bind(patch.extracted_text.as_ref().map(|t| t.as_str()))
+    .bind(now)
+    .bind(id.0)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(map_error)?;
+    let document = decode(&row)?;
+    let wake = document.draft.state == DraftState::Pending;
+    if wake {
+        notify_draft_work(&mut tx, id).await?;
+    }
+    tx.commit().await.map_err(map_error)?;
+    if wake {
+        store.signal.notify();
+    }
+    Ok(document)
+}
+
+pub async fn delete(store: &PostgresStore, id: DocumentId) -> StoreResult<()> {
+    let now = store.clock.now();
+    let mut tx = store.begin_write().await?;
+    let deleted = sqlx::query(
+        "UPDATE documents SET deleted_at = $1, updated_at = $1 WHERE id = $2 AND deleted_at IS NULL",
+    )
+    .bind(now)
+    .bind(id.0)
+    .execute(&mut *tx)
+    .await
+    .map_err(map_error)?
+    .rows_affected();
+    if deleted == 0 {
+        return Err(not_found(id));
+    }
+    sqlx::query("UPDATE memos SET document_id = NULL WHERE document_id = $1")
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_error)?;
+    tx.commit().await.map_err(map_error)?;
+    Ok(())
+}

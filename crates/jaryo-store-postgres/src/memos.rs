@@ -1,0 +1,160 @@
+//! Memo rows and their tags.
+
+use crate::PostgresStore;
+use crate::codec::map_error;
+use jaryo_domain::{DocumentId, Memo, MemoId, MemoText, Timestamp};
+use jaryo_store::{Page, PageRequest, StoreError, StoreResult};
+use sqlx::postgres::PgRow;
+use sqlx::types::Json;
+use sqlx::{PgConnection, PgPool, Row};
+
+macro_rules! memo_columns {
+    () => {
+        "id, content, tags, document_id, created_at, updated_at"
+    };
+}
+
+fn decode(row: &PgRow) -> StoreResult<Memo> {
+    let Json(tags): Json<Vec<String>> = row.try_get("tags").map_err(map_error)?;
+    Ok(Memo {
+        id: MemoId(row.try_get("id").map_err(map_error)?),
+        content: row.try_get("content").map_err(map_error)?,
+        tags,
+        document_id: row
+            .try_get::<Option<i64>, _>("document_id")
+            .map_err(map_error)?
+            .map(DocumentId),
+        created_at: row
+            .try_get::<Timestamp, _>("created_at")
+            .map_err(map_error)?,
+        updated_at: row
+            .try_get::<Timestamp, _>("updated_at")
+            .map_err(map_error)?,
+    })
+}
+
+fn not_found(id: MemoId) -> StoreError {
+    StoreError::NotFound {
+        entity: "memo",
+        id: id.0,
+    }
+}
+
+async fn replace_tags(conn: &mut PgConnection, id: MemoId, tags: &[String]) -> StoreResult<()> {
+    sqlx::query("DELETE FROM memo_tags WHERE memo_id = $1")
+        .bind(id.0)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_error)?;
+    if tags.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<String> = tags.iter().map(|tag| tag.to_lowercase()).collect();
+    sqlx::query(
+        "INSERT INTO memo_tags (tag_key, memo_id) SELECT DISTINCT key, $2 FROM unnest($1::text[]) \
+         AS key ON CONFLICT DO NOTHING",
+    )
+    .bind(keys)
+    .bind(id.0)
+    .execute(&mut *conn)
+    .await
+    .map_err(map_error)?;
+    Ok(())
+}
+
+pub async fn create(store: &PostgresStore, text: &MemoText) -> StoreResult<Memo> {
+    let now = store.clock.now();
+    let tags = text.tags();
+    let mut tx = store.begin_write().await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO memos (content, tags, created_at, updated_at) \
+         VALUES ($1, $2, $3, $3) RETURNING id",
+    )
+    .bind(text.as_str())
+    .bind(Json(&tags))
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(map_error)?;
+    replace_tags(&mut tx, MemoId(id), &tags).await?;
+    tx.commit().await.map_err(map_error)?;
+    Ok(Memo {
+        id: MemoId(id),
+        content: text.as_str().to_owned(),
+        tags,
+        created_at: now,
+        updated_at: now,
+        document_id: None,
+    })
+}
+
+pub async fn get(pool: &PgPool, id: MemoId) -> StoreResult<Memo> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        memo_columns!(),
+        " FROM memos WHERE id = $1 AND deleted_at IS NULL"
+    ))
+    .bind(id.0)
+    .fetch_optional(pool)
+    .await
+    .map_err(map_error)?
+    .ok_or_else(|| not_found(id))?;
+    decode(&row)
+}
+
+pub async fn list(pool: &PgPool, page: PageRequest) -> StoreResult<Page<Memo>> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        memo_columns!(),
+        " FROM memos WHERE deleted_at IS NULL AND id < $1 ORDER BY id DESC LIMIT $2"
+    ))
+    .bind(page.before.unwrap_or(i64::MAX))
+    .bind(i64::from(page.limit) + 1)
+    .fetch_all(pool)
+    .await
+    .map_err(map_error)?;
+    let memos = rows.iter().map(decode).collect::<StoreResult<Vec<_>>>()?;
+    Ok(Page::from_overfetch(memos, page.limit, |m| m.id.0))
+}
+
+pub async fn update(store: &PostgresStore, id: MemoId, text: &MemoText) -> StoreResult<Memo> {
+    let now = store.clock.now();
+    let tags = text.tags();
+    let mut tx = store.begin_write().await?;
+    let row = sqlx::query(concat!(
+        "UPDATE memos SET content = $1, tags = $2, updated_at = $3 \
+         WHERE id = $4 AND deleted_at IS NULL RETURNING ",
+        memo_columns!()
+    ))
+    .bind(text.as_str())
+    .bind(Json(&tags))
+    .bind(now)
+    .bind(id.0)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(map_error)?
+    .ok_or_else(|| not_found(id))?;
+    let memo = decode(&row)?;
+    replace_tags(&mut tx, id, &tags).await?;
+    tx.commit().await.map_err(map_error)?;
+    Ok(memo)
+}
+
+pub async fn delete(store: &PostgresStore, id: MemoId) -> StoreResult<()> {
+    let now = store.clock.now();
+    let mut tx = store.begin_write().await?;
+    let deleted =
+        sqlx::query("UPDATE memos SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL")
+            .bind(now)
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_error)?
+            .rows_affected();
+    if deleted == 0 {
+        return Err(not_found(id));
+    }
+    replace_tags(&mut tx, id, &[]).await?;
+    tx.commit().await.map_err(map_error)?;
+    Ok(())
+}
