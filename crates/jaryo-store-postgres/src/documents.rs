@@ -5,6 +5,7 @@
 //! second sees what the first committed.
 
 use crate::codec::{map_error, parse_enum, to_u32};
+use crate::search::{DocumentEntry, index_document, unindex_document};
 use crate::{PostgresStore, notify_draft_work};
 use jaryo_domain::{
     ContentOrigin, Document, DocumentId, DraftState, DraftWork, MemoId, Timestamp, derive_title,
@@ -130,6 +131,9 @@ pub async fn promote(store: &PostgresStore, memo_id: MemoId) -> StoreResult<Docu
     .await
     .map_err(map_error)?;
     let document = decode(&row)?;
+    // The memo's text is only known under the lock; promote is rare enough to analyse here.
+    let entry = DocumentEntry::new(&document.title, Some(&content), &store.chunk_config);
+    index_document(&mut tx, document.id, &entry).await?;
     sqlx::query("UPDATE memos SET document_id = $1 WHERE id = $2")
         .bind(document.id.0)
         .bind(memo_id.0)
@@ -158,6 +162,11 @@ pub async fn create(store: &PostgresStore, new: &NewDocument) -> StoreResult<Doc
         .as_ref()
         .map(|t| t.as_str().to_owned())
         .unwrap_or_else(|| derive_title(new.extracted_text.as_str()));
+    let entry = DocumentEntry::new(
+        &title,
+        Some(new.extracted_text.as_str()),
+        &store.chunk_config,
+    );
     let mut tx = store.begin_write().await?;
     let row = sqlx::query(concat!(
         "INSERT INTO documents (title, extracted_text, content_origin, source_metadata, \
@@ -173,6 +182,7 @@ pub async fn create(store: &PostgresStore, new: &NewDocument) -> StoreResult<Doc
     .await
     .map_err(map_error)?;
     let document = decode(&row)?;
+    index_document(&mut tx, document.id, &entry).await?;
     tx.commit().await.map_err(map_error)?;
     Ok(document)
 }
@@ -267,6 +277,13 @@ pub async fn update(
     .await
     .map_err(map_error)?;
     let document = decode(&row)?;
+    // Title and original text as they now are (a title-only patch re-reads the stored text).
+    let entry = DocumentEntry::new(
+        &document.title,
+        document.extracted_text.as_deref(),
+        &store.chunk_config,
+    );
+    index_document(&mut tx, document.id, &entry).await?;
     let wake = document.draft.state == DraftState::Pending;
     if wake {
         notify_draft_work(&mut tx, id).await?;
@@ -298,6 +315,7 @@ pub async fn delete(store: &PostgresStore, id: DocumentId) -> StoreResult<()> {
         .execute(&mut *tx)
         .await
         .map_err(map_error)?;
+    unindex_document(&mut tx, id).await?;
     tx.commit().await.map_err(map_error)?;
     Ok(())
 }

@@ -27,6 +27,7 @@ mod documents;
 mod drafts;
 mod listener;
 mod memos;
+mod search;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -34,9 +35,10 @@ pub use listener::{DRAFT_CHANNEL, ListenerStatus};
 
 use jaryo_domain::{Clock, DocumentId, SystemClock};
 use jaryo_store::{
-    ClaimRequest, DraftClaim, DraftQueueStats, DraftSignal, Settled, Settlement, StoreError,
-    StoreResult,
+    ClaimRequest, DraftClaim, DraftQueueStats, DraftSignal, ReindexProgress, ReindexReport,
+    SearchIndexStatus, SearchPage, SearchRequest, Settled, Settlement, StoreError, StoreResult,
 };
+use jaryo_text::ChunkConfig;
 use listener::DraftListener;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection};
@@ -75,6 +77,8 @@ pub struct PostgresOptions {
     /// How long opening the store keeps retrying a database it cannot reach, for a person
     /// who starts jaryo before the database is up.
     pub startup_wait: Duration,
+    /// How documents' original text is cut into chunks (search hits point at the best one).
+    pub chunk: ChunkConfig,
 }
 
 impl std::fmt::Debug for PostgresOptions {
@@ -85,6 +89,7 @@ impl std::fmt::Debug for PostgresOptions {
             .field("acquire_timeout", &self.acquire_timeout)
             .field("statement_timeout", &self.statement_timeout)
             .field("startup_wait", &self.startup_wait)
+            .field("chunk", &self.chunk)
             .finish()
     }
 }
@@ -110,6 +115,7 @@ impl PostgresOptions {
             acquire_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(30),
             startup_wait: Duration::from_secs(30),
+            chunk: ChunkConfig::default(),
         })
     }
 
@@ -142,6 +148,7 @@ pub struct PostgresStore {
     clock: Arc<dyn Clock>,
     signal: DraftSignal,
     listener: Arc<DraftListener>,
+    chunk_config: ChunkConfig,
 }
 
 impl PostgresStore {
@@ -184,12 +191,15 @@ impl PostgresStore {
             .connect_lazy_with(options.session("jaryo-listener", Duration::ZERO));
         let signal = DraftSignal::default();
         let listener = DraftListener::start(listener_pool, signal.clone());
-        Ok(Self {
+        let store = Self {
             pool,
             clock,
             signal,
             listener: Arc::new(listener),
-        })
+            chunk_config: options.chunk.clone(),
+        };
+        search::stamp_if_empty(&store).await?;
+        Ok(store)
     }
 
     /// Stops listening, waits for statements in flight and closes every connection.
@@ -364,6 +374,21 @@ impl jaryo_store::Store for PostgresStore {
 
     fn draft_signal(&self) -> &DraftSignal {
         &self.signal
+    }
+
+    async fn search(&self, request: &SearchRequest) -> StoreResult<SearchPage> {
+        search::search(self, request).await
+    }
+
+    async fn search_index_status(&self) -> StoreResult<SearchIndexStatus> {
+        search::status(self).await
+    }
+
+    async fn reindex(
+        &self,
+        progress: &(dyn Fn(ReindexProgress) + Send + Sync),
+    ) -> StoreResult<ReindexReport> {
+        search::reindex(self, progress).await
     }
 }
 

@@ -2,6 +2,7 @@
 
 use crate::PostgresStore;
 use crate::codec::map_error;
+use crate::search::{MemoEntry, index_memo, unindex_memo};
 use jaryo_domain::{DocumentId, Memo, MemoId, MemoText, Timestamp};
 use jaryo_store::{Page, PageRequest, StoreError, StoreResult};
 use sqlx::postgres::PgRow;
@@ -65,6 +66,7 @@ async fn replace_tags(conn: &mut PgConnection, id: MemoId, tags: &[String]) -> S
 pub async fn create(store: &PostgresStore, text: &MemoText) -> StoreResult<Memo> {
     let now = store.clock.now();
     let tags = text.tags();
+    let entry = MemoEntry::new(text.as_str());
     let mut tx = store.begin_write().await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO memos (content, tags, created_at, updated_at) \
@@ -77,6 +79,7 @@ pub async fn create(store: &PostgresStore, text: &MemoText) -> StoreResult<Memo>
     .await
     .map_err(map_error)?;
     replace_tags(&mut tx, MemoId(id), &tags).await?;
+    index_memo(&mut tx, MemoId(id), &entry).await?;
     tx.commit().await.map_err(map_error)?;
     Ok(Memo {
         id: MemoId(id),
@@ -120,6 +123,7 @@ pub async fn list(pool: &PgPool, page: PageRequest) -> StoreResult<Page<Memo>> {
 pub async fn update(store: &PostgresStore, id: MemoId, text: &MemoText) -> StoreResult<Memo> {
     let now = store.clock.now();
     let tags = text.tags();
+    let entry = MemoEntry::new(text.as_str());
     let mut tx = store.begin_write().await?;
     let row = sqlx::query(concat!(
         "UPDATE memos SET content = $1, tags = $2, updated_at = $3 \
@@ -136,6 +140,7 @@ pub async fn update(store: &PostgresStore, id: MemoId, text: &MemoText) -> Store
     .ok_or_else(|| not_found(id))?;
     let memo = decode(&row)?;
     replace_tags(&mut tx, id, &tags).await?;
+    index_memo(&mut tx, id, &entry).await?;
     tx.commit().await.map_err(map_error)?;
     Ok(memo)
 }
@@ -155,6 +160,7 @@ pub async fn delete(store: &PostgresStore, id: MemoId) -> StoreResult<()> {
         return Err(not_found(id));
     }
     replace_tags(&mut tx, id, &[]).await?;
+    unindex_memo(&mut tx, id).await?;
     tx.commit().await.map_err(map_error)?;
     Ok(())
 }
