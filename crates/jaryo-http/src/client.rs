@@ -321,6 +321,21 @@ impl ApiClient {
         .await
     }
 
+    /// Queues new drafts for the documents a selection picks (or, with `dry_run`, reports
+    /// them).
+    pub async fn redraft_selection(
+        &self,
+        selection: &crate::wire::RedraftSelection,
+    ) -> Result<crate::wire::RedraftSummary, ClientError> {
+        self.call_some(
+            Method::POST,
+            "/drafts/redraft",
+            Some(selection),
+            None::<&()>,
+        )
+        .await
+    }
+
     /// Queues a new draft of a document.
     pub async fn redraft_document(&self, id: i64) -> Result<DocumentJson, ClientError> {
         self.call_some(

@@ -246,3 +246,38 @@ pub struct ErrorDetail {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
 }
+
+/// The body of `POST /drafts/redraft`. `flagged`, `failed` and `outdated_prompt` are
+/// alternatives (a document in any is selected; none set selects every document with draft
+/// work); `model` and the times narrow the selection.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct RedraftSelection {
+    /// Drafts the fidelity check flagged.
+    pub flagged: bool,
+    /// Drafts that failed.
+    pub failed: bool,
+    /// Drafts made with an older prompt than the current one.
+    pub outdated_prompt: bool,
+    /// Only drafts made by this model.
+    pub model: Option<String>,
+    /// Only drafts made at or after this time.
+    pub drafted_from: Option<DateTime<Utc>>,
+    /// Only drafts made before this time.
+    pub drafted_before: Option<DateTime<Utc>>,
+    /// Queue exactly these documents; the filters above are then ignored.
+    pub document_ids: Option<Vec<i64>>,
+    /// Only report what matches.
+    pub dry_run: bool,
+}
+
+/// What `POST /drafts/redraft` did.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RedraftSummary {
+    pub matched: usize,
+    pub queued: usize,
+    /// The matching documents, by id.
+    pub document_ids: Vec<i64>,
+    /// Of `document_ids` given explicitly, those that do not exist.
+    pub not_found: Vec<i64>,
+}

@@ -13,7 +13,8 @@ use crate::documents::{decode, document_columns, metadata_time, not_found};
 use crate::{PostgresStore, notify_draft_work};
 use jaryo_domain::{Document, DocumentId, DraftState, Timestamp};
 use jaryo_store::{
-    ClaimRequest, DraftClaim, DraftQueueStats, Settled, Settlement, StoreError, StoreResult,
+    ClaimRequest, DraftClaim, DraftQueueStats, DraftSelection, Settled, Settlement, StoreError,
+    StoreResult,
 };
 use serde_json::{Map, Value};
 use sqlx::Row;
@@ -345,4 +346,44 @@ pub async fn stats(store: &PostgresStore) -> StoreResult<DraftQueueStats> {
         (a, b) => a.or(b),
     };
     Ok(stats)
+}
+
+pub async fn select(
+    store: &PostgresStore,
+    selection: &DraftSelection,
+    after: Option<DocumentId>,
+    limit: u32,
+) -> StoreResult<Vec<DocumentId>> {
+    let any_category =
+        selection.flagged || selection.failed || selection.prompt_version_not.is_some();
+    // `drafted_at` is compared as text, as on SQLite: the worker writes it in the fixed-width
+    // form `metadata_time` makes, whose text order is time order.
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM documents WHERE deleted_at IS NULL AND id > $1 \
+         AND (md_draft_status IS NULL OR md_draft_status <> 'accepted') \
+         AND ( \
+           ($2 AND source_metadata #> '{fidelity,flagged}' IN ('true'::jsonb, '1'::jsonb) \
+               AND draft_state = 'done') \
+           OR ($3 AND draft_state = 'failed') \
+           OR ($4::text IS NOT NULL AND draft_state = 'done' \
+               AND source_metadata #>> '{draft,prompt_version}' IS DISTINCT FROM $4) \
+           OR (NOT $5 AND draft_state <> 'none')) \
+         AND ($6::text IS NULL OR source_metadata #>> '{draft,model}' = $6) \
+         AND ($7::text IS NULL OR source_metadata ->> 'drafted_at' >= $7) \
+         AND ($8::text IS NULL OR source_metadata ->> 'drafted_at' < $8) \
+         ORDER BY id LIMIT $9",
+    )
+    .bind(after.map_or(0, |id| id.0))
+    .bind(selection.flagged)
+    .bind(selection.failed)
+    .bind(selection.prompt_version_not.as_deref())
+    .bind(any_category)
+    .bind(selection.model.as_deref())
+    .bind(selection.drafted_from.map(metadata_time))
+    .bind(selection.drafted_before.map(metadata_time))
+    .bind(i64::from(limit))
+    .fetch_all(&store.pool)
+    .await
+    .map_err(map_error)?;
+    Ok(ids.into_iter().map(DocumentId).collect())
 }

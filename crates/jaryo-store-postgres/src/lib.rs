@@ -376,6 +376,15 @@ impl jaryo_store::Store for PostgresStore {
         &self.signal
     }
 
+    async fn select_drafts(
+        &self,
+        selection: &jaryo_store::DraftSelection,
+        after: Option<DocumentId>,
+        limit: u32,
+    ) -> StoreResult<Vec<DocumentId>> {
+        drafts::select(self, selection, after, limit).await
+    }
+
     async fn search(&self, request: &SearchRequest) -> StoreResult<SearchPage> {
         search::search(self, request).await
     }

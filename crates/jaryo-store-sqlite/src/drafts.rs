@@ -9,7 +9,8 @@ use crate::codec::{decode_json_object, decode_opt_time, encode_time, map_error};
 use crate::documents::{decode, document_columns, not_found};
 use jaryo_domain::{Document, DocumentId, DraftState};
 use jaryo_store::{
-    ClaimRequest, DraftClaim, DraftQueueStats, Settled, Settlement, StoreError, StoreResult,
+    ClaimRequest, DraftClaim, DraftQueueStats, DraftSelection, Settled, Settlement, StoreError,
+    StoreResult,
 };
 use sqlx::Row;
 use std::time::Duration;
@@ -322,4 +323,42 @@ pub async fn stats(store: &SqliteStore) -> StoreResult<DraftQueueStats> {
         (a, b) => a.or(b),
     };
     Ok(stats)
+}
+
+pub async fn select(
+    store: &SqliteStore,
+    selection: &DraftSelection,
+    after: Option<DocumentId>,
+    limit: u32,
+) -> StoreResult<Vec<DocumentId>> {
+    let any_category =
+        selection.flagged || selection.failed || selection.prompt_version_not.is_some();
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM documents WHERE deleted_at IS NULL AND id > ?1 \
+         AND (md_draft_status IS NULL OR md_draft_status != 'accepted') \
+         AND ( \
+           (?2 AND json_extract(source_metadata, '$.fidelity.flagged') = 1 \
+                AND draft_state = 'done') \
+           OR (?3 AND draft_state = 'failed') \
+           OR (?4 IS NOT NULL AND draft_state = 'done' \
+               AND json_extract(source_metadata, '$.draft.prompt_version') IS NOT ?4) \
+           OR (NOT ?5 AND draft_state != 'none')) \
+         AND (?6 IS NULL OR json_extract(source_metadata, '$.draft.model') = ?6) \
+         AND (?7 IS NULL OR json_extract(source_metadata, '$.drafted_at') >= ?7) \
+         AND (?8 IS NULL OR json_extract(source_metadata, '$.drafted_at') < ?8) \
+         ORDER BY id LIMIT ?9",
+    )
+    .bind(after.map_or(0, |id| id.0))
+    .bind(selection.flagged)
+    .bind(selection.failed)
+    .bind(selection.prompt_version_not.as_deref())
+    .bind(any_category)
+    .bind(selection.model.as_deref())
+    .bind(selection.drafted_from.map(encode_time))
+    .bind(selection.drafted_before.map(encode_time))
+    .bind(i64::from(limit))
+    .fetch_all(&store.reader)
+    .await
+    .map_err(map_error)?;
+    Ok(ids.into_iter().map(DocumentId).collect())
 }

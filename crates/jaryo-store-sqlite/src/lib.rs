@@ -238,6 +238,15 @@ impl jaryo_store::Store for SqliteStore {
         &self.signal
     }
 
+    async fn select_drafts(
+        &self,
+        selection: &jaryo_store::DraftSelection,
+        after: Option<jaryo_domain::DocumentId>,
+        limit: u32,
+    ) -> StoreResult<Vec<jaryo_domain::DocumentId>> {
+        drafts::select(self, selection, after, limit).await
+    }
+
     async fn search(&self, request: &SearchRequest) -> StoreResult<SearchPage> {
         search::search(self, request).await
     }

@@ -5,8 +5,8 @@
 //! The checks speak only through the [`Store`] trait.
 
 use crate::{
-    ClaimRequest, DocumentFilter, DocumentPatch, PageRequest, Settled, Settlement, Store,
-    StoreError,
+    ClaimRequest, DocumentFilter, DocumentPatch, DraftSelection, PageRequest, Settled, Settlement,
+    Store, StoreError,
 };
 use jaryo_domain::{
     ContentOrigin, DocumentId, DocumentText, DraftState, ManualClock, MdDraftStatus, MemoText,
@@ -857,6 +857,116 @@ pub async fn reindex_rebuilds_the_index_with_progress(fx: Fixture) {
     assert!(!status.stale);
     assert_eq!(status.analyzer_version, jaryo_text::ANALYZER_VERSION);
     assert_eq!(status.items, 7);
+}
+
+pub async fn drafts_are_selected_for_a_rerun_by_flag_state_prompt_model_and_time(fx: Fixture) {
+    let store = fx.store.clone();
+    let draft = |flagged: bool, model: &str, prompt: &str| {
+        let mut metadata = serde_json::Map::new();
+        metadata.insert(
+            "drafted_at".into(),
+            json!(
+                fx.clock_now_plus(Duration::ZERO)
+                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+            ),
+        );
+        metadata.insert(
+            "draft".into(),
+            json!({ "model": model, "prompt_version": prompt }),
+        );
+        metadata.insert("fidelity".into(), json!({ "flagged": flagged }));
+        Settlement::Drafted {
+            markdown: "초안".into(),
+            metadata,
+            model_calls: 1,
+        }
+    };
+    let clean = promoted(&store, "깨끗한 초안의 원문입니다").await;
+    let flagged = promoted(&store, "의심스러운 초안의 원문입니다").await;
+    let old_prompt = promoted(&store, "옛 프롬프트 초안의 원문입니다").await;
+    let failed = promoted(&store, "실패한 초안의 원문입니다").await;
+    let untouched = promoted(&store, "아직 초안이 없는 원문입니다").await;
+    let claims = store.claim_drafts(&request("w", 4)).await.unwrap();
+    store
+        .settle_draft(&claims[0], &draft(false, "qwen3:8b", "draft-v2"))
+        .await
+        .unwrap();
+    fx.clock.advance(Duration::from_secs(60));
+    let later = fx.clock_now_plus(Duration::ZERO);
+    store
+        .settle_draft(&claims[1], &draft(true, "gemma3:12b", "draft-v2"))
+        .await
+        .unwrap();
+    store
+        .settle_draft(&claims[2], &draft(false, "qwen3:8b", "draft-v1"))
+        .await
+        .unwrap();
+    store
+        .settle_draft(&claims[3], &Settlement::Failed { error: "x".into() })
+        .await
+        .unwrap();
+
+    let select = |selection: DraftSelection| {
+        let store = store.clone();
+        async move { store.select_drafts(&selection, None, 100).await.unwrap() }
+    };
+    assert_eq!(
+        select(DraftSelection {
+            flagged: true,
+            ..DraftSelection::default()
+        })
+        .await,
+        [flagged]
+    );
+    assert_eq!(
+        select(DraftSelection {
+            flagged: true,
+            failed: true,
+            ..DraftSelection::default()
+        })
+        .await,
+        [flagged, failed]
+    );
+    assert_eq!(
+        select(DraftSelection {
+            prompt_version_not: Some("draft-v2".into()),
+            ..DraftSelection::default()
+        })
+        .await,
+        [old_prompt]
+    );
+    assert_eq!(
+        select(DraftSelection {
+            model: Some("qwen3:8b".into()),
+            ..DraftSelection::default()
+        })
+        .await,
+        [clean, old_prompt]
+    );
+    assert_eq!(
+        select(DraftSelection {
+            drafted_from: Some(later),
+            ..DraftSelection::default()
+        })
+        .await,
+        [flagged, old_prompt]
+    );
+    assert_eq!(
+        select(DraftSelection {
+            drafted_before: Some(later),
+            ..DraftSelection::default()
+        })
+        .await,
+        [clean]
+    );
+    // Everything with draft work, in pages.
+    let all = select(DraftSelection::default()).await;
+    assert_eq!(all, [clean, flagged, old_prompt, failed, untouched]);
+    let page = store
+        .select_drafts(&DraftSelection::default(), Some(flagged), 2)
+        .await
+        .unwrap();
+    assert_eq!(page, [old_prompt, failed]);
 }
 
 impl Fixture {

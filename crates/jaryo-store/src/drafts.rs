@@ -88,6 +88,26 @@ pub enum Settled {
     LostClaim,
 }
 
+/// Which drafted documents to select for a re-run. The categories (`flagged`, `failed`,
+/// `prompt_version_not`) are alternatives: a document in any of them is selected, and with none
+/// set every document with draft work is. The other fields narrow the selection. Documents
+/// whose draft was accepted are never selected: the person has decided.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DraftSelection {
+    /// Drafts the fidelity check flagged.
+    pub flagged: bool,
+    /// Drafts that failed.
+    pub failed: bool,
+    /// Drafts made with a prompt version other than this one (an older prompt).
+    pub prompt_version_not: Option<String>,
+    /// Only drafts made by this model.
+    pub model: Option<String>,
+    /// Only drafts made at or after this time.
+    pub drafted_from: Option<Timestamp>,
+    /// Only drafts made before this time.
+    pub drafted_before: Option<Timestamp>,
+}
+
 /// Draft work by state.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DraftQueueStats {

@@ -12,7 +12,9 @@ pub mod conformance;
 mod drafts;
 pub mod search;
 
-pub use drafts::{ClaimRequest, DraftClaim, DraftQueueStats, DraftSignal, Settled, Settlement};
+pub use drafts::{
+    ClaimRequest, DraftClaim, DraftQueueStats, DraftSelection, DraftSignal, Settled, Settlement,
+};
 pub use search::{
     ChunkLocation, ReindexProgress, ReindexReport, SearchCursor, SearchFilter, SearchHit,
     SearchIndexStatus, SearchKind, SearchPage, SearchRequest,
@@ -208,6 +210,13 @@ pub trait Store: Send + Sync + Debug + 'static {
     async fn draft_queue_stats(&self) -> StoreResult<DraftQueueStats>;
     /// Fires whenever draft work may have become ready in this store.
     fn draft_signal(&self) -> &DraftSignal;
+    /// Live documents matching `selection`, by id ascending, after `after`, at most `limit`.
+    async fn select_drafts(
+        &self,
+        selection: &DraftSelection,
+        after: Option<DocumentId>,
+        limit: u32,
+    ) -> StoreResult<Vec<DocumentId>>;
 
     /// Ranked full-text search over live memos and documents; the contract every backend
     /// keeps (hit set, order, paging, best chunk) is in [`search`].

@@ -142,3 +142,66 @@ async fn status_and_metrics_say_what_the_worker_is_doing() {
     assert_eq!(unauthenticated.status(), 401);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn flagged_and_failed_drafts_can_be_rerun_selectively() {
+    let app = TestApp::spawn_with(|config| {
+        config.draft.redraft_on_flags = false;
+        config.draft.max_attempts = 1;
+    })
+    .await;
+    // In promote order: a faithful draft, an invented date, a model error.
+    app.llm.push_replies([
+        Reply::text(MEMO),
+        Reply::text("# 배포\n\n- 2025년 3월 14일 axum 서버 배포\n- 담당 민수"),
+        Reply::http_error(500, "overloaded"),
+    ]);
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let memo = app.api.create_memo(&format!("{MEMO} ({n})")).await.unwrap();
+        let document = app.api.promote_memo(memo.id).await.unwrap();
+        app.wait_for_document(document.id, WAIT, |d| {
+            matches!(d.draft.state, DraftState::Done | DraftState::Failed)
+        })
+        .await;
+        ids.push(document.id);
+    }
+    let (clean, flagged, failed) = (ids[0], ids[1], ids[2]);
+
+    let dry = app
+        .api
+        .redraft_selection(&jaryo_http::wire::RedraftSelection {
+            flagged: true,
+            dry_run: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(dry.document_ids, [flagged]);
+    assert_eq!(dry.queued, 0);
+    assert_eq!(
+        app.api.get_document(flagged).await.unwrap().draft.state,
+        DraftState::Done,
+        "a dry run changes nothing"
+    );
+
+    let summary = app
+        .api
+        .redraft_selection(&jaryo_http::wire::RedraftSelection {
+            flagged: true,
+            failed: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(summary.document_ids, [flagged, failed]);
+    assert_eq!(summary.queued, 2);
+    for id in [flagged, failed] {
+        let redone = app
+            .wait_for_document(id, WAIT, |d| d.draft.state == DraftState::Done)
+            .await;
+        assert!(!redone.draft.needs_attention, "the echo model drafts faithfully");
+    }
+    assert_eq!(app.api.get_document(clean).await.unwrap().draft.attempts, 1);
+    app.stop().await;
+}

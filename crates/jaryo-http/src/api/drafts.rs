@@ -2,15 +2,23 @@
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::ApiPath;
-use crate::wire::{DocumentJson, ErrorJson};
+use crate::extract::{ApiJson, ApiPath};
+use crate::wire::{DocumentJson, ErrorJson, RedraftSelection, RedraftSummary};
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
 use jaryo_domain::DocumentId;
+use jaryo_store::{DraftSelection, StoreError};
+
+/// Matches are read this many at a time.
+const PAGE: u32 = 500;
+/// The most documents one request may queue; more is a sign of a mistaken filter.
+const MAX_SELECTED: usize = 100_000;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/documents/{id}/redraft", post(redraft))
+    Router::new()
+        .route("/documents/{id}/redraft", post(redraft))
+        .route("/drafts/redraft", post(redraft_selection))
 }
 
 /// Queue a (new) draft: retry a failed one, or regenerate a finished one. Attempts start
@@ -28,4 +36,77 @@ pub async fn redraft(
     Ok(Json(
         state.store.request_redraft(DocumentId(id)).await?.into(),
     ))
+}
+
+/// Queue new drafts for every document a filter selects: flagged drafts, failed ones, drafts
+/// from an older prompt, by model or by time. Accepted drafts are never touched. With
+/// `dry_run`, only report what matches. With `document_ids`, queue exactly those documents.
+#[utoipa::path(post, path = "/api/v1/drafts/redraft", tag = "documents",
+    request_body = RedraftSelection,
+    responses(
+        (status = 200, body = RedraftSummary),
+        (status = 422, body = ErrorJson),
+    ))]
+pub async fn redraft_selection(
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<RedraftSelection>,
+) -> Result<Json<RedraftSummary>, ApiError> {
+    let matched: Vec<i64> = match &input.document_ids {
+        Some(ids) => {
+            if ids.len() > MAX_SELECTED {
+                return Err(ApiError::invalid(format!(
+                    "at most {MAX_SELECTED} document_ids per request"
+                )));
+            }
+            ids.clone()
+        }
+        None => {
+            let selection = DraftSelection {
+                flagged: input.flagged,
+                failed: input.failed,
+                prompt_version_not: if input.outdated_prompt {
+                    Some(jaryo_worker::PROMPT_VERSION.to_owned())
+                } else {
+                    None
+                },
+                model: input.model.clone(),
+                drafted_from: input.drafted_from,
+                drafted_before: input.drafted_before,
+            };
+            let mut ids = Vec::new();
+            let mut after = None;
+            loop {
+                let page = state.store.select_drafts(&selection, after, PAGE).await?;
+                let full = page.len() == PAGE as usize;
+                after = page.last().copied();
+                ids.extend(page.into_iter().map(|id| id.0));
+                if ids.len() > MAX_SELECTED {
+                    return Err(ApiError::invalid(format!(
+                        "the filter selects more than {MAX_SELECTED} documents; narrow it"
+                    )));
+                }
+                if !full {
+                    break;
+                }
+            }
+            ids
+        }
+    };
+    let mut queued = Vec::new();
+    let mut not_found = Vec::new();
+    if !input.dry_run {
+        for id in &matched {
+            match state.store.request_redraft(DocumentId(*id)).await {
+                Ok(_) => queued.push(*id),
+                Err(StoreError::NotFound { .. }) => not_found.push(*id),
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+    Ok(Json(RedraftSummary {
+        matched: matched.len(),
+        queued: queued.len(),
+        document_ids: matched,
+        not_found,
+    }))
 }

@@ -25,6 +25,7 @@ use utoipa::{Modify, OpenApi};
         super::documents::update_document,
         super::documents::delete_document,
         super::drafts::redraft,
+        super::drafts::redraft_selection,
         super::status::status,
         super::status::metrics,
         super::search::search,
