@@ -32,6 +32,8 @@ pub struct Gate {
 struct Shared {
     config: GateConfig,
     state: Mutex<State>,
+    /// Slots shared with other processes, taken after a local permit (see [`crate::cluster`]).
+    cluster: Option<Arc<dyn crate::SharedSlots>>,
 }
 
 /// Where slots come from. Today a local counter; a cluster-wide variant would lease them.
@@ -247,8 +249,28 @@ impl Gate {
             shared: Arc::new(Shared {
                 config,
                 state: Mutex::new(state),
+                cluster: None,
             }),
         }
+    }
+
+    /// A gate whose local permits are backed by slots shared with other processes: the model
+    /// server's limit then holds across every process that uses `slots`. Callers take a
+    /// shared slot after their local permit ([`Gate::shared_slots`]).
+    pub fn with_shared_slots(config: GateConfig, slots: Arc<dyn crate::SharedSlots>) -> Gate {
+        let gate = Gate::new(config);
+        let shared = Arc::try_unwrap(gate.shared).unwrap_or_else(|_| unreachable!("just made"));
+        Gate {
+            shared: Arc::new(Shared {
+                cluster: Some(slots),
+                ..shared
+            }),
+        }
+    }
+
+    /// The cluster-wide slots behind this gate, if any.
+    pub fn shared_slots(&self) -> Option<&Arc<dyn crate::SharedSlots>> {
+        self.shared.cluster.as_ref()
     }
 
     pub fn config(&self) -> &GateConfig {

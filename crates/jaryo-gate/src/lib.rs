@@ -45,9 +45,12 @@
 //!   collected) leaks nothing and never stalls the queue.
 //! - No global state: two gates are independent. Time is `tokio::time`, so tests can pause it.
 //! - The gate knows nothing about HTTP or the model client: it orders callers, that is all.
-//! - Waiter ordering (the private `queue` module) is separate from where slots come from (a local counter
-//!   today), so a cluster-wide slot source can later sit behind the same `acquire`/`Permit` shape.
+//! - Waiter ordering (the private `queue` module) is separate from where slots come from. Across
+//!   processes, [`SharedSlots`] (implemented by a store that several processes share) adds a
+//!   cluster-wide limit behind the local permits: a caller holds a local permit, then a shared
+//!   slot, and stops when either is pre-empted.
 
+mod cluster;
 mod config;
 mod gate;
 mod preempt;
@@ -55,6 +58,7 @@ mod priority;
 mod queue;
 mod snapshot;
 
+pub use cluster::{SharedSlot, SharedSlotError, SharedSlots, SharedSlotsSnapshot};
 pub use config::GateConfig;
 pub use gate::{Acquire, Gate, Permit};
 pub use preempt::Preempted;

@@ -53,6 +53,8 @@ pub enum DraftOutcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReleaseReason {
     ModelServerDown,
+    /// The cluster's shared model slots could not be had.
+    GateUnavailable,
     ShuttingDown,
 }
 
@@ -79,6 +81,8 @@ struct Timing {
 
 enum CallFailure {
     Llm(LlmError),
+    /// The cluster's shared slots could not be had (their database is unreachable).
+    Gate(jaryo_gate::SharedSlotError),
     Cancelled,
 }
 
@@ -93,6 +97,7 @@ enum Generation {
     },
     Empty,
     Failed(LlmError),
+    GateUnavailable(jaryo_gate::SharedSlotError),
     Cancelled,
 }
 
@@ -275,6 +280,16 @@ impl DraftWorker {
                 },
                 0,
             ),
+            Generation::GateUnavailable(error) => {
+                tracing::warn!(%error, "no shared model slot; giving the draft back");
+                (
+                    Settlement::Released,
+                    DraftOutcome::Released {
+                        reason: ReleaseReason::GateUnavailable,
+                    },
+                    0,
+                )
+            }
             Generation::Failed(error) if error.is_server_down() => (
                 Settlement::Released,
                 DraftOutcome::Released {
@@ -395,6 +410,7 @@ impl DraftWorker {
             Err(CallFailure::Cancelled) => return Generation::Cancelled,
             Err(CallFailure::Llm(LlmError::EmptyAnswer { .. })) => return Generation::Empty,
             Err(CallFailure::Llm(error)) => return Generation::Failed(error),
+            Err(CallFailure::Gate(error)) => return Generation::GateUnavailable(error),
         };
         let markdown = prompt.clean_answer(&completion.text);
         if markdown.is_empty() {
@@ -434,6 +450,7 @@ impl DraftWorker {
         let second = match self.call_model(&stricter.request, cancel, timing).await {
             Ok(second) => second,
             Err(CallFailure::Cancelled) => return Generation::Cancelled,
+            Err(CallFailure::Gate(error)) => return Generation::GateUnavailable(error),
             Err(CallFailure::Llm(error)) => {
                 tracing::warn!(document_id = %claim.document_id, %error,
                     "the stricter second try failed; keeping the first draft");
@@ -470,15 +487,20 @@ impl DraftWorker {
         }
     }
 
-    /// One model call inside the gate at background priority. Pre-empted by a person's call,
-    /// it drops its request, queues again in its first place, and starts over: no attempt is
-    /// counted for that.
+    /// One model call inside the gate at background priority. Pre-empted by a person's call
+    /// (in this process, or anywhere in the cluster when the gate's slots are shared), it drops
+    /// its request, queues again in its first place, and starts over: no attempt is counted for
+    /// that.
     async fn call_model(
         &self,
         request: &ChatRequest,
         cancel: &CancellationToken,
         timing: &mut Timing,
     ) -> Result<Completion, CallFailure> {
+        enum Ended {
+            Answer(Result<Completion, LlmError>),
+            Preempted,
+        }
         let gate = &self.parts().gate;
         let mut acquire = gate.acquire(Priority::Background);
         loop {
@@ -487,25 +509,47 @@ impl DraftWorker {
                 permit = acquire => permit,
                 () = cancel.cancelled() => return Err(CallFailure::Cancelled),
             };
+            let shared = match gate.shared_slots() {
+                None => None,
+                Some(slots) => {
+                    let slot = tokio::select! {
+                        biased;
+                        () = cancel.cancelled() => return Err(CallFailure::Cancelled),
+                        () = permit.preempted() => {
+                            timing.preemptions += 1;
+                            self.inner.metrics.preempted();
+                            acquire = gate.reacquire(&permit.preemption());
+                            continue;
+                        }
+                        slot = slots.acquire(Priority::Background) => slot,
+                    };
+                    Some(slot.map_err(CallFailure::Gate)?)
+                }
+            };
             timing.gate_wait += queued.elapsed();
             let called = Instant::now();
-            let result = tokio::select! {
+            let ended = tokio::select! {
                 biased;
                 () = cancel.cancelled() => return Err(CallFailure::Cancelled),
-                result = permit.run_until_preempted(self.parts().llm.complete(request.clone())) => result,
+                answer = self.parts().llm.complete(request.clone()) => Ended::Answer(answer),
+                () = permit.preempted() => Ended::Preempted,
+                () = shared_slot_preempted(shared.as_ref()) => Ended::Preempted,
             };
             let took = called.elapsed();
             timing.model += took;
-            match result {
-                Ok(answer) => {
+            match ended {
+                Ended::Answer(answer) => {
                     self.inner.metrics.model_call(took);
                     return answer.map_err(CallFailure::Llm);
                 }
-                Err(preempted) => {
+                Ended::Preempted => {
                     timing.preemptions += 1;
                     self.inner.metrics.preempted();
                     tracing::debug!("draft pre-empted by an interactive call; queueing again");
-                    acquire = gate.reacquire(&preempted);
+                    let ticket = permit.preemption();
+                    drop(shared);
+                    drop(permit);
+                    acquire = gate.reacquire(&ticket);
                 }
             }
         }
@@ -625,8 +669,17 @@ impl DraftWorker {
             };
             tokio::select! {
                 Some(joined) = in_flight.join_next(), if !in_flight.is_empty() => {
-                    if let Ok(DraftOutcome::Released { reason: ReleaseReason::ModelServerDown }) = joined {
-                        paused = true;
+                    match joined {
+                        Ok(DraftOutcome::Released { reason: ReleaseReason::ModelServerDown }) => {
+                            paused = true;
+                        }
+                        Ok(DraftOutcome::Released { reason: ReleaseReason::GateUnavailable }) => {
+                            tokio::select! {
+                                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                                () = shutdown.cancelled() => break,
+                            }
+                        }
+                        _ => {}
                     }
                 }
                 Ok(()) = wake.changed() => {}
@@ -672,6 +725,13 @@ impl DraftWorker {
             },
             Err(_) => interval,
         }
+    }
+}
+
+async fn shared_slot_preempted(slot: Option<&jaryo_gate::SharedSlot>) {
+    match slot {
+        Some(slot) => slot.preempted().await,
+        None => std::future::pending().await,
     }
 }
 
