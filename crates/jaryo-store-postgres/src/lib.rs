@@ -25,12 +25,14 @@
 mod codec;
 mod documents;
 mod drafts;
+mod gate;
 mod listener;
 mod memos;
 mod search;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use gate::{GATE_CHANNEL, PgSharedSlots, SharedSlotsConfig};
 pub use listener::{DRAFT_CHANNEL, ListenerStatus};
 
 use jaryo_domain::{Clock, DocumentId, SystemClock};
@@ -132,7 +134,11 @@ impl PostgresOptions {
         )
     }
 
-    fn session(&self, application_name: &str, statement_timeout: Duration) -> PgConnectOptions {
+    pub(crate) fn session(
+        &self,
+        application_name: &str,
+        statement_timeout: Duration,
+    ) -> PgConnectOptions {
         let statement_timeout_ms = statement_timeout.as_millis().to_string();
         self.connect
             .clone()
