@@ -336,6 +336,79 @@ impl ApiClient {
         .await
     }
 
+    /// Asks a question of the notes, calling `on_event` with each server-sent event (its name
+    /// and JSON data) as it arrives: `sources`, `delta`…, then `done`, `nothing_found` or
+    /// `failed`.
+    pub async fn ask_streaming(
+        &self,
+        question: &str,
+        mut on_event: impl FnMut(&str, serde_json::Value),
+    ) -> Result<(), ClientError> {
+        use futures::StreamExt;
+        let url = format!("{}/api/v1/ask", self.base_url);
+        let transport = |source: reqwest::Error| {
+            if source.is_connect() {
+                ClientError::NotRunning {
+                    url: self.base_url.clone(),
+                }
+            } else {
+                ClientError::Transport {
+                    url: url.clone(),
+                    source,
+                }
+            }
+        };
+        let response = self
+            .http
+            .post(&url)
+            .bearer_auth(self.token.expose_secret())
+            .header(reqwest::header::ACCEPT, "text/event-stream")
+            .json(&serde_json::json!({ "question": question }))
+            // An answer from a slow local model may take long; the stream shows progress.
+            .timeout(Duration::from_secs(3600))
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = response.status();
+        if !status.is_success() {
+            let bytes = response.bytes().await.map_err(transport)?;
+            return Err(match serde_json::from_slice::<ErrorJson>(&bytes) {
+                Ok(error) => ClientError::Api {
+                    status: status.as_u16(),
+                    code: error.error.code.clone(),
+                    message: error.error.message.clone(),
+                    error: Box::new(error),
+                },
+                Err(_) => ClientError::UnexpectedStatus {
+                    status: status.as_u16(),
+                },
+            });
+        }
+        // Bytes, not text, until a whole event is in: a chunk may end inside a character.
+        let mut buffer: Vec<u8> = Vec::new();
+        let mut body = response.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            buffer.extend_from_slice(&chunk.map_err(transport)?);
+            while let Some(end) = buffer.windows(2).position(|pair| pair == b"\n\n") {
+                let block: Vec<u8> = buffer.drain(..end + 2).collect();
+                let block = String::from_utf8_lossy(&block);
+                let mut name = None;
+                let mut data = String::new();
+                for line in block.lines() {
+                    if let Some(value) = line.strip_prefix("event:") {
+                        name = Some(value.trim().to_owned());
+                    } else if let Some(value) = line.strip_prefix("data:") {
+                        data.push_str(value.trim_start());
+                    }
+                }
+                if let (Some(name), Ok(data)) = (name, serde_json::from_str(&data)) {
+                    on_event(&name, data);
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Queues a new draft of a document.
     pub async fn redraft_document(&self, id: i64) -> Result<DocumentJson, ClientError> {
         self.call_some(

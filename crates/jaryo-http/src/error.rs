@@ -38,6 +38,9 @@ pub enum ApiError {
     },
     #[error("the service is temporarily unavailable")]
     Unavailable,
+    /// The model server failed; the message is safe to show (it never holds a key).
+    #[error("the model server failed: {0}")]
+    Upstream(String),
     #[error("internal error")]
     Internal,
 }
@@ -68,6 +71,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Upstream(_) => StatusCode::BAD_GATEWAY,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -82,6 +86,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Invalid { .. } => "invalid_input",
             Self::Unavailable => "unavailable",
+            Self::Upstream(_) => "model_failed",
             Self::Internal => "internal",
         }
     }

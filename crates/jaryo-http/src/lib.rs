@@ -56,6 +56,7 @@ pub fn router(state: AppState, config: &HttpConfig) -> Router {
         .merge(api::memos::routes())
         .merge(api::documents::routes())
         .merge(api::drafts::routes())
+        .merge(api::ask::routes())
         .merge(api::status::routes())
         .merge(api::search::routes())
         .route("/openapi.json", get(api::openapi::openapi_json))

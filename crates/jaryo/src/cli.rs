@@ -55,6 +55,10 @@ pub enum Command {
     /// List, show and delete documents.
     #[command(subcommand)]
     Doc(DocCommand),
+    /// Re-run drafts selectively: flagged, failed, from an older prompt or a model, by time.
+    Redraft(crate::redraft::RedraftArgs),
+    /// Ask a question; the answer comes from your notes, with the sources it cites.
+    Ask(crate::ask::AskArgs),
 }
 
 #[derive(Debug, Args)]

@@ -45,6 +45,14 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Doc(command) => doc(&config, command).await,
+        Command::Ask(args) => {
+            let api = connect(&config, &args.client)?;
+            crate::ask::run(&api, args).await
+        }
+        Command::Redraft(args) => {
+            let api = connect(&config, &args.client)?;
+            crate::redraft::run(&api, args).await
+        }
     }
 }
 

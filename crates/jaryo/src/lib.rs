@@ -5,10 +5,12 @@
 //! crates that do.
 
 pub mod app;
+mod ask;
 pub mod cli;
 mod commands;
 pub mod config;
 mod display;
+mod redraft;
 pub mod token;
 
 use clap::Parser;

@@ -266,3 +266,21 @@ fn environment_variables_override_the_file_and_secrets_stay_hidden() {
     assert!(shown.contains("concurrency: 3"), "{shown}");
     assert!(!shown.contains("super-secret-value"), "{shown}");
 }
+
+#[test]
+fn redraft_selects_from_the_command_line_and_refuses_bad_dates() {
+    let server = Server::start();
+    let memo = json(&server.jaryo(&["memo", "add", "다시 초안을 만들 메모입니다 충분히 길게", "--json"]));
+    json(&server.jaryo(&["promote", &memo["id"].to_string(), "--json"]));
+    let dry = json(&server.jaryo(&["redraft", "--dry-run", "--json"]));
+    assert_eq!(dry["matched"], 1, "{dry}");
+    let flagged = json(&server.jaryo(&["redraft", "--flagged", "--dry-run", "--json"]));
+    assert_eq!(flagged["matched"], 0, "{flagged}");
+    let queued = json(&server.jaryo(&["redraft", "--json"]));
+    assert_eq!(queued["queued"], 1, "{queued}");
+
+    let bad = server.jaryo(&["redraft", "--since", "last tuesday"]);
+    assert!(!bad.status.success());
+    let message = String::from_utf8(bad.stderr).unwrap();
+    assert!(message.contains("--since wants a date"), "{message}");
+}

@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`: one router per resource, merged.
 
+pub mod ask;
 pub mod documents;
 pub mod drafts;
 pub mod memos;

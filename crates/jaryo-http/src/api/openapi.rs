@@ -26,6 +26,7 @@ use utoipa::{Modify, OpenApi};
         super::documents::delete_document,
         super::drafts::redraft,
         super::drafts::redraft_selection,
+        super::ask::ask,
         super::status::status,
         super::status::metrics,
         super::search::search,
@@ -37,6 +38,7 @@ use utoipa::{Modify, OpenApi};
         (name = "memos", description = "Quick notes"),
         (name = "documents", description = "The library"),
         (name = "status", description = "What jaryo is doing"),
+        (name = "ask", description = "Questions answered from your notes"),
         (name = "search", description = "Ranked full-text search, Korean first-class"),
     )
 )]
