@@ -11,13 +11,15 @@ use jaryo_http::auth::ApiToken;
 use jaryo_http::{AppState, HttpConfig};
 use jaryo_llm::LlmClient;
 use jaryo_store::Store;
+use jaryo_store_postgres::{PostgresOptions, PostgresStore};
 use jaryo_store_sqlite::{SqliteOptions, SqliteStore};
 use jaryo_worker::{DraftWorker, WorkerParts};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -187,10 +189,41 @@ impl WorkerOnly {
 
 /// Opens the configured store, applying pending migrations.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(url) = &config.database_url {
+        return open_postgres(config, url.expose_secret()).await;
+    }
     let options = SqliteOptions::in_data_dir(&config.data_dir);
     let store = SqliteStore::open(&options)
         .await
         .with_context(|| format!("cannot open the database {}", options.path.display()))?;
+    Ok(Arc::new(store))
+}
+
+/// Opens the PostgreSQL database `url` names (`database_url`), waiting up to
+/// `[postgres] startup_wait_secs` for it to come up.
+async fn open_postgres(config: &Config, url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    if !jaryo_store_postgres::is_postgres_url(url) {
+        anyhow::bail!(
+            "database_url must be a postgres:// or postgresql:// URL; leave it unset for the \
+             embedded SQLite database in the data directory"
+        );
+    }
+    let settings = &config.postgres;
+    let mut options = PostgresOptions::from_url(url)?;
+    options.max_connections = settings.max_connections;
+    options.acquire_timeout = Duration::from_millis(settings.acquire_timeout_ms);
+    options.statement_timeout = Duration::from_millis(settings.statement_timeout_ms);
+    options.startup_wait = Duration::from_secs(settings.startup_wait_secs);
+    let database = options.describe();
+    tracing::info!(%database, "opening the PostgreSQL database");
+    let failed = match settings.startup_wait_secs {
+        0 => format!("cannot open the PostgreSQL database {database}"),
+        wait => format!(
+            "cannot open the PostgreSQL database {database} (waited up to {wait} s; \
+             [postgres] startup_wait_secs / JARYO_POSTGRES_STARTUP_WAIT_SECS)"
+        ),
+    };
+    let store = PostgresStore::open(&options).await.context(failed)?;
     Ok(Arc::new(store))
 }
 

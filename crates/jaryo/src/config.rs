@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 /// The configuration file's name inside the data directory.
 pub const CONFIG_FILE_NAME: &str = "jaryo.toml";
 /// Sections of the file; `JARYO_<SECTION>_<KEY>` sets `<key>` under `[<section>]`.
-const SECTIONS: &[&str] = &["llm", "draft", "fidelity"];
+const SECTIONS: &[&str] = &["llm", "draft", "fidelity", "postgres"];
 
 /// Everything `jaryo serve` and `jaryo worker` read at start.
 #[derive(Debug, Clone, Deserialize)]
@@ -34,6 +34,12 @@ pub struct Config {
     pub api_token: Option<SecretString>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// The database: unset for the embedded SQLite file in the data directory, or a
+    /// `postgres://` URL shared by several jaryo processes. A secret: it may hold a password.
+    #[serde(deserialize_with = "lenient_secret")]
+    pub database_url: Option<SecretString>,
+    /// Connection settings used when `database_url` is a PostgreSQL URL.
+    pub postgres: PostgresSection,
     /// `text` or `json` log lines.
     pub log_format: LogFormat,
     /// The model server and the gate in front of it.
@@ -51,6 +57,8 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8765)),
             api_token: None,
             max_body_bytes: 1024 * 1024,
+            database_url: None,
+            postgres: PostgresSection::default(),
             log_format: LogFormat::Text,
             llm: LlmSection::default(),
             draft: jaryo_worker::DraftConfig::default(),
@@ -75,6 +83,31 @@ pub struct LlmSection {
     pub client: jaryo_llm::LlmConfig,
     #[serde(flatten)]
     pub gate: jaryo_gate::GateConfig,
+}
+
+/// `[postgres]`: how jaryo uses a PostgreSQL database (when `database_url` names one).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PostgresSection {
+    /// Connections this process holds at most (one more listens for draft notifications).
+    pub max_connections: u32,
+    /// How long a request waits for a free connection before failing with 503.
+    pub acquire_timeout_ms: u64,
+    /// The longest one SQL statement may run before it is cancelled; 0 means no limit.
+    pub statement_timeout_ms: u64,
+    /// How long jaryo keeps retrying at start when the database cannot be reached.
+    pub startup_wait_secs: u64,
+}
+
+impl Default for PostgresSection {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout_ms: 5_000,
+            statement_timeout_ms: 30_000,
+            startup_wait_secs: 30,
+        }
+    }
 }
 
 /// Values given on the command line; they win over everything else.
@@ -206,6 +239,11 @@ listen = "{listen}"
 # Largest request body accepted, in bytes; larger requests get 413.
 max_body_bytes = {max_body_bytes}
 
+# The database. Unset: the embedded SQLite file <data_dir>/jaryo.db. A postgres:// URL lets
+# several jaryo processes or machines share one PostgreSQL database (settings under
+# [postgres]). It may hold a password: prefer JARYO_DATABASE_URL over writing it here.
+# database_url = "postgres://jaryo@127.0.0.1:5432/jaryo"
+
 # Log lines as "text" or "json". The level is set with RUST_LOG (default: info).
 log_format = "text"
 
@@ -256,10 +294,25 @@ redraft_on_flags = {redraft_on_flags}
 
 [fidelity]
 # How drafts are checked against their memo (numbers, dates, names, language, length).
-{fidelity}"#,
+{fidelity}
+[postgres]
+# Used when database_url is a postgres:// URL.
+# Connections this process holds at most (plus one that listens for draft notifications).
+max_connections = {pg_max_connections}
+# A request waiting this long for a free connection fails with 503.
+acquire_timeout_ms = {pg_acquire_timeout_ms}
+# A single SQL statement running longer is cancelled (0: no limit).
+statement_timeout_ms = {pg_statement_timeout_ms}
+# At start, keep retrying an unreachable database this long before giving up.
+startup_wait_secs = {pg_startup_wait_secs}
+"#,
         data_dir = defaults.data_dir.display(),
         listen = defaults.listen,
         max_body_bytes = defaults.max_body_bytes,
+        pg_max_connections = defaults.postgres.max_connections,
+        pg_acquire_timeout_ms = defaults.postgres.acquire_timeout_ms,
+        pg_statement_timeout_ms = defaults.postgres.statement_timeout_ms,
+        pg_startup_wait_secs = defaults.postgres.startup_wait_secs,
         base_url = client.base_url,
         model = client.model,
         stream = client.stream,
@@ -363,6 +416,40 @@ mod tests {
         );
         assert_eq!(section_key("data_dir".into()).as_str(), "data_dir");
         assert_eq!(section_key("api_token".into()).as_str(), "api_token");
+    }
+
+    #[test]
+    fn the_database_url_is_a_redacted_secret_and_postgres_settings_map_from_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("jaryo.toml");
+        std::fs::write(
+            &file,
+            "database_url = \"postgres://jaryo:hunter2-secret@db:5432/notes\"\n\
+             [postgres]\nmax_connections = 4\n",
+        )
+        .unwrap();
+        let config = Config::load_from(Some(&file), &Overrides::default(), no_env()).unwrap();
+        assert_eq!(
+            config.database_url.as_ref().unwrap().expose_secret(),
+            "postgres://jaryo:hunter2-secret@db:5432/notes"
+        );
+        assert_eq!(config.postgres.max_connections, 4);
+        assert!(!format!("{config:?}").contains("hunter2"));
+        assert_eq!(
+            section_key("database_url".into()).as_str(),
+            "database_url",
+            "JARYO_DATABASE_URL is the top-level key"
+        );
+        assert_eq!(
+            section_key("POSTGRES_STATEMENT_TIMEOUT_MS".into()).as_str(),
+            "postgres.statement_timeout_ms"
+        );
+        // The printed default file leaves the database unset (SQLite) and holds [postgres].
+        let printed = dir.path().join("printed.toml");
+        std::fs::write(&printed, default_toml()).unwrap();
+        let defaults = Config::load_from(Some(&printed), &Overrides::default(), no_env()).unwrap();
+        assert!(defaults.database_url.is_none());
+        assert_eq!(defaults.postgres, PostgresSection::default());
     }
 
     #[test]
