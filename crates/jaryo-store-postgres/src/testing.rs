@@ -12,8 +12,8 @@
 //! - Not set, nothing answers, outside CI: each PostgreSQL test returns early, saying why.
 //!
 //! Skips are easy to miss in a passing test run, so when `JARYO_TEST_REPORT` names a file,
-//! each PostgreSQL test appends one line to it (`postgres<TAB>ran<TAB>…` or
-//! `postgres<TAB>skipped<TAB>reason`); `scripts/test` prints the tally.
+//! each PostgreSQL test appends one line to it (`postgres<TAB>ran|skipped|failed<TAB>detail`);
+//! `scripts/test` prints the tally.
 
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgConnection};
@@ -71,15 +71,13 @@ async fn decide() -> Availability {
     let shown = describe(&admin_url);
     match probe(&admin_url).await {
         Ok(()) => Availability::Run { admin_url },
-        Err(cause) if configured.is_some() => {
-            panic!(
-                "{ADMIN_URL_VAR} names a PostgreSQL server ({shown}) that cannot be used: {cause}"
-            )
-        }
-        Err(cause) if in_ci => panic!(
+        Err(cause) if configured.is_some() => required_but_missing(format!(
+            "{ADMIN_URL_VAR} names a PostgreSQL server ({shown}) that cannot be used: {cause}"
+        )),
+        Err(cause) if in_ci => required_but_missing(format!(
             "CI=true and no PostgreSQL server answers at {shown} ({cause}). Under CI the \
              PostgreSQL tests must run: start a server or set {ADMIN_URL_VAR}."
-        ),
+        )),
         Err(cause) => Availability::Skip {
             reason: format!(
                 "no PostgreSQL server answers at {shown} ({cause}); start one there or set \
@@ -87,6 +85,12 @@ async fn decide() -> Availability {
             ),
         },
     }
+}
+
+/// Fails the test: PostgreSQL was required here and is not there.
+fn required_but_missing(reason: String) -> ! {
+    report("failed", &reason);
+    panic!("{reason}")
 }
 
 async fn probe(admin_url: &str) -> Result<(), String> {

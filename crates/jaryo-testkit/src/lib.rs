@@ -1,16 +1,77 @@
-//! Starts a real jaryo for a test: its own data directory, the embedded SQLite store in a real
-//! file, the HTTP server on port 0, and the same assembly code `jaryo serve` uses.
+//! Starts a real jaryo for a test: its own data directory, a real store (a SQLite file, or a
+//! fresh PostgreSQL database), the HTTP server on port 0, and the same assembly code
+//! `jaryo serve` uses.
 //!
 //! Nothing is shared between tests: each [`TestApp`] has its own directory, database, port
 //! and token.
+//!
+//! One behaviour, two stores: a test written once as `async fn name(backend: Backend)` and
+//! declared with [`test_on_both_stores!`] runs as `name::sqlite` and `name::postgres`. When the
+//! PostgreSQL half runs is decided in one place, `jaryo_store_postgres::testing`: always
+//! under `CI=true` or with `JARYO_TEST_POSTGRES_URL` set (a missing server fails the test),
+//! otherwise when a server answers at 127.0.0.1:5432, else skipped with the reason printed
+//! and reported to `scripts/test`.
 
 use jaryo::app::App;
 use jaryo::config::Config;
 use jaryo_http::client::ApiClient;
 use jaryo_store::Store;
+use jaryo_store_postgres::testing::TestDatabase;
 use jaryo_testllm::{RecordedRequest, Reply, TestLlm};
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
+
+/// The store a [`TestApp`] runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default: a SQLite file in the test's data directory.
+    Sqlite,
+    /// A fresh PostgreSQL database of the test's own, dropped afterwards.
+    Postgres,
+}
+
+impl Backend {
+    /// Whether tests on this backend run here. SQLite always does; for PostgreSQL see the
+    /// crate docs (it says why when it does not, and panics where skipping is not allowed).
+    pub async fn available(self) -> bool {
+        match self {
+            Backend::Sqlite => true,
+            Backend::Postgres => jaryo_store_postgres::testing::postgres_available().await,
+        }
+    }
+}
+
+/// Declares tests written once as `async fn name(backend: Backend)` and runs each on both
+/// stores, as `name::sqlite` and `name::postgres` (the latter skipped, saying why, where
+/// PostgreSQL tests do not run; see the crate docs).
+///
+/// ```ignore
+/// jaryo_testkit::test_on_both_stores!(promote_makes_a_document_once);
+/// async fn promote_makes_a_document_once(backend: Backend) {
+///     let app = TestApp::spawn_on(backend).await;
+///     // ...
+/// }
+/// ```
+#[macro_export]
+macro_rules! test_on_both_stores {
+    ($($test:ident),+ $(,)?) => {
+        $(
+            mod $test {
+                #[tokio::test]
+                async fn sqlite() {
+                    super::$test($crate::Backend::Sqlite).await;
+                }
+
+                #[tokio::test]
+                async fn postgres() {
+                    if $crate::Backend::Postgres.available().await {
+                        super::$test($crate::Backend::Postgres).await;
+                    }
+                }
+            }
+        )+
+    };
+}
 
 /// A running jaryo and a client of it.
 pub struct TestApp {
@@ -25,6 +86,10 @@ pub struct TestApp {
     /// The model server this jaryo drafts with. By default it answers every draft request
     /// with the memo itself (a faithful, if lazy, draft); script it for anything else.
     pub llm: TestLlm,
+    /// The store this jaryo runs on.
+    pub backend: Backend,
+    /// The PostgreSQL database, dropped after the app (fields drop in order).
+    _database: Option<TestDatabase>,
     _data_dir: tempfile::TempDir,
 }
 
@@ -50,6 +115,24 @@ impl TestApp {
 
     /// Starts jaryo after `adjust` changed its configuration.
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::spawn_on_with(Backend::Sqlite, adjust).await
+    }
+
+    /// Starts jaryo on `backend` with default settings.
+    pub async fn spawn_on(backend: Backend) -> Self {
+        Self::spawn_on_with(backend, |_| {}).await
+    }
+
+    /// Starts jaryo on `backend` after `adjust` changed its configuration. On PostgreSQL the
+    /// app gets a fresh database; check [`Backend::available`] first (the
+    /// [`test_on_both_stores!`] tests do).
+    pub async fn spawn_on_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Self {
+        let database = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(TestDatabase::create().await.expect(
+                "PostgreSQL is not available for tests here; check Backend::available() first",
+            )),
+        };
         let data_dir = tempfile::tempdir().expect("temporary directory");
         let llm = TestLlm::start().await;
         llm.set_handler(echo_memo);
@@ -70,6 +153,9 @@ impl TestApp {
         config.llm.client.total_timeout_secs = 60.0;
         config.draft.backoff_base_ms = 200;
         config.draft.backoff_max_ms = 2_000;
+        if let Some(database) = &database {
+            config.database_url = Some(SecretString::from(database.url().to_owned()));
+        }
         adjust(&mut config);
         let app = App::start(&config).await.expect("jaryo starts");
         let url = app.url();
@@ -82,8 +168,15 @@ impl TestApp {
             config,
             llm,
             app: Some(app),
+            backend,
+            _database: database,
             _data_dir: data_dir,
         }
+    }
+
+    /// The PostgreSQL database behind the server, when it runs on PostgreSQL.
+    pub fn database(&self) -> Option<&TestDatabase> {
+        self._database.as_ref()
     }
 
     /// The store behind the server, for checks the API cannot make.

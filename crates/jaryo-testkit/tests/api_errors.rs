@@ -1,12 +1,12 @@
 //! Auth, bad input and every error status, over real HTTP.
 
-use jaryo_testkit::{TestApp, error_code};
+use jaryo_testkit::{Backend, TestApp, error_code};
 use reqwest::Method;
 use serde_json::json;
 
-#[tokio::test]
-async fn health_needs_no_token_and_everything_else_does() {
-    let app = TestApp::spawn().await;
+jaryo_testkit::test_on_both_stores!(health_needs_no_token_and_everything_else_does);
+async fn health_needs_no_token_and_everything_else_does(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let health = app
         .http
         .get(format!("{}/healthz", app.url))
@@ -51,9 +51,9 @@ async fn health_needs_no_token_and_everything_else_does() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn the_token_is_accepted_with_any_scheme_case() {
-    let app = TestApp::spawn().await;
+jaryo_testkit::test_on_both_stores!(the_token_is_accepted_with_any_scheme_case);
+async fn the_token_is_accepted_with_any_scheme_case(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     use secrecy::ExposeSecret;
     let response = app
         .http
@@ -69,9 +69,9 @@ async fn the_token_is_accepted_with_any_scheme_case() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn malformed_json_is_400_and_wrong_shapes_are_422() {
-    let app = TestApp::spawn().await;
+jaryo_testkit::test_on_both_stores!(malformed_json_is_400_and_wrong_shapes_are_422);
+async fn malformed_json_is_400_and_wrong_shapes_are_422(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let malformed = app
         .authed(Method::POST, "/memos")
         .header("content-type", "application/json")
@@ -109,9 +109,9 @@ async fn malformed_json_is_400_and_wrong_shapes_are_422() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn empty_or_whitespace_memos_are_422_and_nothing_is_saved() {
-    let app = TestApp::spawn().await;
+jaryo_testkit::test_on_both_stores!(empty_or_whitespace_memos_are_422_and_nothing_is_saved);
+async fn empty_or_whitespace_memos_are_422_and_nothing_is_saved(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     for content in ["", "   ", "\n\t\u{3000}\n"] {
         let response = app
             .authed(Method::POST, "/memos")
@@ -143,9 +143,9 @@ async fn empty_or_whitespace_memos_are_422_and_nothing_is_saved() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn a_body_over_the_default_limit_is_413() {
-    let app = TestApp::spawn().await;
+jaryo_testkit::test_on_both_stores!(a_body_over_the_default_limit_is_413);
+async fn a_body_over_the_default_limit_is_413(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let big = "가".repeat(400 * 1024); // 1.2 MB of UTF-8
     let response = app
         .authed(Method::POST, "/memos")
@@ -161,9 +161,9 @@ async fn a_body_over_the_default_limit_is_413() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn the_body_limit_is_configurable() {
-    let app = TestApp::spawn_with(|config| config.max_body_bytes = 2048).await;
+jaryo_testkit::test_on_both_stores!(the_body_limit_is_configurable);
+async fn the_body_limit_is_configurable(backend: Backend) {
+    let app = TestApp::spawn_on_with(backend, |config| config.max_body_bytes = 2048).await;
     let response = app
         .authed(Method::POST, "/memos")
         .json(&json!({ "content": "x".repeat(4096) }))
@@ -175,9 +175,9 @@ async fn the_body_limit_is_configurable() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn unknown_ids_are_404_and_bad_ids_400() {
-    let app = TestApp::spawn().await;
+jaryo_testkit::test_on_both_stores!(unknown_ids_are_404_and_bad_ids_400);
+async fn unknown_ids_are_404_and_bad_ids_400(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     for path in ["/memos/424242", "/documents/424242"] {
         let response = app.authed(Method::GET, path).send().await.unwrap();
         let (status, code, _) = error_code(response).await;
@@ -201,9 +201,9 @@ async fn unknown_ids_are_404_and_bad_ids_400() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn a_wrong_method_is_405() {
-    let app = TestApp::spawn().await;
+jaryo_testkit::test_on_both_stores!(a_wrong_method_is_405);
+async fn a_wrong_method_is_405(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     for (method, path) in [
         (Method::PUT, "/memos"),
         (Method::DELETE, "/memos"),
@@ -222,9 +222,9 @@ async fn a_wrong_method_is_405() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn bad_paging_parameters_are_400() {
-    let app = TestApp::spawn().await;
+jaryo_testkit::test_on_both_stores!(bad_paging_parameters_are_400);
+async fn bad_paging_parameters_are_400(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     for query in ["?limit=0", "?limit=201", "?limit=abc", "?cursor=xyz"] {
         let response = app
             .authed(Method::GET, &format!("/memos{query}"))
@@ -237,9 +237,9 @@ async fn bad_paging_parameters_are_400() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn the_openapi_document_describes_every_route() {
-    let app = TestApp::spawn().await;
+jaryo_testkit::test_on_both_stores!(the_openapi_document_describes_every_route);
+async fn the_openapi_document_describes_every_route(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let doc: serde_json::Value = app
         .authed(Method::GET, "/openapi.json")
         .send()

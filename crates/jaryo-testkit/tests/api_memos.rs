@@ -1,13 +1,13 @@
-//! The memo routes over real HTTP, on a real SQLite file.
+//! The memo routes over real HTTP, on each store: a SQLite file and a PostgreSQL database.
 
-use jaryo_testkit::{TestApp, error_code};
+use jaryo_testkit::{Backend, TestApp, error_code};
 use reqwest::Method;
 use serde_json::json;
 use unicode_normalization::UnicodeNormalization;
 
-#[tokio::test]
-async fn create_returns_201_with_the_memo_and_its_tags() {
-    let app = TestApp::spawn().await;
+jaryo_testkit::test_on_both_stores!(create_returns_201_with_the_memo_and_its_tags);
+async fn create_returns_201_with_the_memo_and_its_tags(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let response = app
         .authed(Method::POST, "/memos")
         .json(&json!({"content": "주간 #회의 메모: axum 서버 배포 #rust"}))
@@ -24,9 +24,9 @@ async fn create_returns_201_with_the_memo_and_its_tags() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn korean_text_round_trips_byte_for_byte_including_nfd_and_emoji() {
-    let app = TestApp::spawn().await;
+jaryo_testkit::test_on_both_stores!(korean_text_round_trips_byte_for_byte_including_nfd_and_emoji);
+async fn korean_text_round_trips_byte_for_byte_including_nfd_and_emoji(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let nfc = "한글 메모 — 오늘 회의는 3시 🧑‍💻🇰🇷 #일정\n\n  들여쓰기와 줄바꿈도 그대로  \n";
     let nfd: String = nfc.nfd().collect();
     assert_ne!(nfc.as_bytes(), nfd.as_bytes());
@@ -43,9 +43,9 @@ async fn korean_text_round_trips_byte_for_byte_including_nfd_and_emoji() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn get_patch_and_delete_a_memo() {
-    let app = TestApp::spawn().await;
+jaryo_testkit::test_on_both_stores!(get_patch_and_delete_a_memo);
+async fn get_patch_and_delete_a_memo(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let memo = app.api.create_memo("처음 #초안").await.unwrap();
 
     let updated = app
@@ -94,9 +94,9 @@ async fn get_patch_and_delete_a_memo() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn listing_is_newest_first_and_pages_through_everything_once() {
-    let app = TestApp::spawn().await;
+jaryo_testkit::test_on_both_stores!(listing_is_newest_first_and_pages_through_everything_once);
+async fn listing_is_newest_first_and_pages_through_everything_once(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let mut created = Vec::new();
     for i in 0..23 {
         created.push(app.api.create_memo(&format!("메모 {i}")).await.unwrap().id);
@@ -132,9 +132,9 @@ async fn listing_is_newest_first_and_pages_through_everything_once() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn fifty_concurrent_writers_all_succeed() {
-    let app = TestApp::spawn().await;
+jaryo_testkit::test_on_both_stores!(fifty_concurrent_writers_all_succeed);
+async fn fifty_concurrent_writers_all_succeed(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let writers = (0..50).map(|writer| {
         let api = app.api.clone();
         tokio::spawn(async move {
@@ -175,9 +175,9 @@ async fn fifty_concurrent_writers_all_succeed() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn promote_makes_a_document_once() {
-    let app = TestApp::spawn().await;
+jaryo_testkit::test_on_both_stores!(promote_makes_a_document_once);
+async fn promote_makes_a_document_once(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let text = "# 서버 이전 계획\n- 일정: 다음 주 화요일\n- 담당: 민수\n";
     let memo = app.api.create_memo(text).await.unwrap();
 
@@ -228,9 +228,9 @@ async fn promote_makes_a_document_once() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn concurrent_promotes_of_one_memo_make_one_document() {
-    let app = TestApp::spawn().await;
+jaryo_testkit::test_on_both_stores!(concurrent_promotes_of_one_memo_make_one_document);
+async fn concurrent_promotes_of_one_memo_make_one_document(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let memo = app
         .api
         .create_memo("동시에 두 번 누른 자료로 보내기 버튼")
@@ -254,9 +254,9 @@ async fn concurrent_promotes_of_one_memo_make_one_document() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn promoting_a_missing_or_deleted_memo_is_404() {
-    let app = TestApp::spawn().await;
+jaryo_testkit::test_on_both_stores!(promoting_a_missing_or_deleted_memo_is_404);
+async fn promoting_a_missing_or_deleted_memo_is_404(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let memo = app.api.create_memo("지울 메모입니다").await.unwrap();
     app.api.delete_memo(memo.id).await.unwrap();
     for id in [memo.id, 999_999] {

@@ -3,7 +3,7 @@
 
 use jaryo_domain::DraftState;
 use jaryo_http::wire::NewDocumentInput;
-use jaryo_testkit::{TestApp, error_code};
+use jaryo_testkit::{Backend, TestApp, error_code};
 use jaryo_testllm::Reply;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -41,11 +41,16 @@ async fn seed(app: &TestApp) -> i64 {
         .id
 }
 
-#[tokio::test]
-async fn a_question_is_answered_from_the_notes_with_citations_as_a_stream() {
-    let app = TestApp::spawn().await;
+jaryo_testkit::test_on_both_stores!(
+    a_question_is_answered_from_the_notes_with_citations_as_a_stream
+);
+async fn a_question_is_answered_from_the_notes_with_citations_as_a_stream(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let document = seed(&app).await;
-    app.api.create_memo("장보기: 우유, 계란, 두부").await.unwrap();
+    app.api
+        .create_memo("장보기: 우유, 계란, 두부")
+        .await
+        .unwrap();
     app.llm
         .push_reply(Reply::text("배포 담당은 민수입니다 [1].").chunks(5));
 
@@ -67,7 +72,10 @@ async fn a_question_is_answered_from_the_notes_with_citations_as_a_stream() {
     let names: Vec<&str> = events.iter().map(|(name, _)| name.as_str()).collect();
     assert_eq!(names.first(), Some(&"sources"));
     assert_eq!(names.last(), Some(&"done"));
-    assert!(names.iter().filter(|n| **n == "delta").count() >= 2, "{names:?}");
+    assert!(
+        names.iter().filter(|n| **n == "delta").count() >= 2,
+        "{names:?}"
+    );
     let sources = &events[0].1["sources"];
     assert_eq!(sources[0]["kind"], "document");
     assert_eq!(sources[0]["id"], document);
@@ -101,9 +109,9 @@ async fn a_question_is_answered_from_the_notes_with_citations_as_a_stream() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn a_question_without_matching_notes_does_not_bother_the_model() {
-    let app = TestApp::spawn().await;
+jaryo_testkit::test_on_both_stores!(a_question_without_matching_notes_does_not_bother_the_model);
+async fn a_question_without_matching_notes_does_not_bother_the_model(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     seed(&app).await;
     let answer: Value = app
         .authed(Method::POST, "/ask")
@@ -120,9 +128,9 @@ async fn a_question_without_matching_notes_does_not_bother_the_model() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn the_whole_answer_comes_back_as_json_when_not_streaming() {
-    let app = TestApp::spawn().await;
+jaryo_testkit::test_on_both_stores!(the_whole_answer_comes_back_as_json_when_not_streaming);
+async fn the_whole_answer_comes_back_as_json_when_not_streaming(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     seed(&app).await;
     app.llm.push_reply(
         Reply::text("Rollback is Jihyun's job [1].").think("the note says 롤백 담당은 지현"),
@@ -139,14 +147,20 @@ async fn the_whole_answer_comes_back_as_json_when_not_streaming() {
     assert_eq!(answer["answer"], "Rollback is Jihyun's job [1].");
     assert_eq!(answer["model"], jaryo_testllm::DEFAULT_MODEL);
     assert_eq!(answer["cited"], json!([1]));
-    let prompt = app.llm.requests()[0].last_user_message().unwrap().to_owned();
-    assert!(prompt.contains("Rules:"), "an English question gets English rules");
+    let prompt = app.llm.requests()[0]
+        .last_user_message()
+        .unwrap()
+        .to_owned();
+    assert!(
+        prompt.contains("Rules:"),
+        "an English question gets English rules"
+    );
     app.stop().await;
 }
 
-#[tokio::test]
-async fn a_question_pre_empts_a_draft_which_then_finishes() {
-    let app = TestApp::spawn().await;
+jaryo_testkit::test_on_both_stores!(a_question_pre_empts_a_draft_which_then_finishes);
+async fn a_question_pre_empts_a_draft_which_then_finishes(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     seed(&app).await;
     app.llm.set_handler(|request| {
         let prompt = request.last_user_message().unwrap_or_default();
@@ -186,13 +200,16 @@ async fn a_question_pre_empts_a_draft_which_then_finishes() {
             d.draft.state == DraftState::Done
         })
         .await;
-    assert_eq!(drafted.draft.attempts, 1, "pre-emption costs the draft no attempt");
+    assert_eq!(
+        drafted.draft.attempts, 1,
+        "pre-emption costs the draft no attempt"
+    );
     app.stop().await;
 }
 
-#[tokio::test]
-async fn empty_and_oversized_questions_are_refused() {
-    let app = TestApp::spawn().await;
+jaryo_testkit::test_on_both_stores!(empty_and_oversized_questions_are_refused);
+async fn empty_and_oversized_questions_are_refused(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     for body in [
         json!({"question": "  "}),
         json!({"question": "가".repeat(2001)}),

@@ -2,7 +2,7 @@
 //! at the HTTP boundary.
 
 use jaryo_domain::{ContentOrigin, DraftState, MdDraftStatus};
-use jaryo_testkit::{TestApp, error_code};
+use jaryo_testkit::{Backend, TestApp, error_code};
 use jaryo_testllm::Reply;
 use reqwest::Method;
 use std::time::Duration;
@@ -10,9 +10,9 @@ use std::time::Duration;
 const MEMO: &str = "다음 주 화요일 axum 서버 배포, 담당 민수, 배포 전 예산 검토 #일정";
 const WAIT: Duration = Duration::from_secs(20);
 
-#[tokio::test]
-async fn a_promoted_memo_gets_its_draft_without_anyone_asking() {
-    let app = TestApp::spawn().await;
+jaryo_testkit::test_on_both_stores!(a_promoted_memo_gets_its_draft_without_anyone_asking);
+async fn a_promoted_memo_gets_its_draft_without_anyone_asking(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let memo = app.api.create_memo(MEMO).await.unwrap();
     let document = app.api.promote_memo(memo.id).await.unwrap();
     let drafted = app
@@ -32,9 +32,9 @@ async fn a_promoted_memo_gets_its_draft_without_anyone_asking() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn a_failed_draft_shows_its_error_and_can_be_retried() {
-    let app = TestApp::spawn_with(|config| config.draft.max_attempts = 2).await;
+jaryo_testkit::test_on_both_stores!(a_failed_draft_shows_its_error_and_can_be_retried);
+async fn a_failed_draft_shows_its_error_and_can_be_retried(backend: Backend) {
+    let app = TestApp::spawn_on_with(backend, |config| config.draft.max_attempts = 2).await;
     app.llm.push_replies([
         Reply::http_error(500, "the GPU caught fire"),
         Reply::http_error(500, "the GPU caught fire"),
@@ -82,9 +82,9 @@ async fn a_failed_draft_shows_its_error_and_can_be_retried() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn a_draft_with_invented_facts_needs_attention() {
-    let app = TestApp::spawn_with(|config| config.draft.redraft_on_flags = false).await;
+jaryo_testkit::test_on_both_stores!(a_draft_with_invented_facts_needs_attention);
+async fn a_draft_with_invented_facts_needs_attention(backend: Backend) {
+    let app = TestApp::spawn_on_with(backend, |config| config.draft.redraft_on_flags = false).await;
     app.llm.push_reply(Reply::text(
         "# 배포 일정\n\n- 2025년 3월 14일 오후 3시 axum 서버 배포\n- 담당: 민수, 영희",
     ));
@@ -98,9 +98,9 @@ async fn a_draft_with_invented_facts_needs_attention() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn status_and_metrics_say_what_the_worker_is_doing() {
-    let app = TestApp::spawn().await;
+jaryo_testkit::test_on_both_stores!(status_and_metrics_say_what_the_worker_is_doing);
+async fn status_and_metrics_say_what_the_worker_is_doing(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let memo = app.api.create_memo(MEMO).await.unwrap();
     let document = app.api.promote_memo(memo.id).await.unwrap();
     app.wait_for_document(document.id, WAIT, |d| d.draft.state == DraftState::Done)
@@ -143,9 +143,9 @@ async fn status_and_metrics_say_what_the_worker_is_doing() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn flagged_and_failed_drafts_can_be_rerun_selectively() {
-    let app = TestApp::spawn_with(|config| {
+jaryo_testkit::test_on_both_stores!(flagged_and_failed_drafts_can_be_rerun_selectively);
+async fn flagged_and_failed_drafts_can_be_rerun_selectively(backend: Backend) {
+    let app = TestApp::spawn_on_with(backend, |config| {
         config.draft.redraft_on_flags = false;
         config.draft.max_attempts = 1;
     })
@@ -200,7 +200,10 @@ async fn flagged_and_failed_drafts_can_be_rerun_selectively() {
         let redone = app
             .wait_for_document(id, WAIT, |d| d.draft.state == DraftState::Done)
             .await;
-        assert!(!redone.draft.needs_attention, "the echo model drafts faithfully");
+        assert!(
+            !redone.draft.needs_attention,
+            "the echo model drafts faithfully"
+        );
     }
     assert_eq!(app.api.get_document(clean).await.unwrap().draft.attempts, 1);
     app.stop().await;
