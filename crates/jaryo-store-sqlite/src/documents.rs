@@ -115,7 +115,7 @@ pub async fn promote(store: &SqliteStore, memo_id: MemoId) -> StoreResult<Docume
     let document = decode(&row)?;
     // The memo's text is only known under the lock; promote is rare enough to analyse here.
     let entry = DocumentEntry::new(&document.title, Some(&content), &store.chunk_config);
-    index_document(&mut tx, document.id, &entry).await?;
+    index_document(&mut tx, document.id, &entry, true).await?;
     sqlx::query("UPDATE memos SET document_id = ?1 WHERE id = ?2")
         .bind(document.id.0)
         .bind(memo_id.0)
@@ -163,7 +163,7 @@ pub async fn create(store: &SqliteStore, new: &NewDocument) -> StoreResult<Docum
     .await
     .map_err(map_error)?;
     let document = decode(&row)?;
-    index_document(&mut tx, document.id, &entry).await?;
+    index_document(&mut tx, document.id, &entry, true).await?;
     tx.commit().await.map_err(map_error)?;
     Ok(document)
 }
@@ -268,7 +268,7 @@ pub async fn update(
             &store.chunk_config,
         ),
     };
-    index_document(&mut tx, document.id, &entry).await?;
+    index_document(&mut tx, document.id, &entry, false).await?;
     tx.commit().await.map_err(map_error)?;
     if document.draft.state == jaryo_domain::DraftState::Pending {
         store.signal.notify();

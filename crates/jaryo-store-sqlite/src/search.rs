@@ -22,6 +22,7 @@ use jaryo_store::{
 };
 use jaryo_text::{Chunk, ChunkConfig, SnippetConfig, chunk_markdown, index_terms};
 use sqlx::{Row, SqliteConnection};
+use std::collections::HashMap;
 
 /// Memo row ids start here; document ids stay below.
 pub(crate) const MEMO_ROWID_BASE: i64 = 1 << 40;
@@ -114,11 +115,13 @@ pub(crate) async fn unindex_memo(conn: &mut SqliteConnection, id: MemoId) -> Sto
 }
 
 /// Indexes (or re-indexes) a document: its index row, and its chunks and tags when the entry
-/// has a body. A document without original text indexes its title only.
+/// has a body. A document without original text indexes its title only. `fresh`: the
+/// document was created in this transaction, so it has no chunks or tags to replace.
 pub(crate) async fn index_document(
     conn: &mut SqliteConnection,
     id: DocumentId,
     entry: &DocumentEntry,
+    fresh: bool,
 ) -> StoreResult<()> {
     sqlx::query("INSERT OR REPLACE INTO search_fts (rowid, title, body) VALUES (?1, ?2, ?3)")
         .bind(id.0)
@@ -127,34 +130,48 @@ pub(crate) async fn index_document(
         .execute(&mut *conn)
         .await
         .map_err(map_error)?;
-    delete_document_derivatives(conn, id).await?;
+    if !fresh {
+        delete_document_derivatives(conn, id).await?;
+    }
     let Some(body) = &entry.body else {
         return Ok(());
     };
-    for chunk in &body.chunks {
-        let heading_path =
-            serde_json::to_string(&chunk.heading_path).map_err(StoreError::internal)?;
+    // One statement per table, whatever the number of chunks and tags: each statement is a
+    // round trip to SQLite's thread, which costs more than the insert itself.
+    let chunks: Vec<serde_json::Value> = body
+        .chunks
+        .iter()
+        .map(|chunk| {
+            serde_json::json!([
+                chunk.index,
+                chunk.range.start,
+                chunk.range.end,
+                chunk.heading_path
+            ])
+        })
+        .collect();
+    if !chunks.is_empty() {
         sqlx::query(
             "INSERT INTO document_chunks \
              (document_id, chunk_index, byte_start, byte_end, heading_path) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+             SELECT ?1, value ->> 0, value ->> 1, value ->> 2, value -> 3 FROM json_each(?2)",
         )
         .bind(id.0)
-        .bind(i64::try_from(chunk.index).map_err(StoreError::internal)?)
-        .bind(i64::try_from(chunk.range.start).map_err(StoreError::internal)?)
-        .bind(i64::try_from(chunk.range.end).map_err(StoreError::internal)?)
-        .bind(heading_path)
+        .bind(serde_json::Value::Array(chunks).to_string())
         .execute(&mut *conn)
         .await
         .map_err(map_error)?;
     }
-    for tag in &body.tags {
-        sqlx::query("INSERT OR IGNORE INTO document_tags (tag_key, document_id) VALUES (?1, ?2)")
-            .bind(tag)
-            .bind(id.0)
-            .execute(&mut *conn)
-            .await
-            .map_err(map_error)?;
+    if !body.tags.is_empty() {
+        sqlx::query(
+            "INSERT OR IGNORE INTO document_tags (tag_key, document_id) \
+             SELECT value, ?1 FROM json_each(?2)",
+        )
+        .bind(id.0)
+        .bind(serde_json::to_string(&body.tags).map_err(StoreError::internal)?)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_error)?;
     }
     Ok(())
 }
@@ -270,12 +287,8 @@ pub async fn search(store: &SqliteStore, request: &SearchRequest) -> StoreResult
         }
         .map_err(map_error)?;
         let has_more = ranked.len() > limit as usize;
-        let mut hits = Vec::with_capacity(ranked.len().min(limit as usize));
-        for (rowid, rank) in ranked.into_iter().take(limit as usize) {
-            if let Some(hit) = hydrate(&mut conn, request, rowid, -rank).await? {
-                hits.push(hit);
-            }
-        }
+        let ranked = &ranked[..ranked.len().min(limit as usize)];
+        let hits = hydrate(&mut conn, request, ranked).await?;
         let next = if has_more {
             hits.last().map(SearchHit::cursor)
         } else {
@@ -288,89 +301,110 @@ pub async fn search(store: &SqliteStore, request: &SearchRequest) -> StoreResult
     result
 }
 
-/// Reads a ranked row's item and builds its hit; `None` if the item is gone.
+/// Reads the ranked rows' items in three statements and builds their hits, in rank order;
+/// an item deleted since the ranking is left out.
 async fn hydrate(
     conn: &mut SqliteConnection,
     request: &SearchRequest,
-    rowid: i64,
-    score: f64,
-) -> StoreResult<Option<SearchHit>> {
+    ranked: &[(i64, f64)],
+) -> StoreResult<Vec<SearchHit>> {
     let snippet_config = SnippetConfig::default();
-    if rowid > MEMO_ROWID_BASE {
-        let id = rowid - MEMO_ROWID_BASE;
-        let Some(row) = sqlx::query(
-            "SELECT content, created_at, updated_at FROM memos \
-             WHERE id = ?1 AND deleted_at IS NULL",
-        )
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(map_error)?
-        else {
-            return Ok(None);
-        };
-        let content: String = row.try_get("content").map_err(map_error)?;
-        let snippet = jaryo_text::snippet(&request.query, &content, &snippet_config);
-        return Ok(Some(SearchHit {
-            kind: SearchKind::Memo,
-            id,
-            title: derive_title(&content),
-            score,
-            snippet_text: content[snippet.range.clone()].to_owned(),
-            snippet,
-            chunk: None,
-            created_at: decode_time(row.try_get("created_at").map_err(map_error)?)?,
-            updated_at: decode_time(row.try_get("updated_at").map_err(map_error)?)?,
-        }));
-    }
-    let Some(row) = sqlx::query(
-        "SELECT title, extracted_text, created_at, updated_at FROM documents \
-         WHERE id = ?1 AND deleted_at IS NULL",
-    )
-    .bind(rowid)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(map_error)?
-    else {
-        return Ok(None);
-    };
-    let text: Option<String> = row.try_get("extracted_text").map_err(map_error)?;
-    let text = text.unwrap_or_default();
-    let chunk_rows = sqlx::query(
-        "SELECT chunk_index, byte_start, byte_end, heading_path FROM document_chunks \
-         WHERE document_id = ?1 ORDER BY chunk_index",
-    )
-    .bind(rowid)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(map_error)?;
-    let chunks = chunk_rows
+    let memo_ids: Vec<i64> = ranked
         .iter()
-        .map(|row| {
-            let index: i64 = row.try_get("chunk_index").map_err(map_error)?;
-            let start: i64 = row.try_get("byte_start").map_err(map_error)?;
-            let end: i64 = row.try_get("byte_end").map_err(map_error)?;
-            let heading_path: String = row.try_get("heading_path").map_err(map_error)?;
-            Ok(ChunkLocation {
+        .filter(|(rowid, _)| *rowid > MEMO_ROWID_BASE)
+        .map(|(rowid, _)| rowid - MEMO_ROWID_BASE)
+        .collect();
+    let document_ids: Vec<i64> = ranked
+        .iter()
+        .filter(|(rowid, _)| *rowid < MEMO_ROWID_BASE)
+        .map(|(rowid, _)| *rowid)
+        .collect();
+    let mut memos: HashMap<i64, (String, String, String)> = HashMap::new();
+    if !memo_ids.is_empty() {
+        let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+            "SELECT id, content, created_at, updated_at FROM memos \
+             WHERE deleted_at IS NULL AND id IN (SELECT value FROM json_each(?1))",
+        )
+        .bind(serde_json::to_string(&memo_ids).map_err(StoreError::internal)?)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(map_error)?;
+        memos.extend(rows.into_iter().map(|(id, a, b, c)| (id, (a, b, c))));
+    }
+    type DocumentRow = (String, Option<String>, String, String);
+    let mut documents: HashMap<i64, DocumentRow> = HashMap::new();
+    let mut chunks: HashMap<i64, Vec<ChunkLocation>> = HashMap::new();
+    if !document_ids.is_empty() {
+        let ids = serde_json::to_string(&document_ids).map_err(StoreError::internal)?;
+        let rows: Vec<(i64, String, Option<String>, String, String)> = sqlx::query_as(
+            "SELECT id, title, extracted_text, created_at, updated_at FROM documents \
+             WHERE deleted_at IS NULL AND id IN (SELECT value FROM json_each(?1))",
+        )
+        .bind(&ids)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(map_error)?;
+        documents.extend(rows.into_iter().map(|(id, a, b, c, d)| (id, (a, b, c, d))));
+        let rows: Vec<(i64, i64, i64, i64, String)> = sqlx::query_as(
+            "SELECT document_id, chunk_index, byte_start, byte_end, heading_path \
+             FROM document_chunks WHERE document_id IN (SELECT value FROM json_each(?1)) \
+             ORDER BY document_id, chunk_index",
+        )
+        .bind(&ids)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(map_error)?;
+        for (document_id, index, start, end, heading_path) in rows {
+            chunks.entry(document_id).or_default().push(ChunkLocation {
                 index: u32::try_from(index).map_err(StoreError::internal)?,
                 range: usize::try_from(start).map_err(StoreError::internal)?
                     ..usize::try_from(end).map_err(StoreError::internal)?,
                 heading_path: serde_json::from_str(&heading_path).map_err(StoreError::internal)?,
-            })
-        })
-        .collect::<StoreResult<Vec<_>>>()?;
-    let (chunk, snippet) = best_chunk_snippet(&request.query, &text, &chunks, &snippet_config);
-    Ok(Some(SearchHit {
-        kind: SearchKind::Document,
-        id: rowid,
-        title: row.try_get("title").map_err(map_error)?,
-        score,
-        snippet_text: text[snippet.range.clone()].to_owned(),
-        snippet,
-        chunk,
-        created_at: decode_time(row.try_get("created_at").map_err(map_error)?)?,
-        updated_at: decode_time(row.try_get("updated_at").map_err(map_error)?)?,
-    }))
+            });
+        }
+    }
+    let mut hits = Vec::with_capacity(ranked.len());
+    for &(rowid, rank) in ranked {
+        let score = -rank;
+        if rowid > MEMO_ROWID_BASE {
+            let id = rowid - MEMO_ROWID_BASE;
+            let Some((content, created_at, updated_at)) = memos.get(&id) else {
+                continue;
+            };
+            let snippet = jaryo_text::snippet(&request.query, content, &snippet_config);
+            hits.push(SearchHit {
+                kind: SearchKind::Memo,
+                id,
+                title: derive_title(content),
+                score,
+                snippet_text: content[snippet.range.clone()].to_owned(),
+                snippet,
+                chunk: None,
+                created_at: decode_time(created_at)?,
+                updated_at: decode_time(updated_at)?,
+            });
+        } else {
+            let Some((title, text, created_at, updated_at)) = documents.get(&rowid) else {
+                continue;
+            };
+            let text = text.as_deref().unwrap_or("");
+            let document_chunks = chunks.get(&rowid).map_or(&[][..], Vec::as_slice);
+            let (chunk, snippet) =
+                best_chunk_snippet(&request.query, text, document_chunks, &snippet_config);
+            hits.push(SearchHit {
+                kind: SearchKind::Document,
+                id: rowid,
+                title: title.clone(),
+                score,
+                snippet_text: text[snippet.range.clone()].to_owned(),
+                snippet,
+                chunk,
+                created_at: decode_time(created_at)?,
+                updated_at: decode_time(updated_at)?,
+            });
+        }
+    }
+    Ok(hits)
 }
 
 pub async fn status(store: &SqliteStore) -> StoreResult<SearchIndexStatus> {
@@ -457,7 +491,7 @@ pub async fn reindex(
         for (id, title, text) in &rows {
             let entry = DocumentEntry::new(title, text.as_deref(), &store.chunk_config);
             report.chunks += entry.body.as_ref().map_or(0, |body| body.chunks.len()) as u64;
-            index_document(&mut tx, DocumentId(*id), &entry).await?;
+            index_document(&mut tx, DocumentId(*id), &entry, false).await?;
         }
         tx.commit().await.map_err(map_error)?;
         let Some((last, _, _)) = rows.last() else {

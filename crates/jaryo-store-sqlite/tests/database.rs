@@ -118,3 +118,91 @@ async fn two_processes_writing_one_file_never_see_a_locked_database() {
         Err(jaryo_store::StoreError::NotFound { .. })
     ));
 }
+
+fn search_for(query: &str) -> jaryo_store::SearchRequest {
+    jaryo_store::SearchRequest {
+        query: jaryo_text::Query::parse(query).unwrap(),
+        filter: jaryo_store::SearchFilter::default(),
+        limit: 50,
+        after: None,
+    }
+}
+
+#[tokio::test]
+async fn a_stale_index_is_reported_and_reindex_recovers_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let status = store.search_index_status().await.unwrap();
+    assert!(!status.stale, "a new database is built by this analyzer");
+    let kept = store
+        .create_memo(&MemoText::parse("남길 메모: 복구 시험".into()).unwrap())
+        .await
+        .unwrap();
+    let pool = store.writer_pool_for_tests();
+    // Rows written behind the index's back (as by a jaryo from before search), a row deleted
+    // behind it, and the version stamp of an older analyzer.
+    sqlx::query(
+        "INSERT INTO memos (content, tags, created_at, updated_at) VALUES \
+         ('몰래 넣은 복구 메모', '[]', '2026-01-01T00:00:00.000000Z', \
+          '2026-01-01T00:00:00.000000Z')",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO documents (title, extracted_text, content_origin, created_at, updated_at) \
+         VALUES ('복구 문서', '# 제목\n\n복구 본문', 'import', \
+          '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z')",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    let gone = store
+        .create_memo(&MemoText::parse("몰래 지울 복구 메모".into()).unwrap())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE memos SET deleted_at = '2026-01-02T00:00:00.000000Z' WHERE id = ?1")
+        .bind(gone.id.0)
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE search_index_state SET analyzer_version = 0")
+        .execute(pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.search(&search_for("복구")).await.unwrap().hits.len(),
+        1
+    );
+    assert!(store.search_index_status().await.unwrap().stale);
+
+    let report = store.reindex(&|_| {}).await.unwrap();
+    assert_eq!((report.memos, report.documents, report.chunks), (2, 1, 1));
+    let page = store.search(&search_for("복구")).await.unwrap();
+    let mut found: Vec<_> = page.hits.iter().map(|hit| (hit.kind, hit.id)).collect();
+    found.sort();
+    assert_eq!(found.len(), 3);
+    assert!(found.contains(&(jaryo_store::SearchKind::Memo, kept.id.0)));
+    assert!(!found.contains(&(jaryo_store::SearchKind::Memo, gone.id.0)));
+    let document = page
+        .hits
+        .iter()
+        .find(|hit| hit.kind == jaryo_store::SearchKind::Document)
+        .unwrap();
+    assert_eq!(document.chunk.as_ref().unwrap().heading_path, ["제목"]);
+    assert!(!store.search_index_status().await.unwrap().stale);
+}
+
+#[tokio::test]
+async fn changed_chunk_settings_make_the_index_stale() {
+    let dir = tempfile::tempdir().unwrap();
+    open(&dir).await.close().await;
+    let mut options = SqliteOptions::in_data_dir(dir.path());
+    options.chunk.max_chars = 400;
+    let store = SqliteStore::open(&options).await.unwrap();
+    assert!(store.search_index_status().await.unwrap().stale);
+    store.reindex(&|_| {}).await.unwrap();
+    let status = store.search_index_status().await.unwrap();
+    assert!(!status.stale);
+    assert_eq!(status.chunk_config, Some(options.chunk.clone()));
+}

@@ -44,6 +44,7 @@ impl Services {
     pub async fn open(config: &Config) -> anyhow::Result<Self> {
         create_private_dir(&config.data_dir)?;
         let store = open_store(config).await?;
+        reindex_if_stale(store.as_ref()).await?;
         let llm = LlmClient::new(config.llm.client.clone())
             .context("invalid model server settings ([llm] / JARYO_LLM_*)")?;
         let gate = Gate::new(config.llm.gate.clone());
@@ -192,7 +193,14 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     if let Some(url) = &config.database_url {
         return open_postgres(config, url.expose_secret()).await;
     }
-    let options = SqliteOptions::in_data_dir(&config.data_dir);
+    config
+        .chunk
+        .validate()
+        .context("invalid [chunk] configuration")?;
+    let options = SqliteOptions {
+        chunk: config.chunk.clone(),
+        ..SqliteOptions::in_data_dir(&config.data_dir)
+    };
     let store = SqliteStore::open(&options)
         .await
         .with_context(|| format!("cannot open the database {}", options.path.display()))?;
@@ -225,6 +233,35 @@ async fn open_postgres(config: &Config, url: &str) -> anyhow::Result<Arc<dyn Sto
     };
     let store = PostgresStore::open(&options).await.context(failed)?;
     Ok(Arc::new(store))
+}
+
+/// Rebuilds the search index when it was built by another analyzer version or its chunks with
+/// other `[chunk]` settings (after an upgrade, on a database from before search), so nothing
+/// is served from an index the running code would not have made.
+pub async fn reindex_if_stale(store: &dyn Store) -> anyhow::Result<()> {
+    let status = store.search_index_status().await?;
+    if !status.stale {
+        return Ok(());
+    }
+    tracing::info!(
+        items = status.items,
+        built_by = status.analyzer_version,
+        analyzer = jaryo_text::ANALYZER_VERSION,
+        "rebuilding the search index"
+    );
+    let started = std::time::Instant::now();
+    let report = store
+        .reindex(&|_| {})
+        .await
+        .context("cannot rebuild the search index")?;
+    tracing::info!(
+        memos = report.memos,
+        documents = report.documents,
+        chunks = report.chunks,
+        seconds = started.elapsed().as_secs_f64(),
+        "search index rebuilt"
+    );
+    Ok(())
 }
 
 /// Creates `dir` (and parents) readable only by its owner when it is new.

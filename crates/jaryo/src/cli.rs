@@ -55,10 +55,51 @@ pub enum Command {
     /// List, show and delete documents.
     #[command(subcommand)]
     Doc(DocCommand),
+    /// Search memos and documents by their original words, best first, matches highlighted.
+    Search(SearchArgs),
+    /// Rebuild the search index and the documents' chunks from the original text: after an
+    /// upgrade that changed the analyzer, a changed [chunk] setting, or to recover. Works on
+    /// the database in the data directory directly; safe while `jaryo serve` runs.
+    Reindex,
     /// Re-run drafts selectively: flagged, failed, from an older prompt or a model, by time.
     Redraft(crate::redraft::RedraftArgs),
     /// Ask a question; the answer comes from your notes, with the sources it cites.
     Ask(crate::ask::AskArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Every word must match. Korean words match inside longer words \
+                        (서버 finds 서버를, 웹서버에서); English words match whole, in any case; \
+                        \"quoted words\" must appear together. Example: jaryo search axum 서버"
+)]
+pub struct SearchArgs {
+    /// What to search for; several words are all required.
+    #[arg(required = true, num_args = 1..)]
+    pub query: Vec<String>,
+    /// Only memos or only documents.
+    #[arg(long, value_parser = ["memo", "document"])]
+    pub kind: Option<String>,
+    /// Only items carrying this #tag.
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// Created on or after this date (2026-03-01) or RFC 3339 time.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Created on or before this date (2026-03-31) or before this RFC 3339 time.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Only documents whose draft is in this state.
+    #[arg(long, value_parser = ["none", "pending", "running", "done", "skipped", "failed"])]
+    pub state: Option<String>,
+    /// How many hits (1-200).
+    #[arg(long, default_value_t = 10)]
+    pub limit: u32,
+    /// Continue after a previous search (its `next_cursor`).
+    #[arg(long)]
+    pub cursor: Option<String>,
+    #[command(flatten)]
+    pub client: ClientArgs,
 }
 
 #[derive(Debug, Args)]

@@ -1,12 +1,12 @@
 //! What each command does.
 
 use crate::app::{self, App, WorkerOnly, read_address_file};
-use crate::cli::{Cli, ClientArgs, Command, ConfigCommand, DocCommand, MemoCommand};
+use crate::cli::{Cli, ClientArgs, Command, ConfigCommand, DocCommand, MemoCommand, SearchArgs};
 use crate::config::{Config, LogFormat, Overrides, default_toml};
 use crate::display;
 use crate::token::{TokenOrigin, read_token_file};
 use anyhow::{Context, bail};
-use jaryo_http::client::{ApiClient, DocumentListQuery};
+use jaryo_http::client::{ApiClient, DocumentListQuery, SearchParams};
 use std::io::Read;
 
 pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
@@ -45,6 +45,8 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Doc(command) => doc(&config, command).await,
+        Command::Search(args) => search(&config, args).await,
+        Command::Reindex => reindex(&config).await,
         Command::Ask(args) => {
             let api = connect(&config, &args.client)?;
             crate::ask::run(&api, args).await
@@ -145,6 +147,58 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
     println!(
         "the database in {} is up to date",
         config.data_dir.display()
+    );
+    Ok(())
+}
+
+async fn search(config: &Config, args: SearchArgs) -> anyhow::Result<()> {
+    let params = SearchParams {
+        q: args.query.join(" "),
+        kind: args.kind,
+        tag: args.tag,
+        from: args.from,
+        to: args.to,
+        draft_state: args.state,
+        limit: Some(args.limit),
+        cursor: args.cursor,
+    };
+    let page = connect(config, &args.client)?.search(&params).await?;
+    if args.client.json {
+        return display::json(&page);
+    }
+    print!(
+        "{}",
+        display::search_page(&page, display::Highlight::for_stdout())
+    );
+    Ok(())
+}
+
+async fn reindex(config: &Config) -> anyhow::Result<()> {
+    app::create_private_dir(&config.data_dir)?;
+    let store = app::open_store(config).await?;
+    let status = store.search_index_status().await?;
+    let bar = indicatif::ProgressBar::new(status.items).with_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} reindexing [{bar:40}] {pos}/{len} items, {per_sec}, eta {eta}",
+        )
+        .context("progress bar template")?
+        .progress_chars("=> "),
+    );
+    let started = std::time::Instant::now();
+    let report = store
+        .reindex(&|progress| {
+            bar.set_length(progress.total);
+            bar.set_position(progress.done);
+        })
+        .await
+        .context("reindex failed")?;
+    bar.finish_and_clear();
+    println!(
+        "reindexed {} memos and {} documents ({} chunks) in {:.1} s",
+        report.memos,
+        report.documents,
+        report.chunks,
+        started.elapsed().as_secs_f64()
     );
     Ok(())
 }

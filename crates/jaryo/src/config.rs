@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 /// The configuration file's name inside the data directory.
 pub const CONFIG_FILE_NAME: &str = "jaryo.toml";
 /// Sections of the file; `JARYO_<SECTION>_<KEY>` sets `<key>` under `[<section>]`.
-const SECTIONS: &[&str] = &["llm", "draft", "fidelity", "postgres"];
+const SECTIONS: &[&str] = &["llm", "draft", "fidelity", "chunk", "postgres"];
 
 /// Everything `jaryo serve` and `jaryo worker` read at start.
 #[derive(Debug, Clone, Deserialize)]
@@ -48,6 +48,8 @@ pub struct Config {
     pub draft: jaryo_worker::DraftConfig,
     /// The check of drafts against their memo.
     pub fidelity: jaryo_fidelity::FidelityConfig,
+    /// How documents' original text is cut into chunks for search hits and answers.
+    pub chunk: jaryo_text::ChunkConfig,
 }
 
 impl Default for Config {
@@ -63,6 +65,7 @@ impl Default for Config {
             llm: LlmSection::default(),
             draft: jaryo_worker::DraftConfig::default(),
             fidelity: jaryo_fidelity::FidelityConfig::default(),
+            chunk: jaryo_text::ChunkConfig::default(),
         }
     }
 }
@@ -292,6 +295,14 @@ shutdown_grace_secs = {shutdown_grace_secs}
 # When a draft holds facts the memo does not, ask once more, more strictly, and keep the better.
 redraft_on_flags = {redraft_on_flags}
 
+[chunk]
+# Documents' original text is cut into chunks that follow headings and paragraphs; a search
+# hit points at its best chunk. Changing these re-chunks every document at the next start.
+# Largest chunk, in characters.
+max_chars = {chunk_max_chars}
+# Characters a piece of a split paragraph repeats from the previous piece.
+overlap_chars = {chunk_overlap_chars}
+
 [fidelity]
 # How drafts are checked against their memo (numbers, dates, names, language, length).
 {fidelity}
@@ -308,6 +319,8 @@ startup_wait_secs = {pg_startup_wait_secs}
 "#,
         data_dir = defaults.data_dir.display(),
         listen = defaults.listen,
+        chunk_max_chars = defaults.chunk.max_chars,
+        chunk_overlap_chars = defaults.chunk.overlap_chars,
         max_body_bytes = defaults.max_body_bytes,
         pg_max_connections = defaults.postgres.max_connections,
         pg_acquire_timeout_ms = defaults.postgres.acquire_timeout_ms,

@@ -284,3 +284,50 @@ fn redraft_selects_from_the_command_line_and_refuses_bad_dates() {
     let message = String::from_utf8(bad.stderr).unwrap();
     assert!(message.contains("--since wants a date"), "{message}");
 }
+
+#[test]
+fn search_prints_ranked_hits_with_marked_snippets_and_reindex_runs_beside_the_server() {
+    let server = Server::start();
+    json(&server.jaryo(&["memo", "add", "axum 서버를 재시작했다 #운영", "--json"]));
+    json(&server.jaryo(&["memo", "add", "장보기: 우유와 두부", "--json"]));
+
+    // Not a terminal: matches are marked with plain ** markers.
+    let output = server.jaryo(&["search", "axum", "서버"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let printed = String::from_utf8(output.stdout).unwrap();
+    assert!(printed.starts_with("memo 1  "), "{printed}");
+    assert!(
+        printed.contains("**axum** **서버**를 재시작했다"),
+        "{printed}"
+    );
+    assert!(
+        !printed.contains('\x1b'),
+        "no ANSI codes off a terminal: {printed:?}"
+    );
+
+    let found = json(&server.jaryo(&["search", "두부", "--kind", "memo", "--json"]));
+    assert_eq!(found["hits"][0]["id"], 2);
+    assert_eq!(
+        found["hits"][0]["snippet"]["html"],
+        "장보기: 우유와 <mark>두부</mark>"
+    );
+
+    let empty = server.jaryo(&["search", "없는말"]);
+    assert!(String::from_utf8_lossy(&empty.stdout).contains("no matches"));
+
+    // Reindex works on the database directly while the server runs; search goes on after.
+    let reindexed = server.jaryo(&["reindex"]);
+    assert!(
+        reindexed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&reindexed.stderr)
+    );
+    let said = String::from_utf8(reindexed.stdout).unwrap();
+    assert!(said.contains("reindexed 2 memos and 0 documents"), "{said}");
+    let found = json(&server.jaryo(&["search", "재시작", "--json"]));
+    assert_eq!(found["hits"].as_array().unwrap().len(), 1);
+}

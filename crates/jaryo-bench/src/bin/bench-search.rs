@@ -1,0 +1,244 @@
+//! Search on the SQLite store: index build rate through the real write path, index size, and
+//! query latency per query class, beside a `LIKE '%…%'` scan over the same rows in the same run.
+//!
+//! `cargo run --release -p jaryo-bench --bin bench-search` (100,000 documents; `--docs 10000`
+//! for a quick run; see `--help`).
+//!
+//! What is measured:
+//! - **Build**: every corpus document goes through `Store::create_document`, the path the API
+//!   uses: analysis and chunking before the transaction, then the row, its index row, chunks
+//!   and tags in one `BEGIN IMMEDIATE` transaction. Several tasks submit at once, as HTTP
+//!   clients would; the corpus is generated beforehand so only the store is timed.
+//! - **Queries**: `Store::search` with the default page of 20, unfiltered: ranking, reading the
+//!   hits back, best chunk and highlighted snippet — everything but HTTP.
+//! - **LIKE baseline**: the rows matching the same words with `LIKE '%word%'` over title and
+//!   original text, all of them (ranking needs the whole hit set); case folding is ASCII only,
+//!   as in SQLite.
+
+use clap::Parser;
+use jaryo_bench::corpus::{Corpus, CorpusConfig, QueryClass};
+use jaryo_bench::harness::{latency_histogram, verdict};
+use jaryo_domain::{ContentOrigin, DocumentText, DocumentTitle};
+use jaryo_store::{NewDocument, SearchFilter, SearchRequest, Store};
+use jaryo_store_sqlite::{SqliteOptions, SqliteStore};
+use jaryo_text::Query;
+use sqlx::Row;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Parser)]
+#[command(about = "Search: build rate, index size, query latency vs. a LIKE scan")]
+struct Args {
+    /// Documents in the corpus.
+    #[arg(long, default_value_t = 100_000)]
+    docs: usize,
+    /// Query words per class, from the most frequent to the rarest.
+    #[arg(long, default_value_t = 10)]
+    queries_per_class: usize,
+    /// Times each query is run for the latency figures.
+    #[arg(long, default_value_t = 5)]
+    repeat: usize,
+    /// Tasks submitting documents at once during the build.
+    #[arg(long, default_value_t = 4)]
+    writers: usize,
+    /// Build the database in this (new or empty) directory and keep it, instead of a
+    /// temporary one.
+    #[arg(long, value_name = "DIR")]
+    keep: Option<std::path::PathBuf>,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(args))
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!(
+        "jaryo search benchmark: {} documents, SQLite FTS5 (WAL), analyzer v{}, {cores} cores",
+        args.docs,
+        jaryo_text::ANALYZER_VERSION
+    );
+    let corpus = Corpus::new(CorpusConfig {
+        documents: args.docs,
+        ..CorpusConfig::default()
+    });
+    let started = Instant::now();
+    let documents: Vec<NewDocument> = corpus
+        .documents()
+        .map(|doc| NewDocument {
+            title: Some(DocumentTitle::parse(&doc.title).expect("corpus titles are valid")),
+            extracted_text: DocumentText::parse("extracted_text", doc.body)
+                .expect("corpus bodies are valid"),
+            content_origin: ContentOrigin::Import,
+            source_metadata: Default::default(),
+        })
+        .collect();
+    let text_bytes: usize = documents
+        .iter()
+        .map(|d| d.extracted_text.as_str().len() + d.title.as_ref().map_or(0, |t| t.as_str().len()))
+        .sum();
+    println!(
+        "corpus: {:.1} MB of text generated in {:.1} s",
+        text_bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+
+    let dir = tempfile::tempdir()?;
+    let data_dir = args.keep.clone().unwrap_or_else(|| dir.path().to_owned());
+    std::fs::create_dir_all(&data_dir)?;
+    let options = SqliteOptions::in_data_dir(&data_dir);
+    let store = Arc::new(SqliteStore::open(&options).await?);
+
+    // Build through the real write path.
+    let documents = Arc::new(documents);
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut writers = Vec::new();
+    for _ in 0..args.writers.max(1) {
+        let (store, documents, next) = (store.clone(), documents.clone(), next.clone());
+        writers.push(tokio::spawn(async move {
+            loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(document) = documents.get(index) else {
+                    return Ok::<_, jaryo_store::StoreError>(());
+                };
+                store.create_document(document).await?;
+            }
+        }));
+    }
+    for writer in writers {
+        writer.await??;
+    }
+    let build = started.elapsed();
+    let build_rate = args.docs as f64 / build.as_secs_f64();
+    println!(
+        "build: {} documents in {:.1} s = {:.0} docs/s (create_document: row + index + chunks + \
+         tags, one transaction each, {} writers)  {}",
+        args.docs,
+        build.as_secs_f64(),
+        build_rate,
+        args.writers,
+        verdict(build_rate >= 3000.0)
+    );
+
+    // Sizes, after folding the WAL into the file.
+    let pool = store.writer_pool_for_tests().clone();
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(&pool)
+        .await?;
+    let file_bytes = std::fs::metadata(&options.path)?.len();
+    let sizes: BTreeMap<String, i64> = sqlx::query(
+        "SELECT CASE WHEN name LIKE 'search_fts%' THEN 'search index (FTS5)' \
+                     WHEN name LIKE 'document_chunks%' THEN 'chunks' \
+                     WHEN name LIKE 'document_tags%' THEN 'tags' \
+                     WHEN name LIKE 'documents%' OR name LIKE 'sqlite_autoindex_documents%' \
+                          THEN 'documents (text)' ELSE 'other' END AS part, \
+                sum(pgsize) AS bytes FROM dbstat GROUP BY part",
+    )
+    .fetch_all(&pool)
+    .await?
+    .iter()
+    .map(|row| (row.get::<String, _>("part"), row.get::<i64, _>("bytes")))
+    .collect();
+    println!(
+        "size: database file {:.1} MB for {:.1} MB of text",
+        file_bytes as f64 / 1e6,
+        text_bytes as f64 / 1e6
+    );
+    for (part, bytes) in &sizes {
+        println!("  {part:<22} {:>8.1} MB", *bytes as f64 / 1e6);
+    }
+
+    // Queries.
+    let queries = corpus.queries(args.queries_per_class);
+    println!(
+        "\nqueries: {} per class, each run {} times; the LIKE scan once; limit 20, unfiltered",
+        args.queries_per_class, args.repeat
+    );
+    println!(
+        "  {:<9} {:>9} {:>9} {:>9} {:>9} {:>11} {:>11} {:>9}",
+        "class",
+        "hits p50",
+        "hits max",
+        "p50 ms",
+        "p99 ms",
+        "LIKE p50 ms",
+        "LIKE p99 ms",
+        "speedup"
+    );
+    let mut floors_ok = true;
+    for class in QueryClass::ALL {
+        let mut latency = latency_histogram();
+        let mut like_latency = latency_histogram();
+        let mut hit_counts = Vec::new();
+        for query in queries.iter().filter(|q| q.class == class) {
+            let parsed = Query::parse(&query.text)?;
+            let request = SearchRequest {
+                query: parsed.clone(),
+                filter: SearchFilter::default(),
+                limit: 20,
+                after: None,
+            };
+            // Warm once, then measure.
+            store.search(&request).await?;
+            for _ in 0..args.repeat.max(1) {
+                let started = Instant::now();
+                let page = store.search(&request).await?;
+                latency.record(micros(started.elapsed()))?;
+                std::hint::black_box(page);
+            }
+            let words: Vec<&str> = query.text.split_whitespace().collect();
+            let pattern = |word: Option<&&str>| word.map_or("%".to_owned(), |w| format!("%{w}%"));
+            let started = Instant::now();
+            let matching: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM documents WHERE deleted_at IS NULL \
+                 AND (title LIKE ?1 OR extracted_text LIKE ?1) \
+                 AND (title LIKE ?2 OR extracted_text LIKE ?2)",
+            )
+            .bind(pattern(words.first()))
+            .bind(pattern(words.get(1)))
+            .fetch_one(&pool)
+            .await?;
+            like_latency.record(micros(started.elapsed()))?;
+            hit_counts.push(matching);
+        }
+        hit_counts.sort_unstable();
+        let p50 = latency.value_at_quantile(0.5) as f64 / 1000.0;
+        let p99 = latency.value_at_quantile(0.99) as f64 / 1000.0;
+        let like_p50 = like_latency.value_at_quantile(0.5) as f64 / 1000.0;
+        let like_p99 = like_latency.value_at_quantile(0.99) as f64 / 1000.0;
+        let speedup = like_p50 / p50.max(0.001);
+        let floored = class != QueryClass::KoreanOneSyllable;
+        let ok = !floored || (p99 <= 20.0 && speedup >= 100.0);
+        floors_ok &= ok;
+        println!(
+            "  {:<9} {:>9} {:>9} {:>9.2} {:>9.2} {:>11.1} {:>11.1} {:>8.0}x {}",
+            class.label(),
+            hit_counts.get(hit_counts.len() / 2).copied().unwrap_or(0),
+            hit_counts.last().copied().unwrap_or(0),
+            p50,
+            p99,
+            like_p50,
+            like_p99,
+            speedup,
+            if floored { verdict(ok) } else { "(no floor)" }
+        );
+    }
+    println!(
+        "\nfloors (2+ character queries): p99 ≤ 20 ms and ≥ 100× the LIKE scan: {}",
+        verdict(floors_ok)
+    );
+    println!("hits: rows the LIKE scan matched (for English a superset: LIKE finds substrings)");
+    store.close().await;
+    Ok(())
+}
+
+fn micros(elapsed: Duration) -> u64 {
+    (elapsed.as_micros() as u64).max(1)
+}
