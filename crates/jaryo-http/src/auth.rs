@@ -21,6 +21,16 @@ impl ApiToken {
         Self(Arc::new(token))
     }
 
+    /// A key for `purpose` derived from the token (HMAC-SHA256 of the purpose under the
+    /// token): stable across restarts and processes sharing the token, changed by a new token.
+    pub fn derive_key(&self, purpose: &str) -> [u8; 32] {
+        use hmac::{KeyInit, Mac};
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(self.0.expose_secret().as_bytes())
+            .expect("HMAC takes keys of any length");
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     /// Whether `candidate` is the token, in time independent of where they differ.
     pub fn matches(&self, candidate: &str) -> bool {
         let expected = self.0.expose_secret().as_bytes();

@@ -420,6 +420,36 @@ impl ApiClient {
         .await
     }
 
+    /// Accepts a document's draft, as drafted or with `input.md_content` as the accepted text.
+    pub async fn accept_draft(
+        &self,
+        id: i64,
+        input: &crate::wire::AcceptDraftInput,
+    ) -> Result<DocumentJson, ClientError> {
+        self.call_some(
+            Method::POST,
+            &format!("/documents/{id}/draft/accept"),
+            Some(input),
+            None::<&()>,
+        )
+        .await
+    }
+
+    /// Rejects a document's draft; it stays visible as rejected.
+    pub async fn reject_draft(
+        &self,
+        id: i64,
+        input: &crate::wire::RejectDraftInput,
+    ) -> Result<DocumentJson, ClientError> {
+        self.call_some(
+            Method::POST,
+            &format!("/documents/{id}/draft/reject"),
+            Some(input),
+            None::<&()>,
+        )
+        .await
+    }
+
     pub async fn delete_document(&self, id: i64) -> Result<(), ClientError> {
         self.call::<serde_json::Value>(
             Method::DELETE,

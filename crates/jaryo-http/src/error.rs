@@ -138,6 +138,11 @@ impl From<StoreError> for ApiError {
                     details,
                 }
             }
+            StoreError::ReviewRefused(refusal) => Self::Conflict {
+                code: refusal.code(),
+                message: refusal.to_string(),
+                details: Map::new(),
+            },
             StoreError::Constraint(detail) => {
                 tracing::warn!(%detail, "the database refused a write");
                 Self::Conflict {

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod client;
 pub mod error;
 pub mod extract;
+pub mod ui;
 pub mod wire;
 
 use auth::ApiToken;
@@ -52,11 +53,13 @@ impl Default for HttpConfig {
 
 /// The whole application: health check, API, fallbacks.
 pub fn router(state: AppState, config: &HttpConfig) -> Router {
+    let ui = ui::routes(state.clone());
     let api = Router::new()
         .merge(api::memos::routes())
         .merge(api::documents::routes())
         .merge(api::drafts::routes())
         .merge(api::ask::routes())
+        .merge(api::review::routes())
         .merge(api::status::routes())
         .merge(api::search::routes())
         .route("/openapi.json", get(api::openapi::openapi_json))
@@ -69,6 +72,7 @@ pub fn router(state: AppState, config: &HttpConfig) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", api)
+        .merge(ui)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))

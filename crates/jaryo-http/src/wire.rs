@@ -281,3 +281,22 @@ pub struct RedraftSummary {
     /// Of `document_ids` given explicitly, those that do not exist.
     pub not_found: Vec<i64>,
 }
+
+/// The body of `POST /documents/{id}/draft/accept`; every field may be left out.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct AcceptDraftInput {
+    /// The person's edited text, which becomes the accepted `md_content`. Absent: the draft
+    /// as it is.
+    pub md_content: Option<String>,
+    /// The version you read; a stale one is refused with 409 `version_conflict`.
+    pub version: Option<i64>,
+}
+
+/// The body of `POST /documents/{id}/draft/reject`; may be left out.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct RejectDraftInput {
+    /// The version you read; a stale one is refused with 409 `version_conflict`.
+    pub version: Option<i64>,
+}

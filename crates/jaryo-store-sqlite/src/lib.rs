@@ -18,6 +18,7 @@ mod codec;
 mod documents;
 mod drafts;
 mod memos;
+mod review;
 mod search;
 
 use jaryo_domain::{Clock, SystemClock};
@@ -228,6 +229,30 @@ impl jaryo_store::Store for SqliteStore {
         id: jaryo_domain::DocumentId,
     ) -> StoreResult<jaryo_domain::Document> {
         drafts::redraft(self, id).await
+    }
+
+    async fn accept_draft(
+        &self,
+        id: jaryo_domain::DocumentId,
+        accept: &jaryo_store::AcceptDraft,
+    ) -> StoreResult<jaryo_domain::Document> {
+        review::accept(self, id, accept).await
+    }
+
+    async fn reject_draft(
+        &self,
+        id: jaryo_domain::DocumentId,
+        reject: &jaryo_store::RejectDraft,
+    ) -> StoreResult<jaryo_domain::Document> {
+        review::reject(self, id, reject).await
+    }
+
+    async fn regenerate_draft(
+        &self,
+        id: jaryo_domain::DocumentId,
+        by: jaryo_store::Reviewer,
+    ) -> StoreResult<jaryo_domain::Document> {
+        review::regenerate(self, id, by).await
     }
 
     async fn draft_queue_stats(&self) -> StoreResult<DraftQueueStats> {

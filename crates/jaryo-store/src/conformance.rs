@@ -969,6 +969,303 @@ pub async fn drafts_are_selected_for_a_rerun_by_flag_state_prompt_model_and_time
     assert_eq!(page, [old_prompt, failed]);
 }
 
+/// Promotes a memo and lets a worker apply `markdown` as its draft.
+async fn drafted(store: &Arc<dyn Store>, body: &str, markdown: &str) -> DocumentId {
+    let id = promoted(store, body).await;
+    let mut claim = None;
+    for other in store
+        .claim_drafts(&request("reviewer-fixture", 100))
+        .await
+        .unwrap()
+    {
+        if other.document_id == id {
+            claim = Some(other);
+        } else {
+            store
+                .settle_draft(&other, &Settlement::Released)
+                .await
+                .unwrap();
+        }
+    }
+    let claim = claim.expect("the new document is claimed");
+    let mut metadata = serde_json::Map::new();
+    metadata.insert("drafted_at".into(), json!("2026-01-01T00:00:00.000000Z"));
+    let settled = store
+        .settle_draft(
+            &claim,
+            &Settlement::Drafted {
+                markdown: markdown.into(),
+                metadata,
+                model_calls: 1,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(settled, Settled::Applied);
+    id
+}
+
+fn history(document: &jaryo_domain::Document) -> Vec<crate::review::ReviewEntry> {
+    crate::review::review_history(&document.source_metadata)
+}
+
+pub async fn a_draft_is_accepted_as_drafted_or_edited_and_recorded(fx: Fixture) {
+    use crate::review::{ReviewAction, parse_edited_text};
+    use crate::{AcceptDraft, Reviewer};
+    let store = fx.store.clone();
+    let id = drafted(
+        &store,
+        "회의 메모: 예산 검토와 일정 조율",
+        "# 회의\n\n- 예산 검토",
+    )
+    .await;
+    let before = store.get_document(id).await.unwrap();
+    fx.clock.advance(Duration::from_secs(1));
+    let accepted = store
+        .accept_draft(
+            id,
+            &AcceptDraft {
+                by: Reviewer::Web,
+                expected_version: Some(before.version),
+                md_content: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(accepted.md_draft_status, Some(MdDraftStatus::Accepted));
+    assert_eq!(accepted.md_content, before.md_content);
+    assert_eq!(accepted.content_origin, ContentOrigin::AiDrafted);
+    assert_eq!(accepted.extracted_text, before.extracted_text);
+    assert_eq!(accepted.version, before.version + 1);
+    assert!(accepted.updated_at > before.updated_at);
+    // Provenance written by the worker stays.
+    assert_eq!(
+        accepted.source_metadata["drafted_at"],
+        before.source_metadata["drafted_at"]
+    );
+    let entries = history(&accepted);
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].action, ReviewAction::Accept);
+    assert_eq!(entries[0].by, Reviewer::Web);
+    assert_eq!(entries[0].from_status, Some(MdDraftStatus::Draft));
+    assert!(!entries[0].edited);
+
+    // Accepting again without a change is refused; with an edit it revises the accepted text.
+    let again = AcceptDraft {
+        by: Reviewer::Api,
+        expected_version: None,
+        md_content: None,
+    };
+    assert!(matches!(
+        store.accept_draft(id, &again).await,
+        Err(StoreError::ReviewRefused(
+            crate::ReviewRefusal::AlreadyAccepted
+        ))
+    ));
+    let edited = store
+        .accept_draft(
+            id,
+            &AcceptDraft {
+                md_content: Some(parse_edited_text("# 회의\n\n- 예산 검토 (고침)".into()).unwrap()),
+                ..again.clone()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        edited.md_content.as_deref(),
+        Some("# 회의\n\n- 예산 검토 (고침)")
+    );
+    let entries = history(&edited);
+    assert_eq!(entries.len(), 2);
+    assert!(entries[1].edited);
+    assert_eq!(entries[1].by, Reviewer::Api);
+    assert_eq!(entries[1].from_status, Some(MdDraftStatus::Accepted));
+    assert_eq!(
+        entries[1].previous_length,
+        Some("# 회의\n\n- 예산 검토".chars().count())
+    );
+
+    // A stale version is refused and changes nothing.
+    let stale = AcceptDraft {
+        expected_version: Some(before.version),
+        md_content: Some(parse_edited_text("덮어쓰기".into()).unwrap()),
+        ..again
+    };
+    match store.accept_draft(id, &stale).await {
+        Err(StoreError::VersionConflict { current_version }) => {
+            assert_eq!(current_version, edited.version)
+        }
+        other => panic!("expected VersionConflict, got {other:?}"),
+    }
+    assert_eq!(store.get_document(id).await.unwrap(), edited);
+}
+
+pub async fn a_rejected_draft_stays_visible_and_can_be_accepted_later(fx: Fixture) {
+    use crate::review::ReviewAction;
+    use crate::{AcceptDraft, RejectDraft, Reviewer};
+    let store = fx.store.clone();
+    let id = drafted(
+        &store,
+        "장보기: 우유, 계란, 두부를 산다",
+        "- 우유\n- 계란\n- 두부",
+    )
+    .await;
+    let reject = RejectDraft {
+        by: Reviewer::Api,
+        expected_version: None,
+    };
+    let rejected = store.reject_draft(id, &reject).await.unwrap();
+    assert_eq!(rejected.md_draft_status, Some(MdDraftStatus::Rejected));
+    assert_eq!(
+        rejected.md_content.as_deref(),
+        Some("- 우유\n- 계란\n- 두부")
+    );
+    assert_eq!(
+        rejected.extracted_text.as_deref(),
+        Some("장보기: 우유, 계란, 두부를 산다")
+    );
+    assert_eq!(history(&rejected)[0].action, ReviewAction::Reject);
+    assert!(matches!(
+        store.reject_draft(id, &reject).await,
+        Err(StoreError::ReviewRefused(
+            crate::ReviewRefusal::AlreadyRejected
+        ))
+    ));
+    // The person changes their mind.
+    let accepted = store
+        .accept_draft(
+            id,
+            &AcceptDraft {
+                by: Reviewer::Web,
+                expected_version: Some(rejected.version),
+                md_content: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(accepted.md_draft_status, Some(MdDraftStatus::Accepted));
+    assert_eq!(
+        history(&accepted)[1].from_status,
+        Some(MdDraftStatus::Rejected)
+    );
+}
+
+pub async fn reviews_are_refused_without_a_draft_or_while_one_is_made(fx: Fixture) {
+    use crate::{AcceptDraft, RejectDraft, ReviewRefusal, Reviewer};
+    let store = fx.store.clone();
+    let accept = AcceptDraft {
+        by: Reviewer::Api,
+        expected_version: None,
+        md_content: Some(crate::review::parse_edited_text("본문".into()).unwrap()),
+    };
+    let reject = RejectDraft {
+        by: Reviewer::Api,
+        expected_version: None,
+    };
+    // A promoted memo waiting for its first draft, and a document the person wrote.
+    let waiting = promoted(&store, "아직 초안이 없는 메모입니다").await;
+    let written = store
+        .create_document(&crate::NewDocument {
+            title: None,
+            extracted_text: DocumentText::parse("extracted_text", "직접 쓴 문서".into()).unwrap(),
+            content_origin: ContentOrigin::User,
+            source_metadata: Default::default(),
+        })
+        .await
+        .unwrap()
+        .id;
+    for id in [waiting, written] {
+        let before = store.get_document(id).await.unwrap();
+        assert!(matches!(
+            store.accept_draft(id, &accept).await,
+            Err(StoreError::ReviewRefused(ReviewRefusal::NoDraft))
+        ));
+        assert!(matches!(
+            store.reject_draft(id, &reject).await,
+            Err(StoreError::ReviewRefused(ReviewRefusal::NoDraft))
+        ));
+        // Nothing was written: no review status on a document without a draft.
+        assert_eq!(store.get_document(id).await.unwrap(), before);
+    }
+    // A draft being regenerated cannot be reviewed until the new one lands.
+    let id = drafted(&store, "다시 만들 초안의 원문입니다", "초안 하나").await;
+    store.regenerate_draft(id, Reviewer::Web).await.unwrap();
+    assert!(matches!(
+        store.accept_draft(id, &accept).await,
+        Err(StoreError::ReviewRefused(ReviewRefusal::DraftInProgress))
+    ));
+    assert!(matches!(
+        store.accept_draft(DocumentId(9_999_999), &accept).await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+pub async fn regenerating_an_accepted_draft_keeps_the_accepted_text(fx: Fixture) {
+    use crate::review::ReviewAction;
+    use crate::{AcceptDraft, Reviewer};
+    let store = fx.store.clone();
+    let id = drafted(&store, "수락 후 재생성할 메모의 원문", "수락된 초안").await;
+    let accepted = store
+        .accept_draft(
+            id,
+            &AcceptDraft {
+                by: Reviewer::Web,
+                expected_version: None,
+                md_content: Some(
+                    crate::review::parse_edited_text("사람이 고친 글".into()).unwrap(),
+                ),
+            },
+        )
+        .await
+        .unwrap();
+    let wake = store.draft_signal().subscribe();
+    let queued = store.regenerate_draft(id, Reviewer::Api).await.unwrap();
+    assert!(wake.has_changed().unwrap(), "regenerate wakes the worker");
+    assert_eq!(queued.draft.state, DraftState::Pending);
+    assert_eq!(queued.draft.attempts, 0);
+    // Until the new draft lands, the accepted text is still the document's content.
+    assert_eq!(queued.md_content.as_deref(), Some("사람이 고친 글"));
+    assert_eq!(queued.md_draft_status, Some(MdDraftStatus::Accepted));
+    let entry = history(&queued).pop().unwrap();
+    assert_eq!(entry.action, ReviewAction::Regenerate);
+    assert_eq!(entry.from_status, Some(MdDraftStatus::Accepted));
+    assert_eq!(entry.replaced_text.as_deref(), Some("사람이 고친 글"));
+    // The new draft replaces md_content; the accepted text stays in the history.
+    let claim = store
+        .claim_drafts(&request("w", 1))
+        .await
+        .unwrap()
+        .remove(0);
+    store
+        .settle_draft(
+            &claim,
+            &Settlement::Drafted {
+                markdown: "새 초안".into(),
+                metadata: Default::default(),
+                model_calls: 1,
+            },
+        )
+        .await
+        .unwrap();
+    let redrafted = store.get_document(id).await.unwrap();
+    assert_eq!(redrafted.md_content.as_deref(), Some("새 초안"));
+    assert_eq!(redrafted.md_draft_status, Some(MdDraftStatus::Draft));
+    let entries = history(&redrafted);
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[1].replaced_text.as_deref(), Some("사람이 고친 글"));
+    assert_eq!(accepted.extracted_text, redrafted.extracted_text);
+
+    // A retry of a draft that never existed is recorded as a retry.
+    let waiting = promoted(&store, "초안이 실패한 메모의 원문").await;
+    let retried = store
+        .regenerate_draft(waiting, Reviewer::Web)
+        .await
+        .unwrap();
+    assert_eq!(history(&retried)[0].action, ReviewAction::Retry);
+    assert_eq!(retried.md_draft_status, None);
+}
+
 impl Fixture {
     fn clock_now_plus(&self, by: Duration) -> jaryo_domain::Timestamp {
         use jaryo_domain::Clock;
@@ -1023,6 +1320,10 @@ macro_rules! conformance_suite {
             search_filters_and_pages,
             search_points_documents_at_the_best_chunk,
             reindex_rebuilds_the_index_with_progress,
+            a_draft_is_accepted_as_drafted_or_edited_and_recorded,
+            a_rejected_draft_stays_visible_and_can_be_accepted_later,
+            reviews_are_refused_without_a_draft_or_while_one_is_made,
+            regenerating_an_accepted_draft_keeps_the_accepted_text,
         );
     };
     (@checks $open:path; $($check:ident),* $(,)?) => {

@@ -10,11 +10,13 @@
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod drafts;
+pub mod review;
 pub mod search;
 
 pub use drafts::{
     ClaimRequest, DraftClaim, DraftQueueStats, DraftSelection, DraftSignal, Settled, Settlement,
 };
+pub use review::{AcceptDraft, RejectDraft, ReviewRefusal, Reviewer};
 pub use search::{
     ChunkLocation, ReindexProgress, ReindexReport, SearchCursor, SearchFilter, SearchHit,
     SearchIndexStatus, SearchKind, SearchPage, SearchRequest,
@@ -41,6 +43,9 @@ pub enum StoreError {
     },
     #[error("the document changed since it was read: now at version {current_version}")]
     VersionConflict { current_version: i64 },
+    /// A review the document's state does not allow (see [`review`]).
+    #[error("{0}")]
+    ReviewRefused(ReviewRefusal),
     /// The database refused a write that breaks one of its constraints.
     #[error("the database refused the write: {0}")]
     Constraint(String),
@@ -206,6 +211,18 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// Queues a (new) draft of a document, whatever its draft state: retry after failure,
     /// regenerate after success. Attempts start again at zero.
     async fn request_redraft(&self, id: DocumentId) -> StoreResult<Document>;
+    /// The person accepts the draft, as drafted or with an edited text, which then becomes
+    /// `md_content`. Refused without a draft, while a new one is being made, and on a stale
+    /// `expected_version`; recorded in `source_metadata.review_history`; bumps the version.
+    /// The rules are [`review::plan_accept`].
+    async fn accept_draft(&self, id: DocumentId, accept: &AcceptDraft) -> StoreResult<Document>;
+    /// The person rejects the draft: it stays in `md_content`, marked rejected; the original
+    /// is untouched. Recorded and refused like [`Store::accept_draft`].
+    async fn reject_draft(&self, id: DocumentId, reject: &RejectDraft) -> StoreResult<Document>;
+    /// The person asks for a new draft ([`Store::request_redraft`]), recorded in the review
+    /// history in the same transaction; an accepted text is kept there whole, since the new
+    /// draft will replace it ([`review::plan_regenerate`]).
+    async fn regenerate_draft(&self, id: DocumentId, by: Reviewer) -> StoreResult<Document>;
     /// Counts of draft work by state, and when the next piece of waiting work falls due.
     async fn draft_queue_stats(&self) -> StoreResult<DraftQueueStats>;
     /// Fires whenever draft work may have become ready in this store.

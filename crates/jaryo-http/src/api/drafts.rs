@@ -22,7 +22,9 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Queue a (new) draft: retry a failed one, or regenerate a finished one. Attempts start
-/// again at zero; the worker takes it up at once.
+/// again at zero; the worker takes it up at once. Recorded in
+/// `source_metadata.review_history`; regenerating an accepted draft keeps the accepted text
+/// there (`replaced_text`), since the new draft replaces `md_content` when it lands.
 #[utoipa::path(post, path = "/api/v1/documents/{id}/redraft", tag = "documents",
     params(("id" = i64, Path)),
     responses(
@@ -33,8 +35,14 @@ pub async fn redraft(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<DocumentJson>, ApiError> {
+    // Recorded in the review history; an accepted text the new draft will replace is kept
+    // there whole.
     Ok(Json(
-        state.store.request_redraft(DocumentId(id)).await?.into(),
+        state
+            .store
+            .regenerate_draft(DocumentId(id), jaryo_store::Reviewer::Api)
+            .await?
+            .into(),
     ))
 }
 

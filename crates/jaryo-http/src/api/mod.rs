@@ -5,6 +5,7 @@ pub mod documents;
 pub mod drafts;
 pub mod memos;
 pub mod openapi;
+pub mod review;
 pub mod search;
 pub mod status;
 

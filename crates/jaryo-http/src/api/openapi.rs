@@ -25,6 +25,8 @@ use utoipa::{Modify, OpenApi};
         super::documents::update_document,
         super::documents::delete_document,
         super::drafts::redraft,
+        super::review::accept_draft,
+        super::review::reject_draft,
         super::drafts::redraft_selection,
         super::ask::ask,
         super::status::status,
@@ -37,6 +39,7 @@ use utoipa::{Modify, OpenApi};
     tags(
         (name = "memos", description = "Quick notes"),
         (name = "documents", description = "The library"),
+        (name = "review", description = "Accept, edit then accept, or reject a model draft"),
         (name = "status", description = "What jaryo is doing"),
         (name = "ask", description = "Questions answered from your notes"),
         (name = "search", description = "Ranked full-text search, Korean first-class"),
