@@ -3,7 +3,7 @@
 
 use jaryo_http::client::SearchParams;
 use jaryo_http::wire::{NewDocumentInput, SearchKindJson, SearchPageJson};
-use jaryo_testkit::{TestApp, error_code};
+use jaryo_testkit::{Backend, TestApp, error_code};
 use reqwest::Method;
 use unicode_normalization::UnicodeNormalization;
 
@@ -35,9 +35,11 @@ async fn document(app: &TestApp, title: &str, text: &str) -> i64 {
         .id
 }
 
-#[tokio::test]
-async fn a_memo_is_found_the_moment_its_create_returns_with_its_match_marked() {
-    let app = TestApp::spawn().await;
+jaryo_testkit::test_on_both_stores!(
+    a_memo_is_found_the_moment_its_create_returns_with_its_match_marked
+);
+async fn a_memo_is_found_the_moment_its_create_returns_with_its_match_marked(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let memo = app
         .api
         .create_memo("주간 회의: axum 서버를 <금요일>에 배포 & 점검")
@@ -61,9 +63,11 @@ async fn a_memo_is_found_the_moment_its_create_returns_with_its_match_marked() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn korean_words_match_inside_inflected_forms_and_with_english_beside_them() {
-    let app = TestApp::spawn().await;
+jaryo_testkit::test_on_both_stores!(
+    korean_words_match_inside_inflected_forms_and_with_english_beside_them
+);
+async fn korean_words_match_inside_inflected_forms_and_with_english_beside_them(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let inflected = app
         .api
         .create_memo("어제 서버를 재시작했고 오늘은 서버에서 로그를 봤다")
@@ -137,9 +141,9 @@ async fn korean_words_match_inside_inflected_forms_and_with_english_beside_them(
     app.stop().await;
 }
 
-#[tokio::test]
-async fn the_phrase_rule_and_quoted_phrases_over_http() {
-    let app = TestApp::spawn().await;
+jaryo_testkit::test_on_both_stores!(the_phrase_rule_and_quoted_phrases_over_http);
+async fn the_phrase_rule_and_quoted_phrases_over_http(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let exact = app.api.create_memo("서버 설정 백업").await.unwrap().id;
     let reversed = app.api.create_memo("설정 서버 백업").await.unwrap().id;
     assert_eq!(
@@ -150,9 +154,9 @@ async fn the_phrase_rule_and_quoted_phrases_over_http() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn deleted_memos_and_documents_are_gone_from_results() {
-    let app = TestApp::spawn().await;
+jaryo_testkit::test_on_both_stores!(deleted_memos_and_documents_are_gone_from_results);
+async fn deleted_memos_and_documents_are_gone_from_results(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let memo = app.api.create_memo("지울 메모: 예산 초안").await.unwrap();
     let doc = document(&app, "지울 문서", "예산 검토 결과").await;
     assert_eq!(search(&app, "예산").await.hits.len(), 2);
@@ -166,9 +170,13 @@ async fn deleted_memos_and_documents_are_gone_from_results() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn a_title_match_beats_a_body_match_and_a_dense_short_text_beats_a_long_one() {
-    let app = TestApp::spawn().await;
+jaryo_testkit::test_on_both_stores!(
+    a_title_match_beats_a_body_match_and_a_dense_short_text_beats_a_long_one
+);
+async fn a_title_match_beats_a_body_match_and_a_dense_short_text_beats_a_long_one(
+    backend: Backend,
+) {
+    let app = TestApp::spawn_on(backend).await;
     let filler = "회의실 예약과 점심 메뉴를 정리했다. ".repeat(15);
     let body_only = document(&app, "월간 기록", &format!("{filler} 일정 공유.")).await;
     let in_title = document(&app, "일정 정리", &filler).await;
@@ -195,9 +203,11 @@ async fn a_title_match_beats_a_body_match_and_a_dense_short_text_beats_a_long_on
     app.stop().await;
 }
 
-#[tokio::test]
-async fn a_document_hit_points_at_its_best_chunk_with_the_snippet_inside_it() {
-    let app = TestApp::spawn().await;
+jaryo_testkit::test_on_both_stores!(
+    a_document_hit_points_at_its_best_chunk_with_the_snippet_inside_it
+);
+async fn a_document_hit_points_at_its_best_chunk_with_the_snippet_inside_it(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let text = format!(
         "# 개요\n\n{}\n\n## 장애 대응\n\n디스크가 가득 차면 로그를 지우고 서버를 재시작한다.\n",
         "이 문서는 운영 절차를 모은다. ".repeat(60)
@@ -217,9 +227,9 @@ async fn a_document_hit_points_at_its_best_chunk_with_the_snippet_inside_it() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn filters_narrow_by_kind_tag_date_and_draft_state() {
-    let app = TestApp::spawn().await;
+jaryo_testkit::test_on_both_stores!(filters_narrow_by_kind_tag_date_and_draft_state);
+async fn filters_narrow_by_kind_tag_date_and_draft_state(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let tagged = app
         .api
         .create_memo("필터 시험 메모 #Project")
@@ -307,9 +317,9 @@ async fn filters_narrow_by_kind_tag_date_and_draft_state() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn pages_follow_the_cursor_through_every_hit_once() {
-    let app = TestApp::spawn().await;
+jaryo_testkit::test_on_both_stores!(pages_follow_the_cursor_through_every_hit_once);
+async fn pages_follow_the_cursor_through_every_hit_once(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let mut created = Vec::new();
     for i in 0..23 {
         let text = format!("페이지 시험 {}", "반복 ".repeat(i % 5 + 1));
@@ -337,9 +347,9 @@ async fn pages_follow_the_cursor_through_every_hit_once() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn bad_queries_are_422_and_bad_filters_400() {
-    let app = TestApp::spawn().await;
+jaryo_testkit::test_on_both_stores!(bad_queries_are_422_and_bad_filters_400);
+async fn bad_queries_are_422_and_bad_filters_400(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let long = "가".repeat(400);
     for (query, status, code) in [
         ("/search", 422, "invalid_input"),
@@ -372,9 +382,9 @@ async fn bad_queries_are_422_and_bad_filters_400() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn the_openapi_document_describes_search() {
-    let app = TestApp::spawn().await;
+jaryo_testkit::test_on_both_stores!(the_openapi_document_describes_search);
+async fn the_openapi_document_describes_search(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let doc: serde_json::Value = app
         .authed(Method::GET, "/openapi.json")
         .send()

@@ -190,13 +190,13 @@ impl WorkerOnly {
 
 /// Opens the configured store, applying pending migrations.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
-    if let Some(url) = &config.database_url {
-        return open_postgres(config, url.expose_secret()).await;
-    }
     config
         .chunk
         .validate()
         .context("invalid [chunk] configuration")?;
+    if let Some(url) = &config.database_url {
+        return open_postgres(config, url.expose_secret()).await;
+    }
     let options = SqliteOptions {
         chunk: config.chunk.clone(),
         ..SqliteOptions::in_data_dir(&config.data_dir)
@@ -222,6 +222,7 @@ async fn open_postgres(config: &Config, url: &str) -> anyhow::Result<Arc<dyn Sto
     options.acquire_timeout = Duration::from_millis(settings.acquire_timeout_ms);
     options.statement_timeout = Duration::from_millis(settings.statement_timeout_ms);
     options.startup_wait = Duration::from_secs(settings.startup_wait_secs);
+    options.chunk = config.chunk.clone();
     let database = options.describe();
     tracing::info!(%database, "opening the PostgreSQL database");
     let failed = match settings.startup_wait_secs {
