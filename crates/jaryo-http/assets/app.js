@@ -17,13 +17,13 @@
 
   // Enter saves the memo on a desktop keyboard; Shift+Enter adds a line. Not while an IME
   // (Korean input) is composing, and not on touch screens, where Enter means a new line.
-  const finePointer = window.matchMedia && window.matchMedia("(pointer: fine)").matches;
+  const touchScreen = window.matchMedia && window.matchMedia("(pointer: coarse)").matches;
   for (const box of document.querySelectorAll("textarea[data-enter-submits]")) {
     box.addEventListener("keydown", (event) => {
       if (event.key !== "Enter" || event.shiftKey || event.isComposing || event.keyCode === 229) {
         return;
       }
-      if (!finePointer || box.value.trim() === "") {
+      if (touchScreen || box.value.trim() === "") {
         return;
       }
       event.preventDefault();

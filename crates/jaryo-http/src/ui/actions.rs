@@ -17,8 +17,12 @@ use serde::Deserialize;
 
 /// A path with `done=<what>` added, for the notice on the page it leads to.
 fn with_notice(path: &str, done: &str) -> String {
+    let (path, fragment) = match path.split_once('#') {
+        Some((path, fragment)) => (path, format!("#{fragment}")),
+        None => (path, String::new()),
+    };
     let separator = if path.contains('?') { '&' } else { '?' };
-    format!("{path}{separator}done={done}")
+    format!("{path}{separator}done={done}{fragment}")
 }
 
 fn see_other(path: &str) -> Response {
@@ -37,6 +41,18 @@ fn from_textarea(text: String) -> String {
         text.replace("\r\n", "\n")
     } else {
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn notices_go_before_the_fragment() {
+        assert_eq!(super::with_notice("/library", "x"), "/library?done=x");
+        assert_eq!(
+            super::with_notice("/library?state=failed#document-3", "x"),
+            "/library?state=failed&done=x#document-3"
+        );
     }
 }
 
