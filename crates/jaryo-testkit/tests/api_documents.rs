@@ -49,7 +49,18 @@ async fn a_document_carries_every_seed_column_and_its_draft(backend: Backend) {
 jaryo_testkit::test_on_both_stores!(patch_bumps_the_version_and_refuses_a_stale_one);
 async fn patch_bumps_the_version_and_refuses_a_stale_one(backend: Backend) {
     let app = TestApp::spawn_on(backend).await;
-    let id = promoted(&app, "원래 텍스트입니다. 충분히 긴 메모.").await;
+    // Written directly, so no draft is queued: the worker inside jaryo never changes the
+    // version under the test (a promoted memo this long would be drafted meanwhile).
+    let id = app
+        .api
+        .create_document(&NewDocumentInput {
+            title: None,
+            extracted_text: "원래 텍스트입니다. 충분히 긴 메모.".into(),
+            content_origin: None,
+        })
+        .await
+        .unwrap()
+        .id;
     let patched = app
         .api
         .update_document(
