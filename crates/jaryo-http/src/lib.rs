@@ -1,4 +1,4 @@
-//! jaryo's HTTP face: the JSON API under `/api/v1` (and, later, the web UI).
+//! jaryo's HTTP face: the JSON API under `/api/v1` and the web UI (`ui`, at `/`).
 //!
 //! Architecture invariant: this is the only crate that knows HTTP. Handlers parse input into
 //! domain types at the edge, call the store, and map every error to one JSON shape
