@@ -133,6 +133,59 @@ fn report(outcome: &str, detail: &str) {
     }
 }
 
+/// The store a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default: a SQLite file.
+    Sqlite,
+    /// A fresh PostgreSQL database of the test's own ([`TestDatabase`]).
+    Postgres,
+}
+
+impl Backend {
+    /// Whether tests on this backend run here. SQLite always does; PostgreSQL as the module
+    /// docs say (skipped saying why, or a panic where skipping is not allowed).
+    pub async fn available(self) -> bool {
+        match self {
+            Backend::Sqlite => true,
+            Backend::Postgres => postgres_available().await,
+        }
+    }
+}
+
+/// Declares tests written once as `async fn name(backend: Backend)` and runs each on both
+/// stores, as `name::sqlite` and `name::postgres` (the latter skipped, saying why, where
+/// PostgreSQL tests do not run; see [`testing`](crate::testing)). The calling crate needs
+/// `tokio` (for `#[tokio::test]`).
+///
+/// ```ignore
+/// jaryo_testkit::test_on_both_stores!(promote_makes_a_document_once);
+/// async fn promote_makes_a_document_once(backend: Backend) {
+///     let app = TestApp::spawn_on(backend).await;
+///     // ...
+/// }
+/// ```
+#[macro_export]
+macro_rules! test_on_both_stores {
+    ($($test:ident),+ $(,)?) => {
+        $(
+            mod $test {
+                #[tokio::test]
+                async fn sqlite() {
+                    super::$test($crate::testing::Backend::Sqlite).await;
+                }
+
+                #[tokio::test]
+                async fn postgres() {
+                    if $crate::testing::Backend::Postgres.available().await {
+                        super::$test($crate::testing::Backend::Postgres).await;
+                    }
+                }
+            }
+        )+
+    };
+}
+
 /// A database of its own for one test, dropped with this value.
 #[derive(Debug)]
 pub struct TestDatabase {

@@ -21,57 +21,10 @@ use jaryo_testllm::{RecordedRequest, Reply, TestLlm};
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
 
-/// The store a [`TestApp`] runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    /// The embedded default: a SQLite file in the test's data directory.
-    Sqlite,
-    /// A fresh PostgreSQL database of the test's own, dropped afterwards.
-    Postgres,
-}
-
-impl Backend {
-    /// Whether tests on this backend run here. SQLite always does; for PostgreSQL see the
-    /// crate docs (it says why when it does not, and panics where skipping is not allowed).
-    pub async fn available(self) -> bool {
-        match self {
-            Backend::Sqlite => true,
-            Backend::Postgres => jaryo_store_postgres::testing::postgres_available().await,
-        }
-    }
-}
-
-/// Declares tests written once as `async fn name(backend: Backend)` and runs each on both
-/// stores, as `name::sqlite` and `name::postgres` (the latter skipped, saying why, where
-/// PostgreSQL tests do not run; see the crate docs).
-///
-/// ```ignore
-/// jaryo_testkit::test_on_both_stores!(promote_makes_a_document_once);
-/// async fn promote_makes_a_document_once(backend: Backend) {
-///     let app = TestApp::spawn_on(backend).await;
-///     // ...
-/// }
-/// ```
-#[macro_export]
-macro_rules! test_on_both_stores {
-    ($($test:ident),+ $(,)?) => {
-        $(
-            mod $test {
-                #[tokio::test]
-                async fn sqlite() {
-                    super::$test($crate::Backend::Sqlite).await;
-                }
-
-                #[tokio::test]
-                async fn postgres() {
-                    if $crate::Backend::Postgres.available().await {
-                        super::$test($crate::Backend::Postgres).await;
-                    }
-                }
-            }
-        )+
-    };
-}
+/// The store a test runs on, and the macro that runs a test on both; they live beside the
+/// rule for when PostgreSQL tests run, so crates below this one use the same ones.
+pub use jaryo_store_postgres::test_on_both_stores;
+pub use jaryo_store_postgres::testing::Backend;
 
 /// A running jaryo and a client of it.
 pub struct TestApp {
