@@ -1,7 +1,7 @@
 //! The web UI's security over plain HTTP (no browser): sign-in and sessions, CSRF, the
 //! Content-Security-Policy, and that the UI and the API keep their own credentials.
 
-use jaryo_testkit::TestApp;
+use jaryo_testkit::{Backend, TestApp};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::redirect::Policy;
 use secrecy::ExposeSecret;
@@ -70,9 +70,9 @@ impl Web {
     }
 }
 
-#[tokio::test]
-async fn pages_need_a_session_from_the_token_and_sign_out_ends_it() {
-    let app = TestApp::spawn().await;
+jaryo_testkit::test_on_both_stores!(pages_need_a_session_from_the_token_and_sign_out_ends_it);
+async fn pages_need_a_session_from_the_token_and_sign_out_ends_it(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let mut web = Web::new(&app);
     let response = web.get("/memos").await;
     assert_eq!(response.status(), 303);
@@ -112,9 +112,9 @@ async fn pages_need_a_session_from_the_token_and_sign_out_ends_it() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn every_form_needs_the_sessions_csrf_token_and_our_origin() {
-    let app = TestApp::spawn().await;
+jaryo_testkit::test_on_both_stores!(every_form_needs_the_sessions_csrf_token_and_our_origin);
+async fn every_form_needs_the_sessions_csrf_token_and_our_origin(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let mut web = Web::new(&app);
     web.sign_in(app.token.expose_secret()).await;
     let html = web.get("/memos").await.text().await.unwrap();
@@ -156,9 +156,9 @@ async fn every_form_needs_the_sessions_csrf_token_and_our_origin() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn pages_forbid_inline_script_and_embed_their_assets() {
-    let app = TestApp::spawn().await;
+jaryo_testkit::test_on_both_stores!(pages_forbid_inline_script_and_embed_their_assets);
+async fn pages_forbid_inline_script_and_embed_their_assets(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
     let mut web = Web::new(&app);
     web.sign_in(app.token.expose_secret()).await;
     app.api
