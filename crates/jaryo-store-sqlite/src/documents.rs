@@ -148,24 +148,15 @@ pub async fn create(store: &SqliteStore, new: &NewDocument) -> StoreResult<Docum
         Some(new.extracted_text.as_str()),
         &store.chunk_config,
     );
-    let mut tx = store.begin_write().await?;
-    let row = sqlx::query(concat!(
-        "INSERT INTO documents (title, extracted_text, content_origin, source_metadata, \
-         created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5) RETURNING ",
-        document_columns!()
-    ))
-    .bind(title)
-    .bind(new.extracted_text.as_str())
-    .bind(new.content_origin.as_str())
-    .bind(serde_json::Value::Object(new.source_metadata.clone()).to_string())
-    .bind(encode_time(now))
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(map_error)?;
-    let document = decode(&row)?;
-    index_document(&mut tx, document.id, &entry, true).await?;
-    tx.commit().await.map_err(map_error)?;
-    Ok(document)
+    let row = crate::batch::NewDocumentRow {
+        title,
+        extracted_text: new.extracted_text.as_str().to_owned(),
+        content_origin: new.content_origin.as_str(),
+        source_metadata: serde_json::Value::Object(new.source_metadata.clone()).to_string(),
+        entry,
+        now,
+    };
+    store.batcher.insert_document(row).await
 }
 
 pub async fn get(pool: &SqlitePool, id: DocumentId) -> StoreResult<Document> {

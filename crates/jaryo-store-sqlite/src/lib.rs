@@ -14,6 +14,7 @@
 //! Architecture invariant: SQL lives here and in `migrations/`, nowhere else. An applied
 //! migration is never edited; a change is a new migration.
 
+mod batch;
 mod codec;
 mod documents;
 mod drafts;
@@ -49,6 +50,9 @@ pub struct SqliteOptions {
     pub busy_timeout: Duration,
     /// How documents' original text is cut into chunks (search hits point at the best one).
     pub chunk: ChunkConfig,
+    /// An unfiltered search ranks at most this many of the newest matches of each kind by
+    /// relevance; older matches follow, unranked (see the search module).
+    pub search_rank_window: u32,
 }
 
 impl SqliteOptions {
@@ -62,6 +66,7 @@ impl SqliteOptions {
             path,
             read_connections: 4,
             busy_timeout: Duration::from_secs(30),
+            search_rank_window: search::DEFAULT_RANK_WINDOW,
             chunk: ChunkConfig::default(),
         }
     }
@@ -75,6 +80,8 @@ pub struct SqliteStore {
     clock: Arc<dyn Clock>,
     signal: DraftSignal,
     chunk_config: ChunkConfig,
+    search_rank_window: u32,
+    batcher: batch::Batcher,
 }
 
 impl SqliteStore {
@@ -110,12 +117,15 @@ impl SqliteStore {
             .connect_with(connect.read_only(true))
             .await
             .map_err(codec::map_error)?;
+        let batcher = batch::Batcher::start(writer.clone());
         let store = Self {
             writer,
             reader,
             clock,
             signal: DraftSignal::default(),
             chunk_config: options.chunk.clone(),
+            search_rank_window: options.search_rank_window.max(1),
+            batcher,
         };
         search::stamp_if_empty(&store).await?;
         Ok(store)

@@ -36,7 +36,11 @@ fn not_found(id: MemoId) -> StoreError {
     }
 }
 
-async fn replace_tags(conn: &mut SqliteConnection, id: MemoId, tags: &[String]) -> StoreResult<()> {
+pub(crate) async fn replace_tags(
+    conn: &mut SqliteConnection,
+    id: MemoId,
+    tags: &[String],
+) -> StoreResult<()> {
     sqlx::query("DELETE FROM memo_tags WHERE memo_id = ?1")
         .bind(id.0)
         .execute(&mut *conn)
@@ -54,32 +58,14 @@ async fn replace_tags(conn: &mut SqliteConnection, id: MemoId, tags: &[String]) 
 }
 
 pub async fn create(store: &SqliteStore, text: &MemoText) -> StoreResult<Memo> {
-    let now = store.clock.now();
-    let tags = text.tags();
-    let tags_json = serde_json::to_string(&tags).map_err(StoreError::internal)?;
-    let entry = MemoEntry::new(text.as_str());
-    let mut tx = store.begin_write().await?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO memos (content, tags, created_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?3) RETURNING id",
-    )
-    .bind(text.as_str())
-    .bind(tags_json)
-    .bind(encode_time(now))
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(map_error)?;
-    replace_tags(&mut tx, MemoId(id), &tags).await?;
-    index_memo(&mut tx, MemoId(id), &entry).await?;
-    tx.commit().await.map_err(map_error)?;
-    Ok(Memo {
-        id: MemoId(id),
+    // Analysed here, on the caller's task; the writer only writes.
+    let row = crate::batch::NewMemoRow {
         content: text.as_str().to_owned(),
-        tags,
-        created_at: now,
-        updated_at: now,
-        document_id: None,
-    })
+        tags: text.tags(),
+        entry: MemoEntry::new(text.as_str()),
+        now: store.clock.now(),
+    };
+    store.batcher.insert_memo(row).await
 }
 
 pub async fn get(pool: &SqlitePool, id: MemoId) -> StoreResult<Memo> {

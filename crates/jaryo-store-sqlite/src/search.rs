@@ -11,6 +11,12 @@
 //!   range FTS5 answers from the index.
 //! - Ranking is FTS5's `bm25` with the title weighted 10× the body; the API's score is its
 //!   negation (higher is better).
+//! - Bounded ranking: FTS5 scores every hit of a query, which for a word in half of 100,000
+//!   documents costs tens of milliseconds. So an unfiltered search ranks only the newest
+//!   [`DEFAULT_RANK_WINDOW`] matches of each kind (documents, memos) by relevance; older
+//!   matches, if any, come after them with score 0, oldest first, so paging still reaches every
+//!   hit. Below the window (almost every query on a personal library) the ranking is exact.
+//!   Filtered searches rank every hit.
 
 use crate::SqliteStore;
 use crate::codec::{decode_time, encode_time, map_error};
@@ -206,6 +212,9 @@ pub(crate) async fn unindex_document(
     delete_document_derivatives(conn, id).await
 }
 
+/// How many of the newest matches of each kind an unfiltered search ranks by relevance.
+pub const DEFAULT_RANK_WINDOW: u32 = 2000;
+
 /// Ranks without joining the item tables: the fast path when no filter but the kind is set
 /// (deleted items are never in the index). `?4`/`?5` are the cursor's rank and row id.
 const SEARCH_UNFILTERED: &str = "\
@@ -214,6 +223,18 @@ SELECT rowid, rank FROM ( \
     WHERE search_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3) \
 WHERE ?4 IS NULL OR rank > ?4 OR (rank = ?4 AND rowid > ?5) \
 ORDER BY rank, rowid LIMIT ?6";
+
+/// The row id where a kind's rank window starts: the `?4`-th newest match in `?2..=?3`;
+/// none when there are fewer matches.
+const RANK_WINDOW_START: &str = "\
+SELECT rowid FROM search_fts WHERE search_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3 \
+ORDER BY rowid DESC LIMIT 1 OFFSET ?4";
+
+/// Matches older than the rank window, unranked, oldest first, after the cursor's row id.
+const SEARCH_BEYOND_WINDOW: &str = "\
+SELECT rowid, 0.0 AS rank FROM search_fts \
+WHERE search_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3 AND rowid > ?4 \
+ORDER BY rowid LIMIT ?5";
 
 /// Ranks with the row filters applied through the item tables.
 const SEARCH_FILTERED: &str = "\
@@ -275,15 +296,15 @@ pub async fn search(store: &SqliteStore, request: &SearchRequest) -> StoreResult
                 .fetch_all(&mut *conn)
                 .await
         } else {
-            sqlx::query_as(SEARCH_UNFILTERED)
-                .bind(&fts_match)
-                .bind(low)
-                .bind(high)
-                .bind(cursor_rank)
-                .bind(cursor_rowid)
-                .bind(limit + 1)
-                .fetch_all(&mut *conn)
-                .await
+            rank_unfiltered(
+                &mut conn,
+                &fts_match,
+                (low, high),
+                (cursor_rank, cursor_rowid),
+                limit + 1,
+                i64::from(store.search_rank_window),
+            )
+            .await
         }
         .map_err(map_error)?;
         let has_more = ranked.len() > limit as usize;
@@ -299,6 +320,83 @@ pub async fn search(store: &SqliteStore, request: &SearchRequest) -> StoreResult
     .await;
     let _ = sqlx::query("COMMIT").execute(&mut *conn).await;
     result
+}
+
+/// An unfiltered page: per kind, the newest `window` matches ranked by relevance, then the
+/// older matches unranked (rank 0, after every bm25 rank, which is negative), oldest first.
+async fn rank_unfiltered(
+    conn: &mut SqliteConnection,
+    fts_match: &str,
+    (low, high): (i64, i64),
+    (cursor_rank, cursor_rowid): (Option<f64>, Option<i64>),
+    wanted: i64,
+    window: i64,
+) -> Result<Vec<(i64, f64)>, sqlx::Error> {
+    // The kinds' row-id ranges inside the requested range.
+    let ranges = [
+        (low, high.min(MEMO_ROWID_BASE - 1)),
+        (low.max(MEMO_ROWID_BASE + 1), high),
+    ];
+    let mut ranked: Vec<(i64, f64)> = Vec::new();
+    // Per kind: (first row id of the ranked window, the range below it).
+    let mut beyond: Vec<(i64, i64)> = Vec::new();
+    let past_ranked = cursor_rank.is_some_and(|rank| rank >= 0.0);
+    for (lo, hi) in ranges.into_iter().filter(|(lo, hi)| lo <= hi) {
+        let start: Option<i64> = sqlx::query_scalar(RANK_WINDOW_START)
+            .bind(fts_match)
+            .bind(lo)
+            .bind(hi)
+            .bind(window - 1)
+            .fetch_optional(&mut *conn)
+            .await?;
+        let window_low = match start {
+            Some(start) => {
+                beyond.push((lo, start - 1));
+                start
+            }
+            None => lo,
+        };
+        if past_ranked {
+            continue;
+        }
+        let rows: Vec<(i64, f64)> = sqlx::query_as(SEARCH_UNFILTERED)
+            .bind(fts_match)
+            .bind(window_low)
+            .bind(hi)
+            .bind(cursor_rank)
+            .bind(cursor_rowid)
+            .bind(wanted)
+            .fetch_all(&mut *conn)
+            .await?;
+        ranked.extend(rows);
+    }
+    ranked.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+    ranked.truncate(wanted as usize);
+    if ranked.len() as i64 == wanted || beyond.is_empty() {
+        return Ok(ranked);
+    }
+    // The ranked windows are exhausted on this page: continue with the older matches.
+    let after = if past_ranked {
+        cursor_rowid.unwrap_or(i64::MIN)
+    } else {
+        i64::MIN
+    };
+    for (lo, hi) in beyond {
+        let missing = wanted - ranked.len() as i64;
+        if missing <= 0 {
+            break;
+        }
+        let rows: Vec<(i64, f64)> = sqlx::query_as(SEARCH_BEYOND_WINDOW)
+            .bind(fts_match)
+            .bind(lo)
+            .bind(hi)
+            .bind(after)
+            .bind(missing)
+            .fetch_all(&mut *conn)
+            .await?;
+        ranked.extend(rows);
+    }
+    Ok(ranked)
 }
 
 /// Reads the ranked rows' items in three statements and builds their hits, in rank order;
@@ -365,7 +463,8 @@ async fn hydrate(
     }
     let mut hits = Vec::with_capacity(ranked.len());
     for &(rowid, rank) in ranked {
-        let score = -rank;
+        // `0.0 - rank`, not `-rank`: unranked rows (rank 0) score 0, not -0.
+        let score = 0.0 - rank;
         if rowid > MEMO_ROWID_BASE {
             let id = rowid - MEMO_ROWID_BASE;
             let Some((content, created_at, updated_at)) = memos.get(&id) else {
