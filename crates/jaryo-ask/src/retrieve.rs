@@ -29,19 +29,117 @@ pub struct Source {
 /// Endings that follow a Korean noun in a question (particles, copulas, question endings),
 /// longest first so the longest match is cut.
 const KOREAN_ENDINGS: &[&str] = &[
-    "이었나요", "였나요", "인가요", "입니까", "이에요", "예요", "이야", "인가", "에서는",
-    "에서", "에게", "으로", "부터", "까지", "이랑", "하고", "나요", "은요", "는요", "이", "가",
-    "은", "는", "을", "를", "에", "의", "와", "과", "도", "만", "로", "야", "요",
+    "이었나요",
+    "였나요",
+    "인가요",
+    "입니까",
+    "이에요",
+    "예요",
+    "이야",
+    "인가",
+    "에서는",
+    "에서",
+    "에게",
+    "으로",
+    "부터",
+    "까지",
+    "이랑",
+    "하고",
+    "나요",
+    "은요",
+    "는요",
+    "이",
+    "가",
+    "은",
+    "는",
+    "을",
+    "를",
+    "에",
+    "의",
+    "와",
+    "과",
+    "도",
+    "만",
+    "로",
+    "야",
+    "요",
 ];
 
 /// Words that carry no content in a question.
 const STOPWORDS: &[&str] = &[
-    "a", "an", "the", "is", "are", "was", "were", "do", "does", "did", "what", "who", "whom",
-    "when", "where", "which", "why", "how", "of", "in", "on", "at", "to", "for", "and", "or",
-    "my", "me", "i", "we", "our", "it", "its", "about", "with", "be", "can", "could", "should",
-    "would", "will", "this", "that", "there", "누구", "누가", "언제", "어디", "어디서", "무엇",
-    "뭐", "뭘", "무슨", "어떤", "어떻게", "왜", "얼마", "몇", "알려줘", "알려", "줘", "주세요",
-    "있어", "있나", "있나요", "했지", "했나", "했어", "하지", "해야", "하나", "그", "이",
+    "a",
+    "an",
+    "the",
+    "is",
+    "are",
+    "was",
+    "were",
+    "do",
+    "does",
+    "did",
+    "what",
+    "who",
+    "whom",
+    "when",
+    "where",
+    "which",
+    "why",
+    "how",
+    "of",
+    "in",
+    "on",
+    "at",
+    "to",
+    "for",
+    "and",
+    "or",
+    "my",
+    "me",
+    "i",
+    "we",
+    "our",
+    "it",
+    "its",
+    "about",
+    "with",
+    "be",
+    "can",
+    "could",
+    "should",
+    "would",
+    "will",
+    "this",
+    "that",
+    "there",
+    "누구",
+    "누가",
+    "언제",
+    "어디",
+    "어디서",
+    "무엇",
+    "뭐",
+    "뭘",
+    "무슨",
+    "어떤",
+    "어떻게",
+    "왜",
+    "얼마",
+    "몇",
+    "알려줘",
+    "알려",
+    "줘",
+    "주세요",
+    "있어",
+    "있나",
+    "있나요",
+    "했지",
+    "했나",
+    "했어",
+    "하지",
+    "해야",
+    "하나",
+    "그",
+    "이",
 ];
 
 fn is_hangul(c: char) -> bool {
@@ -128,9 +226,7 @@ pub async fn retrieve(store: &dyn Store, question: &str, limit: usize) -> StoreR
     for (_, hit) in ranked.into_iter().take(limit) {
         let text = match hit.kind {
             SearchKind::Document => {
-                let document = store
-                    .get_document(jaryo_domain::DocumentId(hit.id))
-                    .await?;
+                let document = store.get_document(jaryo_domain::DocumentId(hit.id)).await?;
                 let original = document.extracted_text.unwrap_or_default();
                 match &hit.chunk {
                     Some(chunk) => original
@@ -140,12 +236,7 @@ pub async fn retrieve(store: &dyn Store, question: &str, limit: usize) -> StoreR
                     None => original,
                 }
             }
-            SearchKind::Memo => {
-                store
-                    .get_memo(jaryo_domain::MemoId(hit.id))
-                    .await?
-                    .content
-            }
+            SearchKind::Memo => store.get_memo(jaryo_domain::MemoId(hit.id)).await?.content,
         };
         sources.push(Source {
             number: sources.len() + 1,

@@ -55,7 +55,11 @@ async fn the_limit_holds_across_processes() {
             .unwrap();
     }
     // Pre-emption may ask a holder to stop, but never lets a third in while two hold.
-    assert!(most.load(Ordering::SeqCst) <= 2, "{}", most.load(Ordering::SeqCst));
+    assert!(
+        most.load(Ordering::SeqCst) <= 2,
+        "{}",
+        most.load(Ordering::SeqCst)
+    );
 }
 
 #[tokio::test]
@@ -79,7 +83,11 @@ async fn an_interactive_call_in_one_process_stops_a_background_call_in_another()
         .expect("the interactive call gets the slot")
         .unwrap()
         .unwrap();
-    assert!(asked.elapsed() < Duration::from_secs(5), "{:?}", asked.elapsed());
+    assert!(
+        asked.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        asked.elapsed()
+    );
     drop(slot);
 }
 
@@ -98,11 +106,17 @@ async fn a_slot_of_a_dead_process_is_freed_by_its_lease() {
     .unwrap();
     let survivor = PgSharedSlots::start(&database.options(), config);
     let started = Instant::now();
-    let slot = tokio::time::timeout(Duration::from_secs(15), survivor.acquire(Priority::Background))
-        .await
-        .expect("the dead holder's slot comes back")
-        .unwrap();
-    assert!(started.elapsed() >= Duration::from_millis(500), "not before the lease ends");
+    let slot = tokio::time::timeout(
+        Duration::from_secs(15),
+        survivor.acquire(Priority::Background),
+    )
+    .await
+    .expect("the dead holder's slot comes back")
+    .unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(500),
+        "not before the lease ends"
+    );
     drop(slot);
 }
 
@@ -115,7 +129,8 @@ async fn a_waiter_that_gives_up_leaves_nothing_behind() {
     let b = PgSharedSlots::start(&database.options(), config.clone());
     let held = a.acquire(Priority::Background).await.unwrap();
     // B queues as interactive (first in line), then gives up.
-    let gave_up = tokio::time::timeout(Duration::from_millis(300), b.acquire(Priority::Interactive)).await;
+    let gave_up =
+        tokio::time::timeout(Duration::from_millis(300), b.acquire(Priority::Interactive)).await;
     assert!(gave_up.is_err());
     drop(held);
     // A background caller is not stuck behind the abandoned interactive waiter.
@@ -133,7 +148,10 @@ async fn a_waiter_that_gives_up_leaves_nothing_behind() {
         if waiters == 0 {
             break;
         }
-        assert!(Instant::now() < deadline, "{waiters} waiter rows left behind");
+        assert!(
+            Instant::now() < deadline,
+            "{waiters} waiter rows left behind"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let snapshot = c.snapshot().await.unwrap();

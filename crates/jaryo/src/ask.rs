@@ -8,8 +8,10 @@ use serde_json::Value;
 use std::io::Write;
 
 #[derive(Debug, Args)]
-#[command(after_help = "The answer comes from your own memos and documents only, with the \
-                        sources it cites. Example: jaryo ask 서버 배포 담당자는 누구야?")]
+#[command(
+    after_help = "The answer comes from your own memos and documents only, with the \
+                        sources it cites. Example: jaryo ask 서버 배포 담당자는 누구야?"
+)]
 pub struct AskArgs {
     /// The question.
     #[arg(required = true, num_args = 1..)]
@@ -33,7 +35,10 @@ pub async fn run(api: &ApiClient, args: AskArgs) -> anyhow::Result<()> {
             let _ = stdout.flush();
         }
         "retract" if !json => {
-            let _ = writeln!(stdout, "\n(the model was thinking aloud; the answer follows)");
+            let _ = writeln!(
+                stdout,
+                "\n(the model was thinking aloud; the answer follows)"
+            );
         }
         "done" => done = Some(data),
         "nothing_found" => nothing = true,

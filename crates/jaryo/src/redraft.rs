@@ -13,10 +13,12 @@ use jaryo_http::wire::RedraftSelection;
 const BATCH: usize = 50;
 
 #[derive(Debug, Args)]
-#[command(after_help = "--flagged, --failed and --outdated-prompt add to each other; with none \
+#[command(
+    after_help = "--flagged, --failed and --outdated-prompt add to each other; with none \
                         of them every document with draft work is selected. --model, --since \
                         and --until narrow the selection. Accepted drafts are never touched. \
-                        Example: jaryo redraft --flagged --since 2026-11-01")]
+                        Example: jaryo redraft --flagged --since 2026-11-01"
+)]
 pub struct RedraftArgs {
     /// Drafts the fidelity check flagged.
     #[arg(long)]
@@ -50,7 +52,10 @@ fn parse_time(flag: &str, value: &str) -> anyhow::Result<DateTime<Utc>> {
     let date = NaiveDate::parse_from_str(value, "%Y-%m-%d").with_context(|| {
         format!("{flag} wants a date like 2026-11-01 or an RFC 3339 time, not {value:?}")
     })?;
-    Ok(date.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc())
+    Ok(date
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight exists")
+        .and_utc())
 }
 
 pub async fn run(api: &ApiClient, args: RedraftArgs) -> anyhow::Result<()> {
@@ -59,8 +64,16 @@ pub async fn run(api: &ApiClient, args: RedraftArgs) -> anyhow::Result<()> {
         failed: args.failed,
         outdated_prompt: args.outdated_prompt,
         model: args.model.clone(),
-        drafted_from: args.since.as_deref().map(|v| parse_time("--since", v)).transpose()?,
-        drafted_before: args.until.as_deref().map(|v| parse_time("--until", v)).transpose()?,
+        drafted_from: args
+            .since
+            .as_deref()
+            .map(|v| parse_time("--since", v))
+            .transpose()?,
+        drafted_before: args
+            .until
+            .as_deref()
+            .map(|v| parse_time("--until", v))
+            .transpose()?,
         document_ids: None,
         dry_run: true,
     };

@@ -270,7 +270,12 @@ fn environment_variables_override_the_file_and_secrets_stay_hidden() {
 #[test]
 fn redraft_selects_from_the_command_line_and_refuses_bad_dates() {
     let server = Server::start();
-    let memo = json(&server.jaryo(&["memo", "add", "다시 초안을 만들 메모입니다 충분히 길게", "--json"]));
+    let memo = json(&server.jaryo(&[
+        "memo",
+        "add",
+        "다시 초안을 만들 메모입니다 충분히 길게",
+        "--json",
+    ]));
     json(&server.jaryo(&["promote", &memo["id"].to_string(), "--json"]));
     let dry = json(&server.jaryo(&["redraft", "--dry-run", "--json"]));
     assert_eq!(dry["matched"], 1, "{dry}");
