@@ -47,7 +47,10 @@ impl Services {
         reindex_if_stale(store.as_ref()).await?;
         let llm = LlmClient::new(config.llm.client.clone())
             .context("invalid model server settings ([llm] / JARYO_LLM_*)")?;
-        let gate = Gate::new(config.llm.gate.clone());
+        let gate = match shared_gate_slots(config)? {
+            Some(slots) => Gate::with_shared_slots(config.llm.gate.clone(), slots),
+            None => Gate::new(config.llm.gate.clone()),
+        };
         let worker = DraftWorker::new(WorkerParts {
             store: store.clone(),
             llm: llm.clone(),
@@ -210,6 +213,23 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 /// Opens the PostgreSQL database `url` names (`database_url`), waiting up to
 /// `[postgres] startup_wait_secs` for it to come up.
 async fn open_postgres(config: &Config, url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    let options = postgres_options(config, url)?;
+    let settings = &config.postgres;
+    let database = options.describe();
+    tracing::info!(%database, "opening the PostgreSQL database");
+    let failed = match settings.startup_wait_secs {
+        0 => format!("cannot open the PostgreSQL database {database}"),
+        wait => format!(
+            "cannot open the PostgreSQL database {database} (waited up to {wait} s; \
+             [postgres] startup_wait_secs / JARYO_POSTGRES_STARTUP_WAIT_SECS)"
+        ),
+    };
+    let store = PostgresStore::open(&options).await.context(failed)?;
+    Ok(Arc::new(store))
+}
+
+/// The PostgreSQL connection settings for `url` from the configuration.
+fn postgres_options(config: &Config, url: &str) -> anyhow::Result<PostgresOptions> {
     if !jaryo_store_postgres::is_postgres_url(url) {
         anyhow::bail!(
             "database_url must be a postgres:// or postgresql:// URL; leave it unset for the \
@@ -223,17 +243,28 @@ async fn open_postgres(config: &Config, url: &str) -> anyhow::Result<Arc<dyn Sto
     options.statement_timeout = Duration::from_millis(settings.statement_timeout_ms);
     options.startup_wait = Duration::from_secs(settings.startup_wait_secs);
     options.chunk = config.chunk.clone();
-    let database = options.describe();
-    tracing::info!(%database, "opening the PostgreSQL database");
-    let failed = match settings.startup_wait_secs {
-        0 => format!("cannot open the PostgreSQL database {database}"),
-        wait => format!(
-            "cannot open the PostgreSQL database {database} (waited up to {wait} s; \
-             [postgres] startup_wait_secs / JARYO_POSTGRES_STARTUP_WAIT_SECS)"
-        ),
+    Ok(options)
+}
+
+/// On PostgreSQL, the LLM gate's slots shared with every other process on the database, so the
+/// model server's limit (`[llm] concurrency`) holds across processes and machines; on SQLite
+/// (one machine, usually one process) none.
+fn shared_gate_slots(config: &Config) -> anyhow::Result<Option<Arc<dyn jaryo_gate::SharedSlots>>> {
+    let Some(url) = &config.database_url else {
+        return Ok(None);
     };
-    let store = PostgresStore::open(&options).await.context(failed)?;
-    Ok(Arc::new(store))
+    let options = postgres_options(config, url.expose_secret())?;
+    let gate = &config.llm.gate;
+    let slots = jaryo_store_postgres::PgSharedSlots::start(
+        &options,
+        jaryo_store_postgres::SharedSlotsConfig {
+            slots: gate.concurrency.max(1),
+            preempt: gate.preempt,
+            background_max_wait: Duration::from_millis(gate.background_max_wait_ms),
+            lease: Duration::from_secs(config.postgres.gate_lease_secs.max(1)),
+        },
+    );
+    Ok(Some(Arc::new(slots)))
 }
 
 /// Rebuilds the search index when it was built by another analyzer version or its chunks with

@@ -100,6 +100,9 @@ pub struct PostgresSection {
     pub statement_timeout_ms: u64,
     /// How long jaryo keeps retrying at start when the database cannot be reached.
     pub startup_wait_secs: u64,
+    /// On PostgreSQL the LLM gate's slots are shared by every process on the database: a slot
+    /// held by a process that died is freed after this many seconds.
+    pub gate_lease_secs: u64,
 }
 
 impl Default for PostgresSection {
@@ -109,6 +112,7 @@ impl Default for PostgresSection {
             acquire_timeout_ms: 5_000,
             statement_timeout_ms: 30_000,
             startup_wait_secs: 30,
+            gate_lease_secs: 15,
         }
     }
 }
@@ -316,6 +320,9 @@ acquire_timeout_ms = {pg_acquire_timeout_ms}
 statement_timeout_ms = {pg_statement_timeout_ms}
 # At start, keep retrying an unreachable database this long before giving up.
 startup_wait_secs = {pg_startup_wait_secs}
+# The LLM gate's slots ([llm] concurrency) are shared by every process on the database; a slot
+# held by a process that died is freed after this many seconds.
+gate_lease_secs = {pg_gate_lease_secs}
 "#,
         data_dir = defaults.data_dir.display(),
         listen = defaults.listen,
@@ -326,6 +333,7 @@ startup_wait_secs = {pg_startup_wait_secs}
         pg_acquire_timeout_ms = defaults.postgres.acquire_timeout_ms,
         pg_statement_timeout_ms = defaults.postgres.statement_timeout_ms,
         pg_startup_wait_secs = defaults.postgres.startup_wait_secs,
+        pg_gate_lease_secs = defaults.postgres.gate_lease_secs,
         base_url = client.base_url,
         model = client.model,
         stream = client.stream,
