@@ -7,6 +7,8 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct DraftConfig {
+    /// Whether this process drafts. Turn it off on API nodes when workers elsewhere draft.
+    pub enabled: bool,
     /// The safety-net tick, in seconds. The worker wakes the moment work appears; this only
     /// covers wake-ups it could not be told about.
     pub interval_secs: u64,
@@ -32,6 +34,7 @@ pub struct DraftConfig {
 impl Default for DraftConfig {
     fn default() -> Self {
         Self {
+            enabled: true,
             interval_secs: 120,
             batch_size: 2,
             parallelism: 0,

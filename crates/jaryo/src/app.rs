@@ -67,9 +67,14 @@ impl Services {
         })
     }
 
-    /// Runs the draft worker until `shutdown` fires.
-    fn spawn_worker(&self, shutdown: CancellationToken) -> JoinHandle<()> {
+    /// Runs the draft worker until `shutdown` fires; with drafting disabled (`[draft] enabled
+    /// = false`), only waits for it.
+    fn spawn_worker(&self, config: &Config, shutdown: CancellationToken) -> JoinHandle<()> {
         let worker = self.worker.clone();
+        if !config.draft.enabled {
+            tracing::info!("drafting is disabled in this process ([draft] enabled = false)");
+            return tokio::spawn(async move { shutdown.cancelled().await });
+        }
         tokio::spawn(async move { worker.run(shutdown).await })
     }
 }
@@ -116,7 +121,7 @@ impl App {
             let _ = stop.wait_for(|stop| *stop).await;
         }));
         let stop_worker = CancellationToken::new();
-        let worker_task = services.spawn_worker(stop_worker.clone());
+        let worker_task = services.spawn_worker(config, stop_worker.clone());
         let address_file = config.address_file();
         write_address_file(
             &address_file,
@@ -171,9 +176,14 @@ pub struct WorkerOnly {
 
 impl WorkerOnly {
     pub async fn start(config: &Config) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            config.draft.enabled,
+            "drafting is disabled ([draft] enabled = false / JARYO_DRAFT_ENABLED), so a worker \
+             has nothing to do"
+        );
         let services = Services::open(config).await?;
         let stop_worker = CancellationToken::new();
-        let worker_task = services.spawn_worker(stop_worker.clone());
+        let worker_task = services.spawn_worker(config, stop_worker.clone());
         Ok(Self {
             services,
             stop_worker,

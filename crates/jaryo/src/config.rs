@@ -280,6 +280,8 @@ preempt = {preempt}
 background_max_wait_ms = {background_max_wait_ms}
 
 [draft]
+# Whether this process drafts; turn it off on API nodes when `jaryo worker`s elsewhere do.
+enabled = {draft_enabled}
 # The worker wakes the moment a memo is promoted; this tick (seconds) is only a safety net.
 interval_secs = {interval_secs}
 # Documents claimed per round.
@@ -344,6 +346,7 @@ gate_lease_secs = {pg_gate_lease_secs}
         concurrency = gate.concurrency,
         preempt = gate.preempt,
         background_max_wait_ms = gate.background_max_wait_ms,
+        draft_enabled = draft.enabled,
         interval_secs = draft.interval_secs,
         batch_size = draft.batch_size,
         parallelism = draft.parallelism,
