@@ -211,3 +211,88 @@ pub fn print_phases(phases: &[Phase]) {
 pub fn verdict(ok: bool) -> &'static str {
     if ok { "✓" } else { "✗ BELOW FLOOR" }
 }
+
+/// A request of a load phase: method, path, JSON body.
+pub type Request = (hyper::Method, String, Option<Bytes>);
+
+/// Sends `total` requests over `clients` keep-alive connections to `addr`, request `n` made by
+/// `request(n)`; fails on any non-2xx answer. Throughput and latency.
+pub async fn http_phase(
+    addr: std::net::SocketAddr,
+    token: &str,
+    clients: usize,
+    name: &str,
+    total: u64,
+    request: impl Fn(u64) -> Request + Clone + Send + 'static,
+) -> anyhow::Result<Phase> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let next = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..clients.max(1) {
+        let mut connection = Connection::open(addr, token).await?;
+        let next = next.clone();
+        let request = request.clone();
+        tasks.spawn(async move {
+            let mut latency = latency_histogram();
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= total {
+                    break;
+                }
+                let (method, path, body) = request(n);
+                let sent = Instant::now();
+                let (status, answer) = connection.send(method, &path, body).await?;
+                if !(200..300).contains(&status) {
+                    anyhow::bail!(
+                        "{path} answered {status}: {}",
+                        String::from_utf8_lossy(&answer)
+                    );
+                }
+                latency.record(sent.elapsed().as_micros().max(1) as u64)?;
+            }
+            anyhow::Ok(latency)
+        });
+    }
+    let mut latency = latency_histogram();
+    while let Some(result) = tasks.join_next().await {
+        latency.add(result??)?;
+    }
+    Ok(Phase {
+        name: name.to_owned(),
+        ops: total,
+        elapsed: started.elapsed(),
+        latency,
+    })
+}
+
+/// A `jaryo worker` in a child process (this binary in jaryo mode); killed when dropped.
+pub struct ChildWorker {
+    child: Child,
+}
+
+impl ChildWorker {
+    pub fn start(data_dir: &Path, env: &[(&str, String)]) -> anyhow::Result<Self> {
+        let mut command = Command::new(std::env::current_exe()?);
+        command
+            .args([JARYO_MODE, "worker", "--data-dir"])
+            .arg(data_dir)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        Ok(Self {
+            child: command.spawn().context("cannot start a jaryo worker")?,
+        })
+    }
+}
+
+impl Drop for ChildWorker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

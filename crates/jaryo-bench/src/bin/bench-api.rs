@@ -6,7 +6,7 @@
 use bytes::Bytes;
 use clap::Parser;
 use jaryo_bench::harness::{
-    ChildServer, Connection, Phase, latency_histogram, print_phases, run_jaryo_if_child, verdict,
+    ChildServer, Phase, http_phase, latency_histogram, print_phases, run_jaryo_if_child, verdict,
 };
 use jaryo_domain::{MemoId, MemoText};
 use jaryo_store::Store;
@@ -62,18 +62,26 @@ async fn run(args: Args) -> anyhow::Result<()> {
     );
     let server_dir = tempfile::tempdir()?;
     let server = ChildServer::start(server_dir.path(), &[])?;
-    let http_create = http_phase(&server, &args, "HTTP  POST /memos", args.creates, |n| {
-        (
-            hyper::Method::POST,
-            "/api/v1/memos".to_owned(),
-            Some(memo_body(n)),
-        )
-    })
+    let http_create = http_phase(
+        server.addr,
+        &server.token,
+        args.clients,
+        "HTTP  POST /memos",
+        args.creates,
+        |n| {
+            (
+                hyper::Method::POST,
+                "/api/v1/memos".to_owned(),
+                Some(memo_body(n)),
+            )
+        },
+    )
     .await?;
     let created = args.creates;
     let http_read = http_phase(
-        &server,
-        &args,
+        server.addr,
+        &server.token,
+        args.clients,
         "HTTP  GET /memos/{id}",
         args.reads,
         move |n| {
@@ -83,8 +91,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     )
     .await?;
     let http_list = http_phase(
-        &server,
-        &args,
+        server.addr,
+        &server.token,
+        args.clients,
         "HTTP  GET /memos?limit=20",
         args.reads / 4,
         |_| {
@@ -162,55 +171,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
         verdict(p99_ok)
     );
     Ok(())
-}
-
-type Request = (hyper::Method, String, Option<Bytes>);
-
-async fn http_phase(
-    server: &ChildServer,
-    args: &Args,
-    name: &str,
-    total: u64,
-    request: impl Fn(u64) -> Request + Clone + Send + 'static,
-) -> anyhow::Result<Phase> {
-    let next = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..args.clients {
-        let mut connection = Connection::open(server.addr, &server.token).await?;
-        let next = next.clone();
-        let request = request.clone();
-        tasks.spawn(async move {
-            let mut latency = latency_histogram();
-            loop {
-                let n = next.fetch_add(1, Ordering::Relaxed);
-                if n >= total {
-                    break;
-                }
-                let (method, path, body) = request(n);
-                let sent = Instant::now();
-                let (status, answer) = connection.send(method, &path, body).await?;
-                if !(200..300).contains(&status) {
-                    anyhow::bail!(
-                        "{path} answered {status}: {}",
-                        String::from_utf8_lossy(&answer)
-                    );
-                }
-                latency.record(sent.elapsed().as_micros().max(1) as u64)?;
-            }
-            anyhow::Ok(latency)
-        });
-    }
-    let mut latency = latency_histogram();
-    while let Some(result) = tasks.join_next().await {
-        latency.add(result??)?;
-    }
-    Ok(Phase {
-        name: name.to_owned(),
-        ops: total,
-        elapsed: started.elapsed(),
-        latency,
-    })
 }
 
 type BoxFuture = std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>>;
