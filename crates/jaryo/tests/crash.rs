@@ -131,17 +131,15 @@ async fn sigterm_during_a_generation_hands_the_draft_back() {
         .await
         .unwrap();
 
-    // Read the database directly: the draft is back in the queue, untouched, no attempt spent.
-    let mut server = serve(
-        data_dir.path(),
-        &llm,
-        &[("JARYO_LLM_BASE_URL", "http://127.0.0.1:9/v1")],
-    );
+    // Look again with drafting switched off, so nothing can touch the draft before we read it:
+    // it is back in the queue, untouched, no attempt spent.
+    let mut server = serve(data_dir.path(), &llm, &[("JARYO_DRAFT_ENABLED", "false")]);
     let api = client(data_dir.path()).await;
     let document = api.get_document(document.id).await.unwrap();
     assert_eq!(document.md_content, None);
     assert_eq!(document.draft.attempts, 0);
-    assert_ne!(document.draft.state, DraftState::Done);
+    assert_eq!(document.draft.state, DraftState::Pending);
+    assert_eq!(llm.request_count(), 1, "no second generation was started");
     server.kill().unwrap();
     server.wait().unwrap();
 }
