@@ -199,7 +199,7 @@ async fn write_memo(conn: &mut SqliteConnection, row: NewMemoRow) -> StoreResult
     .await
     .map_err(map_error)?;
     replace_tags(conn, MemoId(id), &row.tags).await?;
-    index_memo(conn, MemoId(id), &row.entry).await?;
+    index_memo(conn, MemoId(id), &row.entry, true).await?;
     Ok(Memo {
         id: MemoId(id),
         content: row.content,

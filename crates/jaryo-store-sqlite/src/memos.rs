@@ -118,7 +118,7 @@ pub async fn update(store: &SqliteStore, id: MemoId, text: &MemoText) -> StoreRe
     .ok_or_else(|| not_found(id))?;
     let memo = decode(&row)?;
     replace_tags(&mut tx, id, &tags).await?;
-    index_memo(&mut tx, id, &entry).await?;
+    index_memo(&mut tx, id, &entry, false).await?;
     tx.commit().await.map_err(map_error)?;
     Ok(memo)
 }

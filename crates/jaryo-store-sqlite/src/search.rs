@@ -100,8 +100,16 @@ pub(crate) async fn index_memo(
     conn: &mut SqliteConnection,
     id: MemoId,
     entry: &MemoEntry,
+    fresh: bool,
 ) -> StoreResult<()> {
-    sqlx::query("INSERT OR REPLACE INTO search_fts (rowid, title, body) VALUES (?1, '', ?2)")
+    // A contentless index cannot know whether a row id is in it, so `OR REPLACE` records a
+    // tombstone for it, which every later merge must check: a new item is a plain insert.
+    let sql = if fresh {
+        "INSERT INTO search_fts (rowid, title, body) VALUES (?1, '', ?2)"
+    } else {
+        "INSERT OR REPLACE INTO search_fts (rowid, title, body) VALUES (?1, '', ?2)"
+    };
+    sqlx::query(sql)
         .bind(memo_rowid(id))
         .bind(&entry.body_terms)
         .execute(&mut *conn)
@@ -129,7 +137,12 @@ pub(crate) async fn index_document(
     entry: &DocumentEntry,
     fresh: bool,
 ) -> StoreResult<()> {
-    sqlx::query("INSERT OR REPLACE INTO search_fts (rowid, title, body) VALUES (?1, ?2, ?3)")
+    let sql = if fresh {
+        "INSERT INTO search_fts (rowid, title, body) VALUES (?1, ?2, ?3)"
+    } else {
+        "INSERT OR REPLACE INTO search_fts (rowid, title, body) VALUES (?1, ?2, ?3)"
+    };
+    sqlx::query(sql)
         .bind(id.0)
         .bind(&entry.title_terms)
         .bind(entry.body.as_ref().map_or("", |body| body.terms.as_str()))
@@ -564,7 +577,7 @@ pub async fn reindex(
         .await
         .map_err(map_error)?;
         for (id, content) in &rows {
-            index_memo(&mut tx, MemoId(*id), &MemoEntry::new(content)).await?;
+            index_memo(&mut tx, MemoId(*id), &MemoEntry::new(content), false).await?;
         }
         tx.commit().await.map_err(map_error)?;
         let Some((last, _)) = rows.last() else {
@@ -642,6 +655,14 @@ pub async fn reindex(
     .execute(&mut *tx)
     .await
     .map_err(map_error)?;
+    tx.commit().await.map_err(map_error)?;
+    // Every row was replaced, leaving a tombstone per row that searches and merges would
+    // check from now on: merge the index into one segment without them.
+    let mut tx = store.begin_write().await?;
+    sqlx::query("INSERT INTO search_fts (search_fts) VALUES ('optimize')")
+        .execute(&mut *tx)
+        .await
+        .map_err(map_error)?;
     tx.commit().await.map_err(map_error)?;
     Ok(report)
 }
