@@ -219,6 +219,13 @@ impl ApiClient {
         }
     }
 
+    /// `GET /status`: model health, the gate, the draft queue, recent failures (as JSON: the
+    /// counters' shapes are for people and dashboards, not a typed contract).
+    pub async fn status(&self) -> Result<serde_json::Value, ClientError> {
+        self.call_some(Method::GET, "/status", None::<&()>, None::<&()>)
+            .await
+    }
+
     pub async fn create_memo(&self, content: &str) -> Result<MemoJson, ClientError> {
         let body = MemoInput {
             content: content.to_owned(),

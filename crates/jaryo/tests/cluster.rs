@@ -165,6 +165,14 @@ async fn three_workers_draft_every_memo_once_within_the_cluster_limit_and_people
     llm.wait_for_in_flight(CLUSTER_SLOTS, Duration::from_secs(30))
         .await
         .unwrap();
+    // The API node, which drafts nothing itself, reports the cluster's slots.
+    let status = api.status().await.unwrap();
+    let cluster = &status["cluster_gate"];
+    assert_eq!(cluster["slots"], CLUSTER_SLOTS, "{status}");
+    let holders = cluster["holders_background"].as_u64().unwrap()
+        + cluster["holders_interactive"].as_u64().unwrap();
+    assert!(holders <= CLUSTER_SLOTS as u64, "{status}");
+    assert_eq!(status["gate"]["in_use"], 0, "{status}");
     for _ in 0..3 {
         let asked = Instant::now();
         let mut answer = String::new();

@@ -9,7 +9,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use jaryo_domain::DraftState;
-use jaryo_gate::{GateSnapshot, WaitHistogram};
+use jaryo_gate::{GateSnapshot, SharedSlotsSnapshot, WaitHistogram};
 use jaryo_llm::HealthSnapshot;
 use jaryo_store::{DocumentFilter, DraftQueueStats, PageRequest};
 use jaryo_worker::{DraftMetricsSnapshot, MODEL_LATENCY_BUCKETS};
@@ -64,6 +64,10 @@ pub struct StatusJson {
     pub model: ModelStatus,
     #[schema(value_type = Object)]
     pub gate: GateSnapshot,
+    /// On PostgreSQL, the slots every process on the database shares: their number, holders and
+    /// waiters by priority. Null on SQLite, or when the database could not be asked.
+    #[schema(value_type = Option<Object>)]
+    pub cluster_gate: Option<SharedSlotsSnapshot>,
     pub queue: QueueStatus,
     #[schema(value_type = Object)]
     pub worker: DraftMetricsSnapshot,
@@ -86,6 +90,16 @@ pub async fn status(State(state): State<AppState>) -> Result<axum::Json<StatusJs
             PageRequest::new(Some(10), None),
         )
         .await?;
+    let cluster_gate = match state.gate.shared_slots() {
+        Some(slots) => match slots.snapshot().await {
+            Ok(snapshot) => Some(snapshot),
+            Err(error) => {
+                tracing::warn!(%error, "could not read the shared gate's slots");
+                None
+            }
+        },
+        None => None,
+    };
     Ok(axum::Json(StatusJson {
         model: ModelStatus {
             base_url: state.llm.base_url().to_owned(),
@@ -93,6 +107,7 @@ pub async fn status(State(state): State<AppState>) -> Result<axum::Json<StatusJs
             health: state.llm.health(),
         },
         gate: state.gate.snapshot(),
+        cluster_gate,
         queue: QueueStatus {
             by_state: stats.by_state,
             ready: stats.ready,

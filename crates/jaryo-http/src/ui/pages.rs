@@ -454,6 +454,7 @@ pub async fn status(State(ui): State<UiState>, viewer: Viewer, uri: Uri) -> Resp
                 format!("{class}: {:.1} s", holder.held_ms as f64 / 1000.0)
             })
             .collect(),
+        cluster: status.cluster_gate.clone(),
         worker: vec![
             (t.status_drafted, worker.drafted),
             (t.badge_attention, worker.flagged),

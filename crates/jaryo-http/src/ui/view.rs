@@ -422,6 +422,8 @@ pub struct StatusPage {
     pub holders: (usize, usize),
     pub waiters: (usize, usize),
     pub holder_details: Vec<String>,
+    /// On PostgreSQL: the slots every process on the database shares.
+    pub cluster: Option<jaryo_gate::SharedSlotsSnapshot>,
     pub worker: Vec<(&'static str, u64)>,
     pub failures: Vec<FailureView>,
 }
