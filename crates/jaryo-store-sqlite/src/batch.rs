@@ -4,8 +4,13 @@
 //! on its own makes SQLite and FTS5 pay a commit and a fresh index segment per memo. So new
 //! items are queued to one task that takes whatever has queued up meanwhile (never waiting for
 //! more: a lone request is written at once), writes the lot in one `BEGIN IMMEDIATE`
-//! transaction with a savepoint around each item — one item's failure undoes only that item —
-//! commits once, and only then answers each caller. Nobody hears "saved" before the commit.
+//! transaction, commits once, and only then answers each caller. Nobody hears "saved" before
+//! the commit.
+//!
+//! No savepoint per item: FTS5 writes its pending terms out as a new index segment at every
+//! savepoint, which would cost a segment (and its later merging) per item again. Instead, when
+//! an item fails, the whole batch is rolled back and its items are written again one
+//! transaction each, so that one item's failure is that item's alone.
 
 use crate::codec::{encode_time, map_error};
 use crate::documents::{decode, document_columns};
@@ -37,31 +42,52 @@ pub(crate) struct NewDocumentRow {
     pub now: Timestamp,
 }
 
-pub(crate) enum Insert {
+/// An item to insert and the caller waiting for it.
+enum Insert {
     Memo(NewMemoRow, oneshot::Sender<StoreResult<Memo>>),
     Document(Box<NewDocumentRow>, oneshot::Sender<StoreResult<Document>>),
 }
 
-/// A written item waiting for the commit before its caller hears of it.
+/// What inserting an item produced.
 enum Written {
-    Memo(Memo, oneshot::Sender<StoreResult<Memo>>),
-    Document(Box<Document>, oneshot::Sender<StoreResult<Document>>),
+    Memo(Memo),
+    Document(Box<Document>),
 }
 
-impl Written {
-    fn answer(self, committed: &Result<(), String>) {
-        match (self, committed) {
-            (Written::Memo(memo, reply), Ok(())) => {
+impl Insert {
+    async fn write(&self, conn: &mut SqliteConnection) -> StoreResult<Written> {
+        Ok(match self {
+            Insert::Memo(row, _) => Written::Memo(write_memo(conn, row).await?),
+            Insert::Document(row, _) => {
+                Written::Document(Box::new(write_document(conn, row).await?))
+            }
+        })
+    }
+
+    /// Tells the caller how it went.
+    fn answer(self, outcome: StoreResult<Written>) {
+        match (self, outcome) {
+            (Insert::Memo(_, reply), Ok(Written::Memo(memo))) => {
                 let _ = reply.send(Ok(memo));
             }
-            (Written::Document(document, reply), Ok(())) => {
+            (Insert::Document(_, reply), Ok(Written::Document(document))) => {
                 let _ = reply.send(Ok(*document));
             }
-            (Written::Memo(_, reply), Err(error)) => {
-                let _ = reply.send(Err(StoreError::internal(error.clone())));
+            (Insert::Memo(_, reply), Err(error)) => {
+                let _ = reply.send(Err(error));
             }
-            (Written::Document(_, reply), Err(error)) => {
-                let _ = reply.send(Err(StoreError::internal(error.clone())));
+            (Insert::Document(_, reply), Err(error)) => {
+                let _ = reply.send(Err(error));
+            }
+            (Insert::Memo(_, reply), Ok(Written::Document(_))) => {
+                let _ = reply.send(Err(StoreError::internal(
+                    "a memo was written as a document",
+                )));
+            }
+            (Insert::Document(_, reply), Ok(Written::Memo(_))) => {
+                let _ = reply.send(Err(StoreError::internal(
+                    "a document was written as a memo",
+                )));
             }
         }
     }
@@ -110,83 +136,44 @@ async fn write_batches(writer: SqlitePool, mut jobs: mpsc::Receiver<Insert>) {
 }
 
 async fn write_batch(writer: &SqlitePool, batch: Vec<Insert>) {
-    let mut tx = match writer.begin_with("BEGIN IMMEDIATE").await {
-        Ok(tx) => tx,
-        Err(error) => {
-            let error = map_error(error).to_string();
+    match write_together(writer, &batch).await {
+        Ok(written) => {
+            for (insert, written) in batch.into_iter().zip(written) {
+                insert.answer(Ok(written));
+            }
+        }
+        Err(error) if batch.len() == 1 => {
+            if let Some(insert) = batch.into_iter().next() {
+                insert.answer(Err(error));
+            }
+        }
+        // Some item failed, and took the others down with it: one transaction each.
+        Err(_) => {
             for insert in batch {
-                fail(insert, &error);
-            }
-            return;
-        }
-    };
-    let mut written = Vec::with_capacity(batch.len());
-    for insert in batch {
-        if let Err(error) = sqlx::query("SAVEPOINT item").execute(&mut *tx).await {
-            fail(insert, &map_error(error).to_string());
-            continue;
-        }
-        let outcome = match insert {
-            Insert::Memo(row, reply) => match write_memo(&mut tx, row).await {
-                Ok(memo) => Ok(Written::Memo(memo, reply)),
-                Err(error) => Err((error, Reply::Memo(reply))),
-            },
-            Insert::Document(row, reply) => match write_document(&mut tx, *row).await {
-                Ok(document) => Ok(Written::Document(Box::new(document), reply)),
-                Err(error) => Err((error, Reply::Document(reply))),
-            },
-        };
-        match outcome {
-            Ok(item) => {
-                let _ = sqlx::query("RELEASE item").execute(&mut *tx).await;
-                written.push(item);
-            }
-            Err((error, reply)) => {
-                let _ = sqlx::query("ROLLBACK TO item").execute(&mut *tx).await;
-                let _ = sqlx::query("RELEASE item").execute(&mut *tx).await;
-                reply.send(error);
+                let outcome = write_together(writer, std::slice::from_ref(&insert))
+                    .await
+                    .map(|mut written| written.remove(0));
+                insert.answer(outcome);
             }
         }
     }
-    let committed = tx
-        .commit()
+}
+
+/// Writes `items` in one transaction; all or nothing.
+async fn write_together(writer: &SqlitePool, items: &[Insert]) -> StoreResult<Vec<Written>> {
+    let mut tx = writer
+        .begin_with("BEGIN IMMEDIATE")
         .await
-        .map_err(|error| map_error(error).to_string());
-    for item in written {
-        item.answer(&committed);
+        .map_err(map_error)?;
+    let mut written = Vec::with_capacity(items.len());
+    for item in items {
+        written.push(item.write(&mut tx).await?);
     }
+    tx.commit().await.map_err(map_error)?;
+    Ok(written)
 }
 
-enum Reply {
-    Memo(oneshot::Sender<StoreResult<Memo>>),
-    Document(oneshot::Sender<StoreResult<Document>>),
-}
-
-impl Reply {
-    fn send(self, error: StoreError) {
-        match self {
-            Reply::Memo(reply) => {
-                let _ = reply.send(Err(error));
-            }
-            Reply::Document(reply) => {
-                let _ = reply.send(Err(error));
-            }
-        }
-    }
-}
-
-fn fail(insert: Insert, error: &str) {
-    match insert {
-        Insert::Memo(_, reply) => {
-            let _ = reply.send(Err(StoreError::internal(error.to_owned())));
-        }
-        Insert::Document(_, reply) => {
-            let _ = reply.send(Err(StoreError::internal(error.to_owned())));
-        }
-    }
-}
-
-async fn write_memo(conn: &mut SqliteConnection, row: NewMemoRow) -> StoreResult<Memo> {
+async fn write_memo(conn: &mut SqliteConnection, row: &NewMemoRow) -> StoreResult<Memo> {
     let tags_json = serde_json::to_string(&row.tags).map_err(StoreError::internal)?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO memos (content, tags, created_at, updated_at) \
@@ -202,15 +189,18 @@ async fn write_memo(conn: &mut SqliteConnection, row: NewMemoRow) -> StoreResult
     index_memo(conn, MemoId(id), &row.entry, true).await?;
     Ok(Memo {
         id: MemoId(id),
-        content: row.content,
-        tags: row.tags,
+        content: row.content.clone(),
+        tags: row.tags.clone(),
         created_at: row.now,
         updated_at: row.now,
         document_id: None,
     })
 }
 
-async fn write_document(conn: &mut SqliteConnection, row: NewDocumentRow) -> StoreResult<Document> {
+async fn write_document(
+    conn: &mut SqliteConnection,
+    row: &NewDocumentRow,
+) -> StoreResult<Document> {
     let record = sqlx::query(concat!(
         "INSERT INTO documents (title, extracted_text, content_origin, source_metadata, \
          created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5) RETURNING ",
