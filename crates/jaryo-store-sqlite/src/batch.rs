@@ -15,7 +15,9 @@
 use crate::codec::{encode_time, map_error};
 use crate::documents::{decode, document_columns};
 use crate::memos::replace_tags;
-use crate::search::{DocumentEntry, MemoEntry, index_document, index_memo};
+use crate::search::{
+    DocumentEntry, MemoEntry, index_document_parts, index_document_terms, index_memo,
+};
 use jaryo_domain::{Document, Memo, MemoId, Timestamp};
 use jaryo_store::{StoreError, StoreResult};
 use sqlx::{SqliteConnection, SqlitePool};
@@ -55,6 +57,7 @@ enum Written {
 }
 
 impl Insert {
+    /// Writes the item's rows, all but its search index row.
     async fn write(&self, conn: &mut SqliteConnection) -> StoreResult<Written> {
         Ok(match self {
             Insert::Memo(row, _) => Written::Memo(write_memo(conn, row).await?),
@@ -62,6 +65,19 @@ impl Insert {
                 Written::Document(Box::new(write_document(conn, row).await?))
             }
         })
+    }
+
+    /// Writes the item's search index row.
+    async fn index(&self, conn: &mut SqliteConnection, written: &Written) -> StoreResult<()> {
+        match (self, written) {
+            (Insert::Memo(row, _), Written::Memo(memo)) => {
+                index_memo(conn, memo.id, &row.entry, true).await
+            }
+            (Insert::Document(row, _), Written::Document(document)) => {
+                index_document_terms(conn, document.id, &row.entry, true).await
+            }
+            _ => Err(StoreError::internal("an item was written as another kind")),
+        }
     }
 
     /// Tells the caller how it went.
@@ -169,6 +185,11 @@ async fn write_together(writer: &SqlitePool, items: &[Insert]) -> StoreResult<Ve
     for item in items {
         written.push(item.write(&mut tx).await?);
     }
+    // The index rows last, after every statement that opens a statement savepoint (see
+    // `index_document_terms`): FTS5 then writes the batch's terms out as one segment.
+    for (item, written) in items.iter().zip(&written) {
+        item.index(&mut tx, written).await?;
+    }
     tx.commit().await.map_err(map_error)?;
     Ok(written)
 }
@@ -186,7 +207,6 @@ async fn write_memo(conn: &mut SqliteConnection, row: &NewMemoRow) -> StoreResul
     .await
     .map_err(map_error)?;
     replace_tags(conn, MemoId(id), &row.tags).await?;
-    index_memo(conn, MemoId(id), &row.entry, true).await?;
     Ok(Memo {
         id: MemoId(id),
         content: row.content.clone(),
@@ -215,6 +235,6 @@ async fn write_document(
     .await
     .map_err(map_error)?;
     let document = decode(&record)?;
-    index_document(conn, document.id, &row.entry, true).await?;
+    index_document_parts(conn, document.id, &row.entry, true).await?;
     Ok(document)
 }

@@ -130,8 +130,23 @@ pub(crate) async fn unindex_memo(conn: &mut SqliteConnection, id: MemoId) -> Sto
 
 /// Indexes (or re-indexes) a document: its index row, and its chunks and tags when the entry
 /// has a body. A document without original text indexes its title only. `fresh`: the
-/// document was created in this transaction, so it has no chunks or tags to replace.
+/// document was created in this transaction, so it has nothing to replace.
 pub(crate) async fn index_document(
+    conn: &mut SqliteConnection,
+    id: DocumentId,
+    entry: &DocumentEntry,
+    fresh: bool,
+) -> StoreResult<()> {
+    index_document_parts(conn, id, entry, fresh).await?;
+    index_document_terms(conn, id, entry, fresh).await
+}
+
+/// A document's index row alone.
+///
+/// Write it after the statements of the same transaction that insert several rows at once
+/// (chunks, tags): each of those opens a statement savepoint, at which FTS5 writes the terms
+/// pending so far out as a new index segment — a segment per item, and merges to match.
+pub(crate) async fn index_document_terms(
     conn: &mut SqliteConnection,
     id: DocumentId,
     entry: &DocumentEntry,
@@ -149,6 +164,16 @@ pub(crate) async fn index_document(
         .execute(&mut *conn)
         .await
         .map_err(map_error)?;
+    Ok(())
+}
+
+/// A document's chunks and tags alone (replacing the old ones unless `fresh`).
+pub(crate) async fn index_document_parts(
+    conn: &mut SqliteConnection,
+    id: DocumentId,
+    entry: &DocumentEntry,
+    fresh: bool,
+) -> StoreResult<()> {
     if !fresh {
         delete_document_derivatives(conn, id).await?;
     }
@@ -600,10 +625,21 @@ pub async fn reindex(
         .fetch_all(&mut *tx)
         .await
         .map_err(map_error)?;
-        for (id, title, text) in &rows {
-            let entry = DocumentEntry::new(title, text.as_deref(), &store.chunk_config);
+        let entries: Vec<(DocumentId, DocumentEntry)> = rows
+            .iter()
+            .map(|(id, title, text)| {
+                let entry = DocumentEntry::new(title, text.as_deref(), &store.chunk_config);
+                (DocumentId(*id), entry)
+            })
+            .collect();
+        // Chunks and tags first, then the index rows: one index segment per batch (see
+        // `index_document_terms`).
+        for (id, entry) in &entries {
             report.chunks += entry.body.as_ref().map_or(0, |body| body.chunks.len()) as u64;
-            index_document(&mut tx, DocumentId(*id), &entry, false).await?;
+            index_document_parts(&mut tx, *id, entry, false).await?;
+        }
+        for (id, entry) in &entries {
+            index_document_terms(&mut tx, *id, entry, false).await?;
         }
         tx.commit().await.map_err(map_error)?;
         let Some((last, _, _)) = rows.last() else {
