@@ -172,6 +172,9 @@ impl DocumentText {
         if text.trim().is_empty() {
             return Err(InputError::Empty { field });
         }
+        if text.contains('\0') {
+            return Err(InputError::NulCharacter { field });
+        }
         if text.len() > DOCUMENT_TEXT_MAX_BYTES {
             return Err(InputError::TooLong {
                 field,
@@ -203,6 +206,9 @@ impl DocumentTitle {
         }
         if title.contains(['\n', '\r']) {
             return Err(InputError::NotSingleLine { field: "title" });
+        }
+        if title.contains('\0') {
+            return Err(InputError::NulCharacter { field: "title" });
         }
         let chars = title.chars().count();
         if chars > TITLE_MAX_CHARS {

@@ -35,4 +35,8 @@ pub enum InputError {
     },
     #[error("{field} must be a single line")]
     NotSingleLine { field: &'static str },
+    /// PostgreSQL cannot store U+0000 in text, and no editor means one: refused on every store
+    /// alike rather than failing on one.
+    #[error("{field} must not contain a NUL character (U+0000)")]
+    NulCharacter { field: &'static str },
 }

@@ -19,6 +19,9 @@ impl MemoText {
         if text.trim().is_empty() {
             return Err(InputError::Empty { field: "content" });
         }
+        if text.contains('\0') {
+            return Err(InputError::NulCharacter { field: "content" });
+        }
         if text.len() > MEMO_TEXT_MAX_BYTES {
             return Err(InputError::TooLong {
                 field: "content",
@@ -85,6 +88,14 @@ mod tests {
             MemoText::parse(over),
             Err(InputError::TooLong { .. })
         ));
+    }
+
+    #[test]
+    fn refuses_a_nul_character() {
+        assert_eq!(
+            MemoText::parse("회의\0메모".to_owned()),
+            Err(InputError::NulCharacter { field: "content" })
+        );
     }
 
     #[test]

@@ -97,7 +97,8 @@ impl From<InputError> for ApiError {
         let field = match &error {
             InputError::Empty { field }
             | InputError::TooLong { field, .. }
-            | InputError::NotSingleLine { field } => *field,
+            | InputError::NotSingleLine { field }
+            | InputError::NulCharacter { field } => *field,
         };
         Self::Invalid {
             field: Some(field),

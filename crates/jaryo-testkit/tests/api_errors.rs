@@ -143,6 +143,67 @@ async fn empty_or_whitespace_memos_are_422_and_nothing_is_saved(backend: Backend
     app.stop().await;
 }
 
+jaryo_testkit::test_on_both_stores!(a_nul_character_is_422_on_every_store_and_nothing_changes);
+async fn a_nul_character_is_422_on_every_store_and_nothing_changes(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
+    let nul = "회의 메모\u{0}끝";
+    let response = app
+        .authed(Method::POST, "/memos")
+        .json(&json!({ "content": nul }))
+        .send()
+        .await
+        .unwrap();
+    let (status, code, body) = error_code(response).await;
+    assert_eq!((status, code.as_str()), (422, "invalid_input"), "{body}");
+    assert_eq!(body["error"]["field"], "content");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("NUL"),
+        "{body}"
+    );
+
+    let memo = app.api.create_memo("남는 메모").await.unwrap();
+    let response = app
+        .authed(Method::PATCH, &format!("/memos/{}", memo.id))
+        .json(&json!({ "content": nul }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    let response = app
+        .authed(Method::POST, "/documents")
+        .json(&json!({ "title": "제목\u{0}", "extracted_text": "본문", "content_origin": "user" }))
+        .send()
+        .await
+        .unwrap();
+    let (status, _, body) = error_code(response).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["field"], "title");
+    let response = app
+        .authed(Method::POST, "/documents")
+        .json(&json!({ "title": "제목", "extracted_text": nul, "content_origin": "user" }))
+        .send()
+        .await
+        .unwrap();
+    let (status, _, body) = error_code(response).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["field"], "extracted_text");
+
+    assert_eq!(
+        app.api.get_memo(memo.id).await.unwrap().content,
+        "남는 메모"
+    );
+    assert_eq!(app.api.list_memos(None, None).await.unwrap().items.len(), 1);
+    assert!(
+        app.api
+            .list_documents(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    app.stop().await;
+}
+
 jaryo_testkit::test_on_both_stores!(a_body_over_the_default_limit_is_413);
 async fn a_body_over_the_default_limit_is_413(backend: Backend) {
     let app = TestApp::spawn_on(backend).await;
