@@ -36,6 +36,9 @@ pub(crate) const MEMO_ROWID_BASE: i64 = 1 << 40;
 /// Items a reindex batch covers; each batch is one short write transaction.
 const REINDEX_BATCH: i64 = 256;
 
+/// Index pages one merge step after a reindex writes, in one short write transaction.
+const MERGE_STEP_PAGES: i64 = 1000;
+
 fn memo_rowid(id: MemoId) -> i64 {
     MEMO_ROWID_BASE + id.0
 }
@@ -693,13 +696,29 @@ pub async fn reindex(
     .map_err(map_error)?;
     tx.commit().await.map_err(map_error)?;
     // Every row was replaced, leaving a tombstone per row that searches and merges would
-    // check from now on: merge the index into one segment without them.
-    let mut tx = store.begin_write().await?;
-    sqlx::query("INSERT INTO search_fts (search_fts) VALUES ('optimize')")
-        .execute(&mut *tx)
-        .await
-        .map_err(map_error)?;
-    tx.commit().await.map_err(map_error)?;
+    // check from now on: merge the index into one segment without them, in short steps (one
+    // `optimize` would hold the write lock for seconds on a large library). A step that
+    // changed fewer than two rows found nothing left to merge.
+    loop {
+        let mut tx = store.begin_write().await?;
+        let before: i64 = sqlx::query_scalar("SELECT total_changes()")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(map_error)?;
+        sqlx::query("INSERT INTO search_fts (search_fts, rank) VALUES ('merge', ?1)")
+            .bind(-MERGE_STEP_PAGES)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_error)?;
+        let after: i64 = sqlx::query_scalar("SELECT total_changes()")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(map_error)?;
+        tx.commit().await.map_err(map_error)?;
+        if after - before < 2 {
+            break;
+        }
+    }
     Ok(report)
 }
 
