@@ -1,7 +1,7 @@
 //! What PostgreSQL itself guarantees, below any Rust code, and what holds when several
 //! processes (here: several stores, each with its own pool) share one database.
 
-use jaryo_domain::{MemoId, MemoText};
+use jaryo_domain::MemoText;
 use jaryo_store::{ClaimRequest, Settlement, Store, StoreError};
 use jaryo_store_postgres::PostgresStore;
 use jaryo_store_postgres::testing::TestDatabase;
@@ -246,22 +246,4 @@ async fn workers_in_several_processes_claim_each_document_once() {
     for store in stores {
         store.close().await;
     }
-}
-
-#[tokio::test]
-async fn a_nul_character_is_refused_as_a_constraint_not_an_internal_error() {
-    let Some(database) = TestDatabase::create().await else {
-        return;
-    };
-    let store = open(&database).await;
-    // PostgreSQL text cannot hold U+0000; the refusal must read as bad input.
-    match store.create_memo(&text("널 문자가\0들어간 메모")).await {
-        Err(StoreError::Constraint(_)) => {}
-        other => panic!("expected a constraint error, got {other:?}"),
-    }
-    assert!(matches!(
-        store.get_memo(MemoId(1)).await,
-        Err(StoreError::NotFound { .. })
-    ));
-    store.close().await;
 }
