@@ -213,12 +213,16 @@ pub async fn list(
          AND ($2::text IS NULL OR draft_state = $2) \
          AND ($3::text IS NULL OR md_draft_status = $3) \
          AND ($4::text IS NULL OR content_origin = $4) \
-         ORDER BY id DESC LIMIT $5"
+         AND ($5::bool IS NULL OR (md_draft_status IS NOT DISTINCT FROM 'draft' \
+              AND COALESCE(source_metadata #> '{fidelity,flagged}' \
+                           IN ('true'::jsonb, '1'::jsonb), false)) = $5) \
+         ORDER BY id DESC LIMIT $6"
     ))
     .bind(page.before.unwrap_or(i64::MAX))
     .bind(filter.draft_state.map(|s| s.as_str()))
     .bind(filter.md_draft_status.map(|s| s.as_str()))
     .bind(filter.content_origin.map(|s| s.as_str()))
+    .bind(filter.needs_attention)
     .bind(i64::from(page.limit) + 1)
     .fetch_all(pool)
     .await

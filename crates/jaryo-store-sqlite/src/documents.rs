@@ -185,12 +185,15 @@ pub async fn list(
          AND (?2 IS NULL OR draft_state = ?2) \
          AND (?3 IS NULL OR md_draft_status = ?3) \
          AND (?4 IS NULL OR content_origin = ?4) \
-         ORDER BY id DESC LIMIT ?5"
+         AND (?5 IS NULL OR (md_draft_status IS 'draft' \
+              AND coalesce(json_extract(source_metadata, '$.fidelity.flagged'), 0) = 1) = ?5) \
+         ORDER BY id DESC LIMIT ?6"
     ))
     .bind(page.before.unwrap_or(i64::MAX))
     .bind(filter.draft_state.map(|s| s.as_str()))
     .bind(filter.md_draft_status.map(|s| s.as_str()))
     .bind(filter.content_origin.map(|s| s.as_str()))
+    .bind(filter.needs_attention)
     .bind(i64::from(page.limit) + 1)
     .fetch_all(pool)
     .await

@@ -959,6 +959,32 @@ pub async fn drafts_are_selected_for_a_rerun_by_flag_state_prompt_model_and_time
         .await,
         [clean]
     );
+    // The library's "needs attention": flagged drafts awaiting review, and nothing else.
+    let listed = |needs_attention| {
+        let store = store.clone();
+        async move {
+            store
+                .list_documents(
+                    &DocumentFilter {
+                        needs_attention: Some(needs_attention),
+                        ..DocumentFilter::default()
+                    },
+                    PageRequest::new(Some(100), None),
+                )
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|document| document.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(listed(true).await, [flagged]);
+    assert_eq!(
+        listed(false).await,
+        [untouched, failed, old_prompt, clean],
+        "newest first"
+    );
     // Everything with draft work, in pages.
     let all = select(DraftSelection::default()).await;
     assert_eq!(all, [clean, flagged, old_prompt, failed, untouched]);
@@ -1324,6 +1350,7 @@ macro_rules! conformance_suite {
             a_rejected_draft_stays_visible_and_can_be_accepted_later,
             reviews_are_refused_without_a_draft_or_while_one_is_made,
             regenerating_an_accepted_draft_keeps_the_accepted_text,
+            drafts_are_selected_for_a_rerun_by_flag_state_prompt_model_and_time,
         );
     };
     (@checks $open:path; $($check:ident),* $(,)?) => {

@@ -126,6 +126,9 @@ pub struct DocumentFilter {
     pub draft_state: Option<DraftState>,
     pub md_draft_status: Option<MdDraftStatus>,
     pub content_origin: Option<ContentOrigin>,
+    /// `Some(true)`: only drafts awaiting review that the fidelity check flagged (the "needs
+    /// attention" of the API and the UI); `Some(false)`: every other document.
+    pub needs_attention: Option<bool>,
 }
 
 /// A document written directly (not promoted from a memo).

@@ -95,6 +95,34 @@ async fn a_draft_with_invented_facts_needs_attention(backend: Backend) {
         .await;
     assert!(drafted.draft.needs_attention);
     assert_eq!(drafted.source_metadata["fidelity"]["flagged"], true);
+
+    // The listing finds it by that, and only it.
+    let other = app.api.create_memo("장보기 목록 #집").await.unwrap();
+    app.api.promote_memo(other.id).await.unwrap();
+    let ids = |needs_attention: bool| {
+        let app = &app;
+        async move {
+            let page: serde_json::Value = app
+                .authed(
+                    Method::GET,
+                    &format!("/documents?needs_attention={needs_attention}"),
+                )
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|item| item["id"].as_i64().unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(ids(true).await, [document.id]);
+    assert!(!ids(false).await.contains(&document.id));
     app.stop().await;
 }
 

@@ -33,6 +33,8 @@ pub struct DocumentQuery {
     pub draft_state: Option<DraftState>,
     pub md_draft_status: Option<MdDraftStatus>,
     pub content_origin: Option<ContentOrigin>,
+    /// `true`: only drafts awaiting review that the fidelity check flagged.
+    pub needs_attention: Option<bool>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -54,6 +56,7 @@ pub async fn list_documents(
         draft_state: query.draft_state,
         md_draft_status: query.md_draft_status,
         content_origin: query.content_origin,
+        needs_attention: query.needs_attention,
     };
     let page = state.store.list_documents(&filter, page).await?;
     Ok(Json(DocumentPage {

@@ -210,6 +210,10 @@ fn library_filter(state: &str) -> Option<DocumentFilter> {
             md_draft_status: Some(MdDraftStatus::Draft),
             ..DocumentFilter::default()
         },
+        "attention" => DocumentFilter {
+            needs_attention: Some(true),
+            ..DocumentFilter::default()
+        },
         "accepted" => by_status(MdDraftStatus::Accepted),
         "rejected" => by_status(MdDraftStatus::Rejected),
         "skipped" => by_state(DraftState::Skipped),
@@ -224,6 +228,7 @@ fn library_filters(t: &'static Text) -> Vec<(&'static str, &'static str)> {
         ("waiting", t.badge_waiting),
         ("drafting", t.badge_drafting),
         ("ready", t.badge_ready),
+        ("attention", t.badge_attention),
         ("accepted", t.badge_accepted),
         ("rejected", t.badge_rejected),
         ("skipped", t.badge_skipped),
