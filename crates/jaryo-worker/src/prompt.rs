@@ -95,8 +95,10 @@ impl DraftPrompt {
     }
 
     /// The model's answer made fit to store: a Markdown code fence wrapped around the whole
-    /// answer is removed, and so are echoes of our fence markers. Empty means "nothing".
+    /// answer is removed, and so are echoes of our fence markers and NUL characters (which no
+    /// text means, and PostgreSQL cannot store). Empty means "nothing".
     pub fn clean_answer(&self, answer: &str) -> String {
+        let answer = answer.replace('\0', "");
         let mut text = answer.trim();
         if let Some(inner) = unwrap_code_fence(text) {
             text = inner.trim();
@@ -245,5 +247,9 @@ mod tests {
         let with_code = "# 설정\n\n```toml\nlisten = \"x\"\n```";
         assert_eq!(prompt.clean_answer(with_code), with_code);
         assert_eq!(prompt.clean_answer("  \n "), "");
+        assert_eq!(
+            prompt.clean_answer("# 제목\0\n\n- 항목"),
+            "# 제목\n\n- 항목"
+        );
     }
 }
