@@ -82,7 +82,16 @@ pub struct SqliteStore {
     chunk_config: ChunkConfig,
     search_rank_window: u32,
     batcher: batch::Batcher,
+    /// Held while any clone of the store lives; the checkpointer stops when it is gone.
+    _alive: Arc<()>,
 }
+
+/// How often the WAL is copied back into the database file, off the write path.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+
+/// WAL pages after which the writer checkpoints by itself: a safety net, should the
+/// background checkpoints fall behind.
+const WRITER_CHECKPOINT_PAGES: &str = "20000";
 
 impl SqliteStore {
     /// Opens (creating if needed) the database and applies pending migrations.
@@ -107,17 +116,35 @@ impl SqliteStore {
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(60))
-            .connect_with(connect.clone().create_if_missing(true))
+            .connect_with(
+                connect
+                    .clone()
+                    .create_if_missing(true)
+                    // Checkpoints run in the background (`checkpoint_in_background`): a commit
+                    // that checkpoints makes every write queued behind it wait.
+                    .pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES),
+            )
             .await
             .map_err(codec::map_error)?;
         MIGRATOR.run(&writer).await.map_err(StoreError::internal)?;
         let reader = SqlitePoolOptions::new()
             .max_connections(options.read_connections.max(1))
             .acquire_timeout(Duration::from_secs(60))
-            .connect_with(connect.read_only(true))
+            .connect_with(connect.clone().read_only(true))
             .await
             .map_err(codec::map_error)?;
         let batcher = batch::Batcher::start(writer.clone());
+        let alive = Arc::new(());
+        let checkpointer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(60))
+            .connect_with(connect.clone())
+            .await
+            .map_err(codec::map_error)?;
+        tokio::spawn(checkpoint_in_background(
+            checkpointer,
+            Arc::downgrade(&alive),
+        ));
         let store = Self {
             writer,
             reader,
@@ -126,12 +153,15 @@ impl SqliteStore {
             chunk_config: options.chunk.clone(),
             search_rank_window: options.search_rank_window.max(1),
             batcher,
+            _alive: alive,
         };
         search::stamp_if_empty(&store).await?;
         Ok(store)
     }
 
     /// Waits for in-flight statements and closes every connection.
+    ///
+    /// (The background checkpointer stops by itself once the last clone of the store is gone.)
     pub async fn close(&self) {
         self.reader.close().await;
         self.writer.close().await;
@@ -296,4 +326,25 @@ impl jaryo_store::Store for SqliteStore {
     ) -> StoreResult<ReindexReport> {
         search::reindex(self, progress).await
     }
+}
+
+/// Copies the WAL back into the database file every [`CHECKPOINT_EVERY`], on a connection of
+/// its own, so that no commit pays for it. A passive checkpoint never blocks the writer nor the
+/// readers; the writer restarts the WAL from the beginning once everything in it is copied.
+async fn checkpoint_in_background(pool: SqlitePool, alive: std::sync::Weak<()>) {
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if alive.upgrade().is_none() {
+            break;
+        }
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+        {
+            tracing::debug!(%error, "background checkpoint failed; the next one will retry");
+        }
+    }
+    pool.close().await;
 }
