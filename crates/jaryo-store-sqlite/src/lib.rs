@@ -82,6 +82,8 @@ pub struct SqliteStore {
     chunk_config: ChunkConfig,
     search_rank_window: u32,
     batcher: batch::Batcher,
+    /// The background checkpointer's connection; closing it stops the checkpointer.
+    checkpointer: SqlitePool,
     /// Held while any clone of the store lives; the checkpointer stops when it is gone.
     _alive: Arc<()>,
 }
@@ -142,7 +144,7 @@ impl SqliteStore {
             .await
             .map_err(codec::map_error)?;
         tokio::spawn(checkpoint_in_background(
-            checkpointer,
+            checkpointer.clone(),
             Arc::downgrade(&alive),
         ));
         let store = Self {
@@ -153,16 +155,17 @@ impl SqliteStore {
             chunk_config: options.chunk.clone(),
             search_rank_window: options.search_rank_window.max(1),
             batcher,
+            checkpointer,
             _alive: alive,
         };
         search::stamp_if_empty(&store).await?;
         Ok(store)
     }
 
-    /// Waits for in-flight statements and closes every connection.
-    ///
-    /// (The background checkpointer stops by itself once the last clone of the store is gone.)
+    /// Waits for in-flight statements and closes every connection. (Dropping the last clone of
+    /// the store stops the background checkpointer too.)
     pub async fn close(&self) {
+        self.checkpointer.close().await;
         self.reader.close().await;
         self.writer.close().await;
     }
@@ -336,7 +339,7 @@ async fn checkpoint_in_background(pool: SqlitePool, alive: std::sync::Weak<()>) 
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if alive.upgrade().is_none() {
+        if alive.upgrade().is_none() || pool.is_closed() {
             break;
         }
         if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
