@@ -169,19 +169,7 @@ pub struct DocumentText(String);
 
 impl DocumentText {
     pub fn parse(field: &'static str, text: String) -> Result<Self, InputError> {
-        if text.trim().is_empty() {
-            return Err(InputError::Empty { field });
-        }
-        if text.contains('\0') {
-            return Err(InputError::NulCharacter { field });
-        }
-        if text.len() > DOCUMENT_TEXT_MAX_BYTES {
-            return Err(InputError::TooLong {
-                field,
-                max: DOCUMENT_TEXT_MAX_BYTES,
-                actual: text.len(),
-            });
-        }
+        crate::check_text(field, &text, DOCUMENT_TEXT_MAX_BYTES)?;
         Ok(Self(text))
     }
 

@@ -40,3 +40,22 @@ pub enum InputError {
     #[error("{field} must not contain a NUL character (U+0000)")]
     NulCharacter { field: &'static str },
 }
+
+/// The rules every kept text (a memo, a document's text) follows: not empty or whitespace-only,
+/// no NUL character, at most `max_bytes` of UTF-8.
+fn check_text(field: &'static str, text: &str, max_bytes: usize) -> Result<(), InputError> {
+    if text.trim().is_empty() {
+        return Err(InputError::Empty { field });
+    }
+    if text.contains('\0') {
+        return Err(InputError::NulCharacter { field });
+    }
+    if text.len() > max_bytes {
+        return Err(InputError::TooLong {
+            field,
+            max: max_bytes,
+            actual: text.len(),
+        });
+    }
+    Ok(())
+}

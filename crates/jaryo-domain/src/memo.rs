@@ -16,19 +16,7 @@ pub struct MemoText(String);
 
 impl MemoText {
     pub fn parse(text: String) -> Result<Self, InputError> {
-        if text.trim().is_empty() {
-            return Err(InputError::Empty { field: "content" });
-        }
-        if text.contains('\0') {
-            return Err(InputError::NulCharacter { field: "content" });
-        }
-        if text.len() > MEMO_TEXT_MAX_BYTES {
-            return Err(InputError::TooLong {
-                field: "content",
-                max: MEMO_TEXT_MAX_BYTES,
-                actual: text.len(),
-            });
-        }
+        crate::check_text("content", &text, MEMO_TEXT_MAX_BYTES)?;
         Ok(Self(text))
     }
 

@@ -105,16 +105,28 @@ pub(crate) async fn index_memo(
     entry: &MemoEntry,
     fresh: bool,
 ) -> StoreResult<()> {
+    write_index_row(conn, memo_rowid(id), "", &entry.body_terms, fresh).await
+}
+
+/// Writes one row of the index; `fresh`: the row id is new to it.
+async fn write_index_row(
+    conn: &mut SqliteConnection,
+    rowid: i64,
+    title_terms: &str,
+    body_terms: &str,
+    fresh: bool,
+) -> StoreResult<()> {
     // A contentless index cannot know whether a row id is in it, so `OR REPLACE` records a
     // tombstone for it, which every later merge must check: a new item is a plain insert.
     let sql = if fresh {
-        "INSERT INTO search_fts (rowid, title, body) VALUES (?1, '', ?2)"
+        "INSERT INTO search_fts (rowid, title, body) VALUES (?1, ?2, ?3)"
     } else {
-        "INSERT OR REPLACE INTO search_fts (rowid, title, body) VALUES (?1, '', ?2)"
+        "INSERT OR REPLACE INTO search_fts (rowid, title, body) VALUES (?1, ?2, ?3)"
     };
     sqlx::query(sql)
-        .bind(memo_rowid(id))
-        .bind(&entry.body_terms)
+        .bind(rowid)
+        .bind(title_terms)
+        .bind(body_terms)
         .execute(&mut *conn)
         .await
         .map_err(map_error)?;
@@ -155,19 +167,8 @@ pub(crate) async fn index_document_terms(
     entry: &DocumentEntry,
     fresh: bool,
 ) -> StoreResult<()> {
-    let sql = if fresh {
-        "INSERT INTO search_fts (rowid, title, body) VALUES (?1, ?2, ?3)"
-    } else {
-        "INSERT OR REPLACE INTO search_fts (rowid, title, body) VALUES (?1, ?2, ?3)"
-    };
-    sqlx::query(sql)
-        .bind(id.0)
-        .bind(&entry.title_terms)
-        .bind(entry.body.as_ref().map_or("", |body| body.terms.as_str()))
-        .execute(&mut *conn)
-        .await
-        .map_err(map_error)?;
-    Ok(())
+    let body_terms = entry.body.as_ref().map_or("", |body| body.terms.as_str());
+    write_index_row(conn, id.0, &entry.title_terms, body_terms, fresh).await
 }
 
 /// A document's chunks and tags alone (replacing the old ones unless `fresh`).
