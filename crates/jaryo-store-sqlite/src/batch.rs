@@ -11,20 +11,27 @@
 //! savepoint, which would cost a segment (and its later merging) per item again. Instead, when
 //! an item fails, the whole batch is rolled back and its items are written again one
 //! transaction each, so that one item's failure is that item's alone.
+//!
+//! A batch is written in a handful of statements whatever its size — the memos, the memos'
+//! tags, the documents, their chunks, their tags, the index rows — each taking its rows as one
+//! JSON array: every statement is a round trip to SQLite's thread, and a round trip costs more
+//! than the insert it carries.
 
 use crate::codec::{encode_time, map_error};
 use crate::documents::{decode, document_columns};
-use crate::memos::replace_tags;
-use crate::search::{
-    DocumentEntry, MemoEntry, index_document_parts, index_document_terms, index_memo,
-};
-use jaryo_domain::{Document, Memo, MemoId, Timestamp};
+use crate::memos::insert_tags;
+use crate::search::{DocumentEntry, IndexRow, MemoEntry, write_document_parts, write_index_rows};
+use jaryo_domain::{Document, DocumentId, Memo, MemoId, Timestamp};
 use jaryo_store::{StoreError, StoreResult};
 use sqlx::{SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 /// The most items one transaction takes.
 const MAX_BATCH: usize = 128;
+
+/// The most bytes of text one statement carries: a document may hold 16 MiB, and SQLite
+/// refuses a string over 1 GB.
+const MAX_STATEMENT_BYTES: usize = 8 * 1024 * 1024;
 
 /// A new memo, analysed before it is queued.
 pub(crate) struct NewMemoRow {
@@ -57,26 +64,24 @@ enum Written {
 }
 
 impl Insert {
-    /// Writes the item's rows, all but its search index row.
-    async fn write(&self, conn: &mut SqliteConnection) -> StoreResult<Written> {
-        Ok(match self {
-            Insert::Memo(row, _) => Written::Memo(write_memo(conn, row).await?),
-            Insert::Document(row, _) => {
-                Written::Document(Box::new(write_document(conn, row).await?))
-            }
-        })
-    }
-
-    /// Writes the item's search index row.
-    async fn index(&self, conn: &mut SqliteConnection, written: &Written) -> StoreResult<()> {
+    /// The item's search index row, once written.
+    fn index_row<'a>(&'a self, written: &Written) -> StoreResult<IndexRow<'a>> {
         match (self, written) {
-            (Insert::Memo(row, _), Written::Memo(memo)) => {
-                index_memo(conn, memo.id, &row.entry, true).await
-            }
+            (Insert::Memo(row, _), Written::Memo(memo)) => Ok(row.entry.index_row(memo.id)),
             (Insert::Document(row, _), Written::Document(document)) => {
-                index_document_terms(conn, document.id, &row.entry, true).await
+                Ok(row.entry.index_row(document.id))
             }
             _ => Err(StoreError::internal("an item was written as another kind")),
+        }
+    }
+
+    /// Bytes of text the item writes.
+    fn weight(&self) -> usize {
+        match self {
+            Insert::Memo(row, _) => 2 * row.content.len(),
+            Insert::Document(row, _) => {
+                row.title.len() + row.extracted_text.len() + row.entry.weight()
+            }
         }
     }
 
@@ -181,60 +186,182 @@ async fn write_together(writer: &SqlitePool, items: &[Insert]) -> StoreResult<Ve
         .begin_with("BEGIN IMMEDIATE")
         .await
         .map_err(map_error)?;
+    let groups = statement_groups(items);
     let mut written = Vec::with_capacity(items.len());
-    for item in items {
-        written.push(item.write(&mut tx).await?);
+    for group in &groups {
+        written.extend(write_rows(&mut tx, group).await?);
     }
     // The index rows last, after every statement that opens a statement savepoint (see
-    // `index_document_terms`): FTS5 then writes the batch's terms out as one segment.
-    for (item, written) in items.iter().zip(&written) {
-        item.index(&mut tx, written).await?;
+    // `write_index_rows`): FTS5 then writes the batch's terms out as one segment.
+    let mut offset = 0;
+    for group in &groups {
+        let rows = group
+            .iter()
+            .zip(&written[offset..])
+            .map(|(item, written)| item.index_row(written))
+            .collect::<StoreResult<Vec<_>>>()?;
+        write_index_rows(&mut tx, &rows, true).await?;
+        offset += group.len();
     }
     tx.commit().await.map_err(map_error)?;
     Ok(written)
 }
 
-async fn write_memo(conn: &mut SqliteConnection, row: &NewMemoRow) -> StoreResult<Memo> {
-    let tags_json = serde_json::to_string(&row.tags).map_err(StoreError::internal)?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO memos (content, tags, created_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?3) RETURNING id",
-    )
-    .bind(&row.content)
-    .bind(tags_json)
-    .bind(encode_time(row.now))
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(map_error)?;
-    replace_tags(conn, MemoId(id), &row.tags).await?;
-    Ok(Memo {
-        id: MemoId(id),
-        content: row.content.clone(),
-        tags: row.tags.clone(),
-        created_at: row.now,
-        updated_at: row.now,
-        document_id: None,
-    })
+/// `items` cut into runs of at most [`MAX_STATEMENT_BYTES`] (or one item, if larger).
+fn statement_groups(items: &[Insert]) -> Vec<&[Insert]> {
+    let mut groups = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (index, item) in items.iter().enumerate() {
+        let weight = item.weight();
+        if index > start && bytes + weight > MAX_STATEMENT_BYTES {
+            groups.push(&items[start..index]);
+            (start, bytes) = (index, 0);
+        }
+        bytes += weight;
+    }
+    if start < items.len() {
+        groups.push(&items[start..]);
+    }
+    groups
 }
 
-async fn write_document(
-    conn: &mut SqliteConnection,
-    row: &NewDocumentRow,
-) -> StoreResult<Document> {
-    let record = sqlx::query(concat!(
-        "INSERT INTO documents (title, extracted_text, content_origin, source_metadata, \
-         created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5) RETURNING ",
-        document_columns!()
-    ))
-    .bind(&row.title)
-    .bind(&row.extracted_text)
-    .bind(row.content_origin)
-    .bind(&row.source_metadata)
-    .bind(encode_time(row.now))
-    .fetch_one(&mut *conn)
+/// Writes the rows of `items` but their index rows; what was written, in the items' order.
+async fn write_rows(conn: &mut SqliteConnection, items: &[Insert]) -> StoreResult<Vec<Written>> {
+    let memo_rows: Vec<&NewMemoRow> = items
+        .iter()
+        .filter_map(|item| match item {
+            Insert::Memo(row, _) => Some(row),
+            Insert::Document(..) => None,
+        })
+        .collect();
+    let document_rows: Vec<&NewDocumentRow> = items
+        .iter()
+        .filter_map(|item| match item {
+            Insert::Document(row, _) => Some(&**row),
+            Insert::Memo(..) => None,
+        })
+        .collect();
+    let mut memos = insert_memos(conn, &memo_rows).await?.into_iter();
+    let mut documents = insert_documents(conn, &document_rows).await?.into_iter();
+    items
+        .iter()
+        .map(|item| {
+            match item {
+                Insert::Memo(..) => memos.next().map(Written::Memo),
+                Insert::Document(..) => documents.next().map(|d| Written::Document(Box::new(d))),
+            }
+            .ok_or_else(|| StoreError::internal("a batch wrote fewer rows than it was given"))
+        })
+        .collect()
+}
+
+/// Row ids come out of one insert statement in the order it inserted the rows, which is the
+/// array's: a check that the rows read back are the rows given, in that order.
+fn check_order(same: impl Iterator<Item = bool>, expected: usize, got: usize) -> StoreResult<()> {
+    if got != expected || same.into_iter().any(|same| !same) {
+        return Err(StoreError::internal(
+            "a batch insert returned rows out of step with its input",
+        ));
+    }
+    Ok(())
+}
+
+async fn insert_memos(conn: &mut SqliteConnection, rows: &[&NewMemoRow]) -> StoreResult<Vec<Memo>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let values = rows
+        .iter()
+        .map(|row| {
+            let tags = serde_json::to_string(&row.tags).map_err(StoreError::internal)?;
+            Ok((row.content.as_str(), tags, encode_time(row.now)))
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    let mut inserted: Vec<(i64, String)> = sqlx::query_as(
+        "INSERT INTO memos (content, tags, created_at, updated_at) \
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 2 FROM json_each(?1) \
+         ORDER BY key RETURNING id, content",
+    )
+    .bind(serde_json::to_string(&values).map_err(StoreError::internal)?)
+    .fetch_all(&mut *conn)
     .await
     .map_err(map_error)?;
-    let document = decode(&record)?;
-    index_document_parts(conn, document.id, &row.entry, true).await?;
-    Ok(document)
+    inserted.sort_unstable_by_key(|(id, _)| *id);
+    check_order(
+        rows.iter()
+            .zip(&inserted)
+            .map(|(row, (_, content))| row.content == *content),
+        rows.len(),
+        inserted.len(),
+    )?;
+    let memos: Vec<Memo> = rows
+        .iter()
+        .zip(inserted)
+        .map(|(row, (id, _))| Memo {
+            id: MemoId(id),
+            content: row.content.clone(),
+            tags: row.tags.clone(),
+            created_at: row.now,
+            updated_at: row.now,
+            document_id: None,
+        })
+        .collect();
+    let tags: Vec<(MemoId, &[String])> = memos
+        .iter()
+        .map(|memo| (memo.id, memo.tags.as_slice()))
+        .collect();
+    insert_tags(conn, &tags).await?;
+    Ok(memos)
+}
+
+async fn insert_documents(
+    conn: &mut SqliteConnection,
+    rows: &[&NewDocumentRow],
+) -> StoreResult<Vec<Document>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let values: Vec<(&str, &str, &str, &str, String)> = rows
+        .iter()
+        .map(|row| {
+            (
+                row.title.as_str(),
+                row.extracted_text.as_str(),
+                row.content_origin,
+                row.source_metadata.as_str(),
+                encode_time(row.now),
+            )
+        })
+        .collect();
+    let records = sqlx::query(concat!(
+        "INSERT INTO documents (title, extracted_text, content_origin, source_metadata, \
+         created_at, updated_at) \
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 4 \
+         FROM json_each(?1) ORDER BY key RETURNING ",
+        document_columns!()
+    ))
+    .bind(serde_json::to_string(&values).map_err(StoreError::internal)?)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(map_error)?;
+    let mut documents = records
+        .iter()
+        .map(decode)
+        .collect::<StoreResult<Vec<_>>>()?;
+    documents.sort_unstable_by_key(|document| document.id);
+    check_order(
+        rows.iter().zip(&documents).map(|(row, document)| {
+            row.title == document.title
+                && document.extracted_text.as_deref() == Some(row.extracted_text.as_str())
+        }),
+        rows.len(),
+        documents.len(),
+    )?;
+    let parts: Vec<(DocumentId, &DocumentEntry)> = documents
+        .iter()
+        .zip(rows)
+        .map(|(document, row)| (document.id, &row.entry))
+        .collect();
+    write_document_parts(conn, &parts, true).await?;
+    Ok(documents)
 }

@@ -46,14 +46,29 @@ pub(crate) async fn replace_tags(
         .execute(&mut *conn)
         .await
         .map_err(map_error)?;
-    for tag in tags {
-        sqlx::query("INSERT OR IGNORE INTO memo_tags (tag_key, memo_id) VALUES (?1, ?2)")
-            .bind(tag.to_lowercase())
-            .bind(id.0)
-            .execute(&mut *conn)
-            .await
-            .map_err(map_error)?;
+    insert_tags(conn, &[(id, tags)]).await
+}
+
+/// Adds the tag rows of memos, in one statement.
+pub(crate) async fn insert_tags(
+    conn: &mut SqliteConnection,
+    memos: &[(MemoId, &[String])],
+) -> StoreResult<()> {
+    let rows: Vec<(String, i64)> = memos
+        .iter()
+        .flat_map(|(id, tags)| tags.iter().map(|tag| (tag.to_lowercase(), id.0)))
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
     }
+    sqlx::query(
+        "INSERT OR IGNORE INTO memo_tags (tag_key, memo_id) \
+         SELECT value ->> 0, value ->> 1 FROM json_each(?1)",
+    )
+    .bind(serde_json::to_string(&rows).map_err(StoreError::internal)?)
+    .execute(&mut *conn)
+    .await
+    .map_err(map_error)?;
     Ok(())
 }
 

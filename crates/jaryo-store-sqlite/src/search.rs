@@ -98,6 +98,38 @@ impl DocumentEntry {
     }
 }
 
+/// One row of the index: a row id and the terms of its title and body columns.
+pub(crate) struct IndexRow<'a> {
+    rowid: i64,
+    title_terms: &'a str,
+    body_terms: &'a str,
+}
+
+impl MemoEntry {
+    pub(crate) fn index_row(&self, id: MemoId) -> IndexRow<'_> {
+        IndexRow {
+            rowid: memo_rowid(id),
+            title_terms: "",
+            body_terms: &self.body_terms,
+        }
+    }
+}
+
+impl DocumentEntry {
+    pub(crate) fn index_row(&self, id: DocumentId) -> IndexRow<'_> {
+        IndexRow {
+            rowid: id.0,
+            title_terms: &self.title_terms,
+            body_terms: self.body.as_ref().map_or("", |body| body.terms.as_str()),
+        }
+    }
+
+    /// Bytes of text this entry writes, for sizing statements.
+    pub(crate) fn weight(&self) -> usize {
+        self.title_terms.len() + self.body.as_ref().map_or(0, |body| body.terms.len())
+    }
+}
+
 /// Indexes (or re-indexes) a memo's text.
 pub(crate) async fn index_memo(
     conn: &mut SqliteConnection,
@@ -105,28 +137,37 @@ pub(crate) async fn index_memo(
     entry: &MemoEntry,
     fresh: bool,
 ) -> StoreResult<()> {
-    write_index_row(conn, memo_rowid(id), "", &entry.body_terms, fresh).await
+    write_index_rows(conn, &[entry.index_row(id)], fresh).await
 }
 
-/// Writes one row of the index; `fresh`: the row id is new to it.
-async fn write_index_row(
+/// Writes rows of the index in one statement; `fresh`: their row ids are new to it.
+///
+/// Write them after the statements of the same transaction that insert chunks and tags: each
+/// of those opens a statement savepoint, at which FTS5 writes the terms pending so far out as
+/// a new index segment — a segment per item, and merges to match.
+pub(crate) async fn write_index_rows(
     conn: &mut SqliteConnection,
-    rowid: i64,
-    title_terms: &str,
-    body_terms: &str,
+    rows: &[IndexRow<'_>],
     fresh: bool,
 ) -> StoreResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
     // A contentless index cannot know whether a row id is in it, so `OR REPLACE` records a
-    // tombstone for it, which every later merge must check: a new item is a plain insert.
+    // tombstone for it, which every later merge must check: new items are plain inserts.
     let sql = if fresh {
-        "INSERT INTO search_fts (rowid, title, body) VALUES (?1, ?2, ?3)"
+        "INSERT INTO search_fts (rowid, title, body) \
+         SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?1)"
     } else {
-        "INSERT OR REPLACE INTO search_fts (rowid, title, body) VALUES (?1, ?2, ?3)"
+        "INSERT OR REPLACE INTO search_fts (rowid, title, body) \
+         SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?1)"
     };
+    let rows: Vec<(i64, &str, &str)> = rows
+        .iter()
+        .map(|row| (row.rowid, row.title_terms, row.body_terms))
+        .collect();
     sqlx::query(sql)
-        .bind(rowid)
-        .bind(title_terms)
-        .bind(body_terms)
+        .bind(serde_json::to_string(&rows).map_err(StoreError::internal)?)
         .execute(&mut *conn)
         .await
         .map_err(map_error)?;
@@ -152,71 +193,57 @@ pub(crate) async fn index_document(
     entry: &DocumentEntry,
     fresh: bool,
 ) -> StoreResult<()> {
-    index_document_parts(conn, id, entry, fresh).await?;
-    index_document_terms(conn, id, entry, fresh).await
+    write_document_parts(conn, &[(id, entry)], fresh).await?;
+    write_index_rows(conn, &[entry.index_row(id)], fresh).await
 }
 
-/// A document's index row alone.
-///
-/// Write it after the statements of the same transaction that insert several rows at once
-/// (chunks, tags): each of those opens a statement savepoint, at which FTS5 writes the terms
-/// pending so far out as a new index segment — a segment per item, and merges to match.
-pub(crate) async fn index_document_terms(
+/// The chunks and tags of documents (replacing their old ones unless `fresh`), in one
+/// statement per table whatever the number of documents, chunks and tags: each statement is
+/// a round trip to SQLite's thread, which costs more than the insert itself.
+pub(crate) async fn write_document_parts(
     conn: &mut SqliteConnection,
-    id: DocumentId,
-    entry: &DocumentEntry,
+    documents: &[(DocumentId, &DocumentEntry)],
     fresh: bool,
 ) -> StoreResult<()> {
-    let body_terms = entry.body.as_ref().map_or("", |body| body.terms.as_str());
-    write_index_row(conn, id.0, &entry.title_terms, body_terms, fresh).await
-}
-
-/// A document's chunks and tags alone (replacing the old ones unless `fresh`).
-pub(crate) async fn index_document_parts(
-    conn: &mut SqliteConnection,
-    id: DocumentId,
-    entry: &DocumentEntry,
-    fresh: bool,
-) -> StoreResult<()> {
-    if !fresh {
-        delete_document_derivatives(conn, id).await?;
+    if !fresh && !documents.is_empty() {
+        let ids: Vec<i64> = documents.iter().map(|(id, _)| id.0).collect();
+        delete_document_derivatives(conn, &ids).await?;
     }
-    let Some(body) = &entry.body else {
-        return Ok(());
-    };
-    // One statement per table, whatever the number of chunks and tags: each statement is a
-    // round trip to SQLite's thread, which costs more than the insert itself.
-    let chunks: Vec<serde_json::Value> = body
-        .chunks
-        .iter()
-        .map(|chunk| {
+    let mut chunks: Vec<serde_json::Value> = Vec::new();
+    let mut tags: Vec<(&str, i64)> = Vec::new();
+    for (id, entry) in documents {
+        let Some(body) = &entry.body else {
+            continue;
+        };
+        chunks.extend(body.chunks.iter().map(|chunk| {
             serde_json::json!([
+                id.0,
                 chunk.index,
                 chunk.range.start,
                 chunk.range.end,
                 chunk.heading_path
             ])
-        })
-        .collect();
+        }));
+        tags.extend(body.tags.iter().map(|tag| (tag.as_str(), id.0)));
+    }
     if !chunks.is_empty() {
         sqlx::query(
             "INSERT INTO document_chunks \
              (document_id, chunk_index, byte_start, byte_end, heading_path) \
-             SELECT ?1, value ->> 0, value ->> 1, value ->> 2, value -> 3 FROM json_each(?2)",
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value -> 4 \
+             FROM json_each(?1)",
         )
-        .bind(id.0)
         .bind(serde_json::Value::Array(chunks).to_string())
         .execute(&mut *conn)
         .await
         .map_err(map_error)?;
     }
-    if !body.tags.is_empty() {
+    if !tags.is_empty() {
         sqlx::query(
             "INSERT OR IGNORE INTO document_tags (tag_key, document_id) \
-             SELECT value, ?1 FROM json_each(?2)",
+             SELECT value ->> 0, value ->> 1 FROM json_each(?1)",
         )
-        .bind(id.0)
-        .bind(serde_json::to_string(&body.tags).map_err(StoreError::internal)?)
+        .bind(serde_json::to_string(&tags).map_err(StoreError::internal)?)
         .execute(&mut *conn)
         .await
         .map_err(map_error)?;
@@ -224,17 +251,17 @@ pub(crate) async fn index_document_parts(
     Ok(())
 }
 
-async fn delete_document_derivatives(
-    conn: &mut SqliteConnection,
-    id: DocumentId,
-) -> StoreResult<()> {
-    sqlx::query("DELETE FROM document_chunks WHERE document_id = ?1")
-        .bind(id.0)
-        .execute(&mut *conn)
-        .await
-        .map_err(map_error)?;
-    sqlx::query("DELETE FROM document_tags WHERE document_id = ?1")
-        .bind(id.0)
+async fn delete_document_derivatives(conn: &mut SqliteConnection, ids: &[i64]) -> StoreResult<()> {
+    let ids = serde_json::to_string(ids).map_err(StoreError::internal)?;
+    sqlx::query(
+        "DELETE FROM document_chunks WHERE document_id IN (SELECT value FROM json_each(?1))",
+    )
+    .bind(&ids)
+    .execute(&mut *conn)
+    .await
+    .map_err(map_error)?;
+    sqlx::query("DELETE FROM document_tags WHERE document_id IN (SELECT value FROM json_each(?1))")
+        .bind(&ids)
         .execute(&mut *conn)
         .await
         .map_err(map_error)?;
@@ -251,7 +278,7 @@ pub(crate) async fn unindex_document(
         .execute(&mut *conn)
         .await
         .map_err(map_error)?;
-    delete_document_derivatives(conn, id).await
+    delete_document_derivatives(conn, &[id.0]).await
 }
 
 /// How many of the newest matches of each kind an unfiltered search ranks by relevance.
@@ -605,9 +632,15 @@ pub async fn reindex(
         .fetch_all(&mut *tx)
         .await
         .map_err(map_error)?;
-        for (id, content) in &rows {
-            index_memo(&mut tx, MemoId(*id), &MemoEntry::new(content), false).await?;
-        }
+        let entries: Vec<(MemoId, MemoEntry)> = rows
+            .iter()
+            .map(|(id, content)| (MemoId(*id), MemoEntry::new(content)))
+            .collect();
+        let index_rows: Vec<IndexRow<'_>> = entries
+            .iter()
+            .map(|(id, entry)| entry.index_row(*id))
+            .collect();
+        write_index_rows(&mut tx, &index_rows, false).await?;
         tx.commit().await.map_err(map_error)?;
         let Some((last, _)) = rows.last() else {
             break;
@@ -636,15 +669,20 @@ pub async fn reindex(
                 (DocumentId(*id), entry)
             })
             .collect();
+        report.chunks += entries
+            .iter()
+            .map(|(_, entry)| entry.body.as_ref().map_or(0, |body| body.chunks.len()) as u64)
+            .sum::<u64>();
         // Chunks and tags first, then the index rows: one index segment per batch (see
-        // `index_document_terms`).
-        for (id, entry) in &entries {
-            report.chunks += entry.body.as_ref().map_or(0, |body| body.chunks.len()) as u64;
-            index_document_parts(&mut tx, *id, entry, false).await?;
-        }
-        for (id, entry) in &entries {
-            index_document_terms(&mut tx, *id, entry, false).await?;
-        }
+        // `write_index_rows`).
+        let parts: Vec<(DocumentId, &DocumentEntry)> =
+            entries.iter().map(|(id, entry)| (*id, entry)).collect();
+        write_document_parts(&mut tx, &parts, false).await?;
+        let index_rows: Vec<IndexRow<'_>> = entries
+            .iter()
+            .map(|(id, entry)| entry.index_row(*id))
+            .collect();
+        write_index_rows(&mut tx, &index_rows, false).await?;
         tx.commit().await.map_err(map_error)?;
         let Some((last, _, _)) = rows.last() else {
             break;
