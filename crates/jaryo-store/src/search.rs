@@ -16,8 +16,9 @@
 //!   within one result list.
 //! - **Paging** is keyset: [`SearchPage::next`] is the last hit's position; the next page holds
 //!   the hits after it in the order above.
-//! - **Documents point at their best chunk**: the chunk of `extracted_text` whose text scores
-//!   highest ([`jaryo_text::score`], earliest on ties), and the snippet comes from it.
+//! - **Documents point at their best chunk**: the chunk of `extracted_text` holding the
+//!   best-scoring matches ([`jaryo_text::MatchScore`] of the matches of the whole text that lie
+//!   inside it; earliest on ties), and the snippet comes from it.
 
 use std::ops::Range;
 
@@ -235,23 +236,24 @@ pub fn best_chunk_snippet(
     chunks: &[ChunkLocation],
     snippet_config: &jaryo_text::SnippetConfig,
 ) -> (Option<ChunkLocation>, Snippet) {
+    // One pass over the whole text finds every match; each chunk is scored by those inside it.
+    let spans = jaryo_text::find_matches(query, text);
     let mut best: Option<(&ChunkLocation, jaryo_text::MatchScore)> = None;
     for chunk in chunks {
-        let Some(chunk_text) = text.get(chunk.range.clone()) else {
+        if text.get(chunk.range.clone()).is_none() {
             continue;
-        };
-        let score = jaryo_text::score(query, chunk_text);
+        }
+        let inside = spans.iter().filter(|span| {
+            chunk.range.start <= span.range.start && span.range.end <= chunk.range.end
+        });
+        let score = jaryo_text::MatchScore::of_spans(inside);
         if best.as_ref().is_none_or(|(_, best)| score > *best) {
             best = Some((chunk, score));
         }
     }
-    match best {
-        Some((chunk, _)) => (
-            Some(chunk.clone()),
-            jaryo_text::snippet_within(query, text, chunk.range.clone(), snippet_config),
-        ),
-        None => (None, jaryo_text::snippet(query, text, snippet_config)),
-    }
+    let within = best.map_or(0..text.len(), |(chunk, _)| chunk.range.clone());
+    let snippet = jaryo_text::snippet_of_matches(text, within, &spans, snippet_config);
+    (best.map(|(chunk, _)| chunk.clone()), snippet)
 }
 
 #[cfg(test)]

@@ -220,28 +220,33 @@ pub(crate) fn for_each_unit(text: &str, mut on_unit: impl FnMut(UnitKind, &[char
     scanner.flush(&mut forward);
 }
 
-/// A unit of an original text with the byte range each of its characters came from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct LocatedUnit {
-    pub kind: UnitKind,
+/// The units of an original text, each character mapped back to the bytes it came from: the
+/// characters of all units end to end, their origins alongside, and each unit's kind and range
+/// in those two buffers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct LocatedUnits {
     pub chars: Vec<char>,
     pub origins: Vec<Range<usize>>,
+    pub units: Vec<(UnitKind, Range<usize>)>,
 }
 
 /// The units of `text`, each character mapped back to the bytes of `text` it came from.
-pub(crate) fn located_units(text: &str) -> Vec<LocatedUnit> {
-    let mut units = Vec::new();
+pub(crate) fn located_units(text: &str) -> LocatedUnits {
+    let mut located = LocatedUnits {
+        chars: Vec::with_capacity(text.len()),
+        origins: Vec::with_capacity(text.len()),
+        units: Vec::new(),
+    };
     let mut scanner = UnitScanner::<Range<usize>>::new();
     let mut collect = |kind: UnitKind, chars: &[char], origins: &[Range<usize>]| {
-        units.push(LocatedUnit {
-            kind,
-            chars: chars.to_vec(),
-            origins: origins.to_vec(),
-        });
+        let start = located.chars.len();
+        located.chars.extend_from_slice(chars);
+        located.origins.extend_from_slice(origins);
+        located.units.push((kind, start..located.chars.len()));
     };
     for_each_folded_char_with_origin(text, |c, origin| scanner.push(c, origin, &mut collect));
     scanner.flush(&mut collect);
-    units
+    located
 }
 
 /// Calls `emit` with the terms of one unit, in position order.

@@ -143,4 +143,4 @@ pub use analyzer::{
 pub use chunk::{Chunk, ChunkConfig, ChunkConfigError, chunk_markdown};
 pub use matcher::{MatchScore, MatchSpan, find_matches, matches, matches_fields, score};
 pub use query::{MAX_QUERY_BYTES, MAX_QUERY_TERMS, Phrase, Query, QueryError, QueryUnit};
-pub use snippet::{Snippet, SnippetConfig, snippet, snippet_within};
+pub use snippet::{Snippet, SnippetConfig, snippet, snippet_of_matches, snippet_within};

@@ -19,24 +19,48 @@ pub fn matches(query: &Query, text: &str) -> bool {
 /// spans two fields, different clauses may match different fields): how a store with a title
 /// column and a body column behaves.
 pub fn matches_fields(query: &Query, fields: &[&str]) -> bool {
-    let analysed: Vec<Vec<(UnitKind, Vec<char>)>> = fields
-        .iter()
-        .map(|field| {
-            let mut units = Vec::new();
-            for_each_unit(field, |kind, chars| units.push((kind, chars.to_vec())));
-            units
-        })
-        .collect();
+    let analysed: Vec<Units> = fields.iter().map(|field| Units::of(field)).collect();
     query.phrases().iter().all(|phrase| {
-        analysed.iter().any(|units| {
-            let mut found = false;
-            for_each_occurrence(phrase.units(), units, |_| {
-                found = true;
-                false
-            });
-            found
-        })
+        analysed
+            .iter()
+            .any(|units| phrase_occurs(phrase.units(), &units.slices()))
     })
+}
+
+/// The units of a text in one buffer: their characters end to end, and each unit's kind and
+/// range in that buffer.
+struct Units {
+    chars: Vec<char>,
+    units: Vec<(UnitKind, Range<usize>)>,
+}
+
+impl Units {
+    fn of(text: &str) -> Self {
+        let mut chars = Vec::with_capacity(text.len());
+        let mut units = Vec::new();
+        for_each_unit(text, |kind, unit_chars| {
+            let start = chars.len();
+            chars.extend_from_slice(unit_chars);
+            units.push((kind, start..chars.len()));
+        });
+        Self { chars, units }
+    }
+
+    fn slices(&self) -> Vec<(UnitKind, &[char])> {
+        self.units
+            .iter()
+            .map(|(kind, range)| (*kind, &self.chars[range.clone()]))
+            .collect()
+    }
+}
+
+fn phrase_occurs(phrase: &[QueryUnit], units: &[(UnitKind, &[char])]) -> bool {
+    let mut found = false;
+    for_each_occurrence(phrase, units, |_| {
+        found = true;
+        false
+    });
+    found
 }
 
 /// One place where a clause matched a text: the byte range of the original text covered, from
@@ -52,13 +76,19 @@ pub struct MatchSpan {
 /// Every occurrence of every clause of `query` in `text`, sorted by start (then clause).
 /// Ranges point into `text` as given, NFD or not: a syllable typed as jamo is covered whole.
 pub fn find_matches(query: &Query, text: &str) -> Vec<MatchSpan> {
-    let units = located_units(text);
-    let plain: Vec<(UnitKind, &[char])> = units.iter().map(|u| (u.kind, &u.chars[..])).collect();
+    let located = located_units(text);
+    let plain: Vec<(UnitKind, &[char])> = located
+        .units
+        .iter()
+        .map(|(kind, range)| (*kind, &located.chars[range.clone()]))
+        .collect();
+    // The origin of character `at` of unit `unit`.
+    let origin = |unit: usize, at: usize| &located.origins[located.units[unit].1.start + at];
     let mut spans = Vec::new();
     for (phrase_index, phrase) in query.phrases().iter().enumerate() {
         for_each_occurrence(phrase.units(), &plain, |occurrence| {
-            let first = &units[occurrence.first_unit].origins[occurrence.first_char];
-            let last = &units[occurrence.last_unit].origins[occurrence.last_char_end - 1];
+            let first = origin(occurrence.first_unit, occurrence.first_char);
+            let last = origin(occurrence.last_unit, occurrence.last_char_end - 1);
             spans.push(MatchSpan {
                 range: first.start..last.end,
                 phrase: phrase_index,
@@ -78,23 +108,26 @@ pub struct MatchScore {
     pub occurrences: usize,
 }
 
+impl MatchScore {
+    /// The score of a text whose matches are `spans` (as [`find_matches`] gives them).
+    pub fn of_spans<'a>(spans: impl IntoIterator<Item = &'a MatchSpan>) -> Self {
+        let mut clauses = 0u64;
+        let mut result = MatchScore::default();
+        for span in spans {
+            let bit = 1u64 << (span.phrase % 64);
+            if clauses & bit == 0 {
+                clauses |= bit;
+                result.clauses_matched += 1;
+            }
+            result.occurrences += 1;
+        }
+        result
+    }
+}
+
 /// Scores `text` against `query`.
 pub fn score(query: &Query, text: &str) -> MatchScore {
-    let mut units = Vec::new();
-    for_each_unit(text, |kind, chars| units.push((kind, chars.to_vec())));
-    let mut result = MatchScore::default();
-    for phrase in query.phrases() {
-        let mut count = 0;
-        for_each_occurrence(phrase.units(), &units, |_| {
-            count += 1;
-            true
-        });
-        if count > 0 {
-            result.clauses_matched += 1;
-            result.occurrences += count;
-        }
-    }
-    result
+    MatchScore::of_spans(&find_matches(query, text))
 }
 
 /// Unit and character coordinates of one occurrence.
@@ -207,14 +240,7 @@ impl Query {
 impl Phrase {
     /// Whether this single clause matches `text`.
     pub fn matches(&self, text: &str) -> bool {
-        let mut units = Vec::new();
-        for_each_unit(text, |kind, chars| units.push((kind, chars.to_vec())));
-        let mut found = false;
-        for_each_occurrence(self.units(), &units, |_| {
-            found = true;
-            false
-        });
-        found
+        phrase_occurs(self.units(), &Units::of(text).slices())
     }
 }
 

@@ -21,13 +21,19 @@ use std::ops::Range;
 use unicode_normalization::char::{canonical_combining_class, decompose_compatible};
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
+/// A precomposed Hangul syllable: always NFKC, combining class 0, no case.
+#[inline]
+fn is_hangul_syllable(c: char) -> bool {
+    ('\u{AC00}'..='\u{D7A3}').contains(&c)
+}
+
 /// Lowercases one normalised character. ASCII takes the cheap path; everything else uses the
 /// full Unicode mapping, which may yield more than one character (`İ` → `i̇`).
 #[inline]
 fn fold_char(c: char, emit: &mut impl FnMut(char)) {
     if c.is_ascii() {
         emit(c.to_ascii_lowercase());
-    } else if ('\u{AC00}'..='\u{D7A3}').contains(&c) {
+    } else if is_hangul_syllable(c) {
         // Hangul syllables have no case; skipping the case table is most of Korean's cost.
         emit(c);
     } else {
@@ -75,7 +81,9 @@ fn emit_segment(text: &str, range: Range<usize>, emit: &mut impl FnMut(char, Ran
     let segment = &text[range.clone()];
     let mut chars = segment.chars();
     if let (Some(only), None) = (chars.next(), chars.next())
-        && (only < '\u{300}' || nfkc_quick_check(only) == IsNormalized::Yes)
+        && (only < '\u{300}'
+            || is_hangul_syllable(only)
+            || nfkc_quick_check(only) == IsNormalized::Yes)
     {
         fold_char(only, &mut |folded| emit(folded, range.clone()));
         return;
@@ -90,8 +98,9 @@ fn emit_segment(text: &str, range: Range<usize>, emit: &mut impl FnMut(char, Ran
 /// signs), and if it decomposes, its decomposition starts with such a character too (a
 /// compatibility jamo `ㅏ` decomposes to a vowel jamo that composes backwards).
 fn starts_segment(c: char) -> bool {
-    if c < '\u{300}' {
-        // Below the combining diacritics block every character is a plain starter.
+    if c < '\u{300}' || is_hangul_syllable(c) {
+        // Below the combining diacritics block every character is a plain starter, and so is
+        // a precomposed Hangul syllable (a jamo after it may join it, not the other way).
         return true;
     }
     if canonical_combining_class(c) != 0 {

@@ -14,7 +14,7 @@ use std::ops::Range;
 use serde::{Deserialize, Serialize};
 use unicode_segmentation::UnicodeSegmentation;
 
-use crate::matcher::find_matches;
+use crate::matcher::{MatchSpan, find_matches};
 use crate::query::Query;
 
 /// Snippet settings (flat, so `JARYO_SNIPPET_<FIELD>` maps onto them).
@@ -59,17 +59,40 @@ pub fn snippet_within(
 ) -> Snippet {
     let region = clamp_to_char_boundaries(text, within);
     let base = region.start;
-    let region_text = &text[region];
-    let marks: Vec<(Range<usize>, u64)> = merge_spans(
-        find_matches(query, region_text)
-            .into_iter()
-            .map(|span| (span.range, 1u64 << (span.phrase % 64))),
-    );
-    let boundaries: Vec<usize> = region_text
-        .grapheme_indices(true)
-        .map(|(offset, _)| offset)
-        .chain(std::iter::once(region_text.len()))
+    let spans: Vec<MatchSpan> = find_matches(query, &text[region.clone()])
+        .into_iter()
+        .map(|span| MatchSpan {
+            range: span.range.start + base..span.range.end + base,
+            phrase: span.phrase,
+        })
         .collect();
+    snippet_of_matches(text, region, &spans, config)
+}
+
+/// Like [`snippet_within`], with the matches of the query already found: `spans` are byte
+/// ranges of `text` (as [`find_matches`] gives them for the whole text); those not wholly
+/// inside `within` are left out.
+pub fn snippet_of_matches(
+    text: &str,
+    within: Range<usize>,
+    spans: &[MatchSpan],
+    config: &SnippetConfig,
+) -> Snippet {
+    let region = clamp_to_char_boundaries(text, within);
+    let base = region.start;
+    let marks: Vec<(Range<usize>, u64)> = merge_spans(
+        spans
+            .iter()
+            .filter(|span| span.range.start >= region.start && span.range.end <= region.end)
+            .map(|span| {
+                (
+                    span.range.start - base..span.range.end - base,
+                    1u64 << (span.phrase % 64),
+                )
+            }),
+    );
+    let region_text = &text[region];
+    let boundaries = grapheme_boundaries(region_text);
     let window = choose_window(
         region_text,
         &boundaries,
@@ -90,6 +113,33 @@ pub fn snippet_within(
             .map(|range| range.start + base..range.end + base)
             .collect(),
     }
+}
+
+/// Byte offsets where `text`'s grapheme clusters start, and its length.
+fn grapheme_boundaries(text: &str) -> Vec<usize> {
+    let ends = std::iter::once(text.len());
+    if text.chars().all(is_plain) {
+        // Every character is a cluster of its own: no segmentation rules to apply.
+        text.char_indices()
+            .map(|(offset, _)| offset)
+            .chain(ends)
+            .collect()
+    } else {
+        text.grapheme_indices(true)
+            .map(|(offset, _)| offset)
+            .chain(ends)
+            .collect()
+    }
+}
+
+/// A character that is a grapheme cluster by itself when all its neighbours are plain too:
+/// ASCII but the CR of CRLF, precomposed Hangul syllables (only a following jamo joins one),
+/// and general punctuation (dashes, quotes, bullets, ellipsis). None of them extends, joins or
+/// is joined by another plain character.
+fn is_plain(c: char) -> bool {
+    (c.is_ascii() && c != '\r')
+        || ('\u{AC00}'..='\u{D7A3}').contains(&c)
+        || ('\u{2010}'..='\u{2027}').contains(&c)
 }
 
 fn clamp_to_char_boundaries(text: &str, range: Range<usize>) -> Range<usize> {
@@ -303,6 +353,26 @@ mod tests {
             text.grapheme_indices(true)
                 .any(|(offset, _)| offset == snip.range.start)
         );
+    }
+
+    #[test]
+    fn plain_text_boundaries_are_the_grapheme_boundaries() {
+        let nfd: String = "회의".nfd().collect();
+        for text in [
+            "서버를 axum으로 — “설정” … 끝\n다음 줄",
+            "CRLF\r\n줄바꿈",
+            "이모지 👍🏽 와 한글",
+            &nfd,
+            "각\u{11A8} 받침 자모",
+            "",
+        ] {
+            let expected: Vec<usize> = text
+                .grapheme_indices(true)
+                .map(|(offset, _)| offset)
+                .chain(std::iter::once(text.len()))
+                .collect();
+            assert_eq!(grapheme_boundaries(text), expected, "{text:?}");
+        }
     }
 
     #[test]
