@@ -132,6 +132,8 @@ impl SqliteStore {
         let reader = SqlitePoolOptions::new()
             .max_connections(options.read_connections.max(1))
             .acquire_timeout(Duration::from_secs(60))
+            // Searches rank with it (see `search`).
+            .after_connect(|conn, _| Box::pin(jaryo_fts5_rank::register(conn)))
             .connect_with(connect.clone().read_only(true))
             .await
             .map_err(codec::map_error)?;

@@ -9,8 +9,13 @@
 //! - Row ids: a document's id, or [`MEMO_ROWID_BASE`] + a memo's id. So a document sorts before
 //!   a memo on equal rank, as the store contract orders them, and a kind filter is a row-id
 //!   range FTS5 answers from the index.
-//! - Ranking is FTS5's `bm25` with the title weighted 10× the body; the API's score is its
-//!   negation (higher is better).
+//! - Ranking is BM25 with the title weighted 10× the body, computed by `jaryo_rank`
+//!   (crate `jaryo-fts5-rank`, registered on every read connection) rather than FTS5's `bm25`:
+//!   same formula, but the document frequency of each phrase comes from us. A one-phrase query
+//!   needs none (it scales every score alike); for several phrases each is counted up to
+//!   [`FREQUENCY_CAP`] rows. `bm25` counts every match of every phrase on each query, which
+//!   for a common Korean word (a phrase of bigrams) cost more than all the rest of a search.
+//!   The API's score is the negated rank (higher is better).
 //! - Bounded ranking: FTS5 scores every hit of a query, which for a word in half of 100,000
 //!   documents costs tens of milliseconds. So an unfiltered search ranks only the newest
 //!   [`DEFAULT_RANK_WINDOW`] matches of each kind (documents, memos) by relevance; older
@@ -288,7 +293,7 @@ pub const DEFAULT_RANK_WINDOW: u32 = 2000;
 /// (deleted items are never in the index). `?4`/`?5` are the cursor's rank and row id.
 const SEARCH_UNFILTERED: &str = "\
 SELECT rowid, rank FROM ( \
-    SELECT rowid, bm25(search_fts, 10.0, 1.0) AS rank FROM search_fts \
+    SELECT rowid, jaryo_rank(search_fts, 10.0, 1.0, ?7) AS rank FROM search_fts \
     WHERE search_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3) \
 WHERE ?4 IS NULL OR rank > ?4 OR (rank = ?4 AND rowid > ?5) \
 ORDER BY rank, rowid LIMIT ?6";
@@ -308,7 +313,7 @@ ORDER BY rowid LIMIT ?5";
 /// Ranks with the row filters applied through the item tables.
 const SEARCH_FILTERED: &str = "\
 SELECT h.rowid AS rowid, h.rank AS rank FROM ( \
-    SELECT rowid, bm25(search_fts, 10.0, 1.0) AS rank FROM search_fts \
+    SELECT rowid, jaryo_rank(search_fts, 10.0, 1.0, ?11) AS rank FROM search_fts \
     WHERE search_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3) AS h \
 LEFT JOIN documents d ON h.rowid < 1099511627776 AND d.id = h.rowid \
 LEFT JOIN memos m ON h.rowid > 1099511627776 AND m.id = h.rowid - 1099511627776 \
@@ -350,6 +355,9 @@ pub async fn search(store: &SqliteStore, request: &SearchRequest) -> StoreResult
         .await
         .map_err(map_error)?;
     let result = async {
+        let frequencies = phrase_frequencies(&mut conn, &request.query)
+            .await
+            .map_err(map_error)?;
         let ranked: Vec<(i64, f64)> = if filter.filters_rows() {
             sqlx::query_as(SEARCH_FILTERED)
                 .bind(&fts_match)
@@ -362,6 +370,7 @@ pub async fn search(store: &SqliteStore, request: &SearchRequest) -> StoreResult
                 .bind(filter.created_before.map(encode_time))
                 .bind(filter.draft_state.map(|state| state.as_str()))
                 .bind(filter.tag.as_deref())
+                .bind(frequencies.as_deref())
                 .fetch_all(&mut *conn)
                 .await
         } else {
@@ -372,6 +381,7 @@ pub async fn search(store: &SqliteStore, request: &SearchRequest) -> StoreResult
                 (cursor_rank, cursor_rowid),
                 limit + 1,
                 i64::from(store.search_rank_window),
+                frequencies.as_deref(),
             )
             .await
         }
@@ -391,8 +401,38 @@ pub async fn search(store: &SqliteStore, request: &SearchRequest) -> StoreResult
     result
 }
 
+/// Rows counted per phrase for its document frequency: a phrase in more rows counts as in
+/// this many. Counting stops there, so a common phrase costs no more than a rare one, and
+/// phrases that common differ little in weight anyway (BM25's IDF flattens out).
+pub const FREQUENCY_CAP: i64 = 1000;
+
+/// The document frequencies `jaryo_rank` takes for a query of several phrases; none for one
+/// phrase, whose inverse document frequency would scale every score alike.
+async fn phrase_frequencies(
+    conn: &mut SqliteConnection,
+    query: &jaryo_text::Query,
+) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    let phrases = query.to_fts5_phrases();
+    if phrases.len() < 2 {
+        return Ok(None);
+    }
+    let mut frequencies = Vec::with_capacity(phrases.len());
+    for phrase in &phrases {
+        let rows: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM \
+             (SELECT 1 FROM search_fts WHERE search_fts MATCH ?1 LIMIT ?2)",
+        )
+        .bind(phrase)
+        .bind(FREQUENCY_CAP)
+        .fetch_one(&mut *conn)
+        .await?;
+        frequencies.push(rows as f64);
+    }
+    Ok(Some(jaryo_fts5_rank::frequencies_blob(&frequencies)))
+}
+
 /// An unfiltered page: per kind, the newest `window` matches ranked by relevance, then the
-/// older matches unranked (rank 0, after every bm25 rank, which is negative), oldest first.
+/// older matches unranked (rank 0, after every BM25 rank, which is negative), oldest first.
 async fn rank_unfiltered(
     conn: &mut SqliteConnection,
     fts_match: &str,
@@ -400,6 +440,7 @@ async fn rank_unfiltered(
     (cursor_rank, cursor_rowid): (Option<f64>, Option<i64>),
     wanted: i64,
     window: i64,
+    frequencies: Option<&[u8]>,
 ) -> Result<Vec<(i64, f64)>, sqlx::Error> {
     // The kinds' row-id ranges inside the requested range.
     let ranges = [
@@ -435,6 +476,7 @@ async fn rank_unfiltered(
             .bind(cursor_rank)
             .bind(cursor_rowid)
             .bind(wanted)
+            .bind(frequencies)
             .fetch_all(&mut *conn)
             .await?;
         ranked.extend(rows);

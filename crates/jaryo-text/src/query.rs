@@ -175,26 +175,31 @@ impl Query {
     /// as `{title body} : (…)` to restrict columns. Requires the `ascii` tokenizer (see the
     /// crate docs).
     pub fn to_fts5_match(&self) -> String {
-        let mut out = String::new();
-        for (index, phrase) in self.phrases.iter().enumerate() {
-            if index > 0 {
-                out.push_str(" AND ");
-            }
-            out.push('"');
-            for (term_index, term) in phrase.terms.iter().enumerate() {
-                if term_index > 0 {
-                    out.push(' ');
+        self.to_fts5_phrases().join(" AND ")
+    }
+
+    /// Each clause alone as an FTS5 MATCH expression, in the order [`Self::to_fts5_match`]
+    /// joins them (FTS5 numbers the phrases of that expression in this order).
+    pub fn to_fts5_phrases(&self) -> Vec<String> {
+        self.phrases
+            .iter()
+            .map(|phrase| {
+                let mut out = String::from('"');
+                for (term_index, term) in phrase.terms.iter().enumerate() {
+                    if term_index > 0 {
+                        out.push(' ');
+                    }
+                    // FTS5 escapes a quote inside a string by doubling it. The term alphabet
+                    // has no quotes; this keeps the renderer safe on its own.
+                    out.push_str(&term.replace('"', "\"\""));
                 }
-                // FTS5 escapes a quote inside a string by doubling it. The term alphabet has
-                // no quotes; this keeps the renderer safe on its own.
-                out.push_str(&term.replace('"', "\"\""));
-            }
-            out.push('"');
-            if phrase.last_is_prefix {
-                out.push('*');
-            }
-        }
-        out
+                out.push('"');
+                if phrase.last_is_prefix {
+                    out.push('*');
+                }
+                out
+            })
+            .collect()
     }
 
     /// The PostgreSQL `tsquery` literal, to be bound as text and cast with `$1::tsquery`
