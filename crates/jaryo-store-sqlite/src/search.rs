@@ -290,19 +290,27 @@ pub(crate) async fn unindex_document(
 pub const DEFAULT_RANK_WINDOW: u32 = 2000;
 
 /// Ranks without joining the item tables: the fast path when no filter but the kind is set
-/// (deleted items are never in the index). `?4`/`?5` are the cursor's rank and row id.
+/// (deleted items are never in the index). The documents' window is `?2..=?3`, the memos'
+/// `?4..=?5` (one statement for both kinds: every statement is a round trip to SQLite's
+/// thread and a fresh plan for FTS5); `?6`/`?7` are the cursor's rank and row id.
 const SEARCH_UNFILTERED: &str = "\
 SELECT rowid, rank FROM ( \
-    SELECT rowid, jaryo_rank(search_fts, 10.0, 1.0, ?7) AS rank FROM search_fts \
-    WHERE search_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3) \
-WHERE ?4 IS NULL OR rank > ?4 OR (rank = ?4 AND rowid > ?5) \
-ORDER BY rank, rowid LIMIT ?6";
+    SELECT rowid, jaryo_rank(search_fts, 10.0, 1.0, ?9) AS rank FROM search_fts \
+    WHERE search_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3 \
+    UNION ALL \
+    SELECT rowid, jaryo_rank(search_fts, 10.0, 1.0, ?9) AS rank FROM search_fts \
+    WHERE search_fts MATCH ?1 AND rowid BETWEEN ?4 AND ?5) \
+WHERE ?6 IS NULL OR rank > ?6 OR (rank = ?6 AND rowid > ?7) \
+ORDER BY rank, rowid LIMIT ?8";
 
-/// The row id where a kind's rank window starts: the `?4`-th newest match in `?2..=?3`;
-/// none when there are fewer matches.
-const RANK_WINDOW_START: &str = "\
-SELECT rowid FROM search_fts WHERE search_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3 \
-ORDER BY rowid DESC LIMIT 1 OFFSET ?4";
+/// The row ids where the kinds' rank windows start: the `?6`-th newest match among the
+/// documents (`?2..=?3`) and among the memos (`?4..=?5`); null when there are fewer.
+const RANK_WINDOW_STARTS: &str = "\
+SELECT \
+  (SELECT rowid FROM search_fts WHERE search_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3 \
+   ORDER BY rowid DESC LIMIT 1 OFFSET ?6), \
+  (SELECT rowid FROM search_fts WHERE search_fts MATCH ?1 AND rowid BETWEEN ?4 AND ?5 \
+   ORDER BY rowid DESC LIMIT 1 OFFSET ?6)";
 
 /// Matches older than the rank window, unranked, oldest first, after the cursor's row id.
 const SEARCH_BEYOND_WINDOW: &str = "\
@@ -416,18 +424,19 @@ async fn phrase_frequencies(
     if phrases.len() < 2 {
         return Ok(None);
     }
-    let mut frequencies = Vec::with_capacity(phrases.len());
-    for phrase in &phrases {
-        let rows: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM \
-             (SELECT 1 FROM search_fts WHERE search_fts MATCH ?1 LIMIT ?2)",
-        )
-        .bind(phrase)
-        .bind(FREQUENCY_CAP)
-        .fetch_one(&mut *conn)
-        .await?;
-        frequencies.push(rows as f64);
-    }
+    // One statement for every phrase, in the query's order.
+    let frequencies: Vec<f64> = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM \
+                 (SELECT 1 FROM search_fts WHERE search_fts MATCH phrase.value LIMIT ?2)) \
+         FROM json_each(?1) AS phrase ORDER BY phrase.key",
+    )
+    .bind(serde_json::to_string(&phrases).map_err(|error| sqlx::Error::Encode(error.into()))?)
+    .bind(FREQUENCY_CAP)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|rows: i64| rows as f64)
+    .collect();
     Ok(Some(jaryo_fts5_rank::frequencies_blob(&frequencies)))
 }
 
@@ -442,45 +451,48 @@ async fn rank_unfiltered(
     window: i64,
     frequencies: Option<&[u8]>,
 ) -> Result<Vec<(i64, f64)>, sqlx::Error> {
-    // The kinds' row-id ranges inside the requested range.
+    // The kinds' row-id ranges inside the requested range (`(1, 0)`: none).
     let ranges = [
         (low, high.min(MEMO_ROWID_BASE - 1)),
         (low.max(MEMO_ROWID_BASE + 1), high),
-    ];
-    let mut ranked: Vec<(i64, f64)> = Vec::new();
-    // Per kind: (first row id of the ranked window, the range below it).
+    ]
+    .map(|(lo, hi)| if lo <= hi { (lo, hi) } else { (1, 0) });
+    let [documents, memos] = ranges;
+    let starts: (Option<i64>, Option<i64>) = sqlx::query_as(RANK_WINDOW_STARTS)
+        .bind(fts_match)
+        .bind(documents.0)
+        .bind(documents.1)
+        .bind(memos.0)
+        .bind(memos.1)
+        .bind(window - 1)
+        .fetch_one(&mut *conn)
+        .await?;
+    // Per kind: the ranked window, and the range below it when there is one.
+    let mut windows = [documents, memos];
     let mut beyond: Vec<(i64, i64)> = Vec::new();
-    let past_ranked = cursor_rank.is_some_and(|rank| rank >= 0.0);
-    for (lo, hi) in ranges.into_iter().filter(|(lo, hi)| lo <= hi) {
-        let start: Option<i64> = sqlx::query_scalar(RANK_WINDOW_START)
-            .bind(fts_match)
-            .bind(lo)
-            .bind(hi)
-            .bind(window - 1)
-            .fetch_optional(&mut *conn)
-            .await?;
-        let window_low = match start {
-            Some(start) => {
-                beyond.push((lo, start - 1));
-                start
-            }
-            None => lo,
-        };
-        if past_ranked {
-            continue;
+    for ((lo, _), start) in windows.iter_mut().zip([starts.0, starts.1]) {
+        if let Some(start) = start {
+            beyond.push((*lo, start - 1));
+            *lo = start;
         }
-        let rows: Vec<(i64, f64)> = sqlx::query_as(SEARCH_UNFILTERED)
+    }
+    let past_ranked = cursor_rank.is_some_and(|rank| rank >= 0.0);
+    let mut ranked: Vec<(i64, f64)> = if past_ranked {
+        Vec::new()
+    } else {
+        sqlx::query_as(SEARCH_UNFILTERED)
             .bind(fts_match)
-            .bind(window_low)
-            .bind(hi)
+            .bind(windows[0].0)
+            .bind(windows[0].1)
+            .bind(windows[1].0)
+            .bind(windows[1].1)
             .bind(cursor_rank)
             .bind(cursor_rowid)
             .bind(wanted)
             .bind(frequencies)
             .fetch_all(&mut *conn)
-            .await?;
-        ranked.extend(rows);
-    }
+            .await?
+    };
     ranked.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
     ranked.truncate(wanted as usize);
     if ranked.len() as i64 == wanted || beyond.is_empty() {
