@@ -22,6 +22,8 @@ mod memos;
 mod review;
 mod search;
 
+pub use search::DEFAULT_RANK_WINDOW;
+
 use jaryo_domain::{Clock, SystemClock};
 use jaryo_store::{
     ClaimRequest, DraftClaim, DraftQueueStats, DraftSignal, ReindexProgress, ReindexReport,

@@ -210,8 +210,12 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     if let Some(url) = &config.database_url {
         return open_postgres(config, url.expose_secret()).await;
     }
+    if config.search.rank_window == 0 {
+        anyhow::bail!("invalid [search] configuration: rank_window must be at least 1");
+    }
     let options = SqliteOptions {
         chunk: config.chunk.clone(),
+        search_rank_window: config.search.rank_window,
         ..SqliteOptions::in_data_dir(&config.data_dir)
     };
     let store = SqliteStore::open(&options)
