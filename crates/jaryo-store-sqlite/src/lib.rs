@@ -134,6 +134,9 @@ impl SqliteStore {
         let reader = SqlitePoolOptions::new()
             .max_connections(options.read_connections.max(1))
             .acquire_timeout(Duration::from_secs(60))
+            // A connection to a local file cannot go stale; the check would cost a round trip
+            // to SQLite's thread on every read.
+            .test_before_acquire(false)
             // Searches rank with it (see `search`).
             .after_connect(|conn, _| Box::pin(jaryo_fts5_rank::register(conn)))
             .connect_with(connect.clone().read_only(true))

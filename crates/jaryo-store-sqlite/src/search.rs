@@ -360,56 +360,49 @@ pub async fn search(store: &SqliteStore, request: &SearchRequest) -> StoreResult
     let limit = i64::from(request.limit.clamp(1, jaryo_store::PAGE_LIMIT_MAX));
     let fts_match = request.query.to_fts5_match();
     let mut conn = store.reader.acquire().await.map_err(map_error)?;
-    // One read transaction: the ranking and the rows it names come from one snapshot.
-    sqlx::query("BEGIN")
-        .execute(&mut *conn)
+    // No read transaction around the statements (two more round trips per search): a hit
+    // whose item was deleted since the ranking is left out, and each item is read with its
+    // chunks in one statement, so a hit never mixes two versions of a document.
+    let frequencies = phrase_frequencies(&mut conn, &request.query)
         .await
         .map_err(map_error)?;
-    let result = async {
-        let frequencies = phrase_frequencies(&mut conn, &request.query)
+    let ranked: Vec<(i64, f64)> = if filter.filters_rows() {
+        sqlx::query_as(SEARCH_FILTERED)
+            .bind(&fts_match)
+            .bind(low)
+            .bind(high)
+            .bind(cursor_rank)
+            .bind(cursor_rowid)
+            .bind(limit + 1)
+            .bind(filter.created_from.map(encode_time))
+            .bind(filter.created_before.map(encode_time))
+            .bind(filter.draft_state.map(|state| state.as_str()))
+            .bind(filter.tag.as_deref())
+            .bind(frequencies.as_deref())
+            .fetch_all(&mut *conn)
             .await
-            .map_err(map_error)?;
-        let ranked: Vec<(i64, f64)> = if filter.filters_rows() {
-            sqlx::query_as(SEARCH_FILTERED)
-                .bind(&fts_match)
-                .bind(low)
-                .bind(high)
-                .bind(cursor_rank)
-                .bind(cursor_rowid)
-                .bind(limit + 1)
-                .bind(filter.created_from.map(encode_time))
-                .bind(filter.created_before.map(encode_time))
-                .bind(filter.draft_state.map(|state| state.as_str()))
-                .bind(filter.tag.as_deref())
-                .bind(frequencies.as_deref())
-                .fetch_all(&mut *conn)
-                .await
-        } else {
-            rank_unfiltered(
-                &mut conn,
-                &fts_match,
-                (low, high),
-                (cursor_rank, cursor_rowid),
-                limit + 1,
-                i64::from(store.search_rank_window),
-                frequencies.as_deref(),
-            )
-            .await
-        }
-        .map_err(map_error)?;
-        let has_more = ranked.len() > limit as usize;
-        let ranked = &ranked[..ranked.len().min(limit as usize)];
-        let hits = hydrate(&mut conn, request, ranked).await?;
-        let next = if has_more {
-            hits.last().map(SearchHit::cursor)
-        } else {
-            None
-        };
-        Ok::<_, StoreError>(SearchPage { hits, next })
+    } else {
+        rank_unfiltered(
+            &mut conn,
+            &fts_match,
+            (low, high),
+            (cursor_rank, cursor_rowid),
+            limit + 1,
+            i64::from(store.search_rank_window),
+            frequencies.as_deref(),
+        )
+        .await
     }
-    .await;
-    let _ = sqlx::query("COMMIT").execute(&mut *conn).await;
-    result
+    .map_err(map_error)?;
+    let has_more = ranked.len() > limit as usize;
+    let ranked = &ranked[..ranked.len().min(limit as usize)];
+    let hits = hydrate(&mut conn, request, ranked).await?;
+    let next = if has_more {
+        hits.last().map(SearchHit::cursor)
+    } else {
+        None
+    };
+    Ok(SearchPage { hits, next })
 }
 
 /// Rows counted per phrase for its document frequency: a phrase in more rows counts as in
@@ -525,7 +518,8 @@ async fn rank_unfiltered(
     Ok(ranked)
 }
 
-/// Reads the ranked rows' items in three statements and builds their hits, in rank order;
+/// Reads the ranked rows' items (two statements: memos, documents with their chunks) and
+/// builds their hits, in rank order;
 /// an item deleted since the ranking is left out.
 async fn hydrate(
     conn: &mut SqliteConnection,
@@ -555,36 +549,35 @@ async fn hydrate(
         .map_err(map_error)?;
         memos.extend(rows.into_iter().map(|(id, a, b, c)| (id, (a, b, c))));
     }
-    type DocumentRow = (String, Option<String>, String, String);
+    type DocumentRow = (String, Option<String>, String, String, Vec<ChunkLocation>);
     let mut documents: HashMap<i64, DocumentRow> = HashMap::new();
-    let mut chunks: HashMap<i64, Vec<ChunkLocation>> = HashMap::new();
     if !document_ids.is_empty() {
         let ids = serde_json::to_string(&document_ids).map_err(StoreError::internal)?;
-        let rows: Vec<(i64, String, Option<String>, String, String)> = sqlx::query_as(
-            "SELECT id, title, extracted_text, created_at, updated_at FROM documents \
+        let rows: Vec<(i64, String, Option<String>, String, String, String)> = sqlx::query_as(
+            "SELECT id, title, extracted_text, created_at, updated_at, \
+               (SELECT json_group_array( \
+                  json_array(chunk_index, byte_start, byte_end, json(heading_path))) \
+                FROM (SELECT * FROM document_chunks c WHERE c.document_id = d.id \
+                      ORDER BY chunk_index)) \
+             FROM documents d \
              WHERE deleted_at IS NULL AND id IN (SELECT value FROM json_each(?1))",
         )
         .bind(&ids)
         .fetch_all(&mut *conn)
         .await
         .map_err(map_error)?;
-        documents.extend(rows.into_iter().map(|(id, a, b, c, d)| (id, (a, b, c, d))));
-        let rows: Vec<(i64, i64, i64, i64, String)> = sqlx::query_as(
-            "SELECT document_id, chunk_index, byte_start, byte_end, heading_path \
-             FROM document_chunks WHERE document_id IN (SELECT value FROM json_each(?1)) \
-             ORDER BY document_id, chunk_index",
-        )
-        .bind(&ids)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(map_error)?;
-        for (document_id, index, start, end, heading_path) in rows {
-            chunks.entry(document_id).or_default().push(ChunkLocation {
-                index: u32::try_from(index).map_err(StoreError::internal)?,
-                range: usize::try_from(start).map_err(StoreError::internal)?
-                    ..usize::try_from(end).map_err(StoreError::internal)?,
-                heading_path: serde_json::from_str(&heading_path).map_err(StoreError::internal)?,
-            });
+        for (id, title, text, created_at, updated_at, chunks) in rows {
+            let chunks: Vec<(u32, usize, usize, Vec<String>)> =
+                serde_json::from_str(&chunks).map_err(StoreError::internal)?;
+            let chunks = chunks
+                .into_iter()
+                .map(|(index, start, end, heading_path)| ChunkLocation {
+                    index,
+                    range: start..end,
+                    heading_path,
+                })
+                .collect();
+            documents.insert(id, (title, text, created_at, updated_at, chunks));
         }
     }
     let mut hits = Vec::with_capacity(ranked.len());
@@ -609,11 +602,12 @@ async fn hydrate(
                 updated_at: decode_time(updated_at)?,
             });
         } else {
-            let Some((title, text, created_at, updated_at)) = documents.get(&rowid) else {
+            let Some((title, text, created_at, updated_at, document_chunks)) =
+                documents.get(&rowid)
+            else {
                 continue;
             };
             let text = text.as_deref().unwrap_or("");
-            let document_chunks = chunks.get(&rowid).map_or(&[][..], Vec::as_slice);
             let (chunk, snippet) =
                 best_chunk_snippet(&request.query, text, document_chunks, &snippet_config);
             hits.push(SearchHit {
