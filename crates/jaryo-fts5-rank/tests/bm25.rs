@@ -154,3 +154,26 @@ async fn a_title_match_outranks_a_body_match_and_a_dense_short_row_a_long_one() 
     let order: Vec<i64> = ours.iter().map(|(row, _)| *row).collect();
     assert_eq!(order, [2, 3, 1, 4]);
 }
+
+/// Stable plans do not freeze bound values: the same statement honours each new LIMIT and
+/// MATCH expression.
+#[tokio::test]
+async fn with_stable_plans_each_binding_still_counts() {
+    let mut conn = connection_with_rows(&corpus()).await;
+    jaryo_fts5_rank::stable_query_plans(&mut conn).await.unwrap();
+    let sql = "SELECT rowid FROM t WHERE t MATCH ?1 ORDER BY rowid LIMIT ?2";
+    for (query, limit, expected) in [
+        ("\"서버 버\"", 10, vec![1, 2, 3, 4]),
+        ("\"서버 버\"", 2, vec![1, 2]),
+        ("axum", 10, vec![1, 4, 5]),
+        ("axum", 1, vec![1]),
+    ] {
+        let rows: Vec<i64> = sqlx::query_scalar(sql)
+            .bind(query)
+            .bind(limit)
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(rows, expected, "{query} limit {limit}");
+    }
+}

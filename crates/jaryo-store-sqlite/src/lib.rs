@@ -137,8 +137,14 @@ impl SqliteStore {
             // A connection to a local file cannot go stale; the check would cost a round trip
             // to SQLite's thread on every read.
             .test_before_acquire(false)
-            // Searches rank with it (see `search`).
-            .after_connect(|conn, _| Box::pin(jaryo_fts5_rank::register(conn)))
+            // Searches rank with `jaryo_rank` (see `search`), and bind their LIMITs and MATCH
+            // expressions, which without stable plans would recompile them on every call.
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    jaryo_fts5_rank::register(conn).await?;
+                    jaryo_fts5_rank::stable_query_plans(conn).await
+                })
+            })
             .connect_with(connect.clone().read_only(true))
             .await
             .map_err(codec::map_error)?;

@@ -60,11 +60,22 @@ pub(crate) fn for_each_folded_char(text: &str, mut emit: impl FnMut(char)) {
 
 /// Calls `emit` with every analyzer character of `text` and the byte range of the original
 /// text it came from. Characters produced by one normalisation segment (a syllable spelled as
-/// three jamo, a letter with its combining marks) all report that segment's whole range.
+/// three jamo, a letter with its combining marks) all report that segment's whole range; in
+/// text already normalised every character reports its own.
 pub(crate) fn for_each_folded_char_with_origin(
     text: &str,
     mut emit: impl FnMut(char, Range<usize>),
 ) {
+    if is_nfkc_quick(text.chars()) == IsNormalized::Yes {
+        // Already normalised (nearly all text): every character stands for itself. A mark
+        // keeps its own range here rather than its segment's, which the analyzer merges into
+        // the unit it belongs to either way.
+        for (offset, c) in text.char_indices() {
+            let range = offset..offset + c.len_utf8();
+            fold_char(c, &mut |folded| emit(folded, range.clone()));
+        }
+        return;
+    }
     let mut segment_start = 0;
     for (offset, c) in text.char_indices() {
         if offset > segment_start && starts_segment(c) {
