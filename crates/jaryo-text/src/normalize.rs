@@ -21,6 +21,13 @@ use std::ops::Range;
 use unicode_normalization::char::{canonical_combining_class, decompose_compatible};
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
+/// Whether `text` is already NFKC, by Unicode's quick check; text of ASCII and Hangul
+/// syllables alone (most of what jaryo sees) is known to be, without looking anything up.
+fn is_normalized(text: &str) -> bool {
+    text.chars().all(|c| c.is_ascii() || is_hangul_syllable(c))
+        || is_nfkc_quick(text.chars()) == IsNormalized::Yes
+}
+
 /// A precomposed Hangul syllable: always NFKC, combining class 0, no case.
 #[inline]
 fn is_hangul_syllable(c: char) -> bool {
@@ -47,7 +54,7 @@ fn fold_char(c: char, emit: &mut impl FnMut(char)) {
 pub(crate) fn for_each_folded_char(text: &str, mut emit: impl FnMut(char)) {
     // The quick check is one cheap pass; already-normalised text (nearly all of it) then skips
     // the decompose/recompose machinery entirely.
-    if is_nfkc_quick(text.chars()) == IsNormalized::Yes {
+    if is_normalized(text) {
         for c in text.chars() {
             fold_char(c, &mut emit);
         }
@@ -66,7 +73,7 @@ pub(crate) fn for_each_folded_char_with_origin(
     text: &str,
     mut emit: impl FnMut(char, Range<usize>),
 ) {
-    if is_nfkc_quick(text.chars()) == IsNormalized::Yes {
+    if is_normalized(text) {
         // Already normalised (nearly all text): every character stands for itself. A mark
         // keeps its own range here rather than its segment's, which the analyzer merges into
         // the unit it belongs to either way.
