@@ -24,6 +24,10 @@ mod search;
 
 pub use search::DEFAULT_RANK_WINDOW;
 
+/// How much of the database file each read connection maps into memory (address space, not
+/// memory: the pages are the OS's file cache, shared by every connection).
+const READER_MMAP_BYTES: u64 = 1 << 30;
+
 use jaryo_domain::{Clock, SystemClock};
 use jaryo_store::{
     ClaimRequest, DraftClaim, DraftQueueStats, DraftSignal, ReindexProgress, ReindexReport,
@@ -145,7 +149,15 @@ impl SqliteStore {
                     jaryo_fts5_rank::stable_query_plans(conn).await
                 })
             })
-            .connect_with(connect.clone().read_only(true))
+            .connect_with(
+                connect
+                    .clone()
+                    .read_only(true)
+                    // Readers map the file instead of copying pages into a cache of their own:
+                    // every read connection shares the OS's cache, warm whichever one a request
+                    // gets (writes still go through the writer's page cache and the WAL).
+                    .pragma("mmap_size", READER_MMAP_BYTES.to_string()),
+            )
             .await
             .map_err(codec::map_error)?;
         let batcher = batch::Batcher::start(writer.clone());
