@@ -160,7 +160,9 @@ async fn a_title_match_outranks_a_body_match_and_a_dense_short_row_a_long_one() 
 #[tokio::test]
 async fn with_stable_plans_each_binding_still_counts() {
     let mut conn = connection_with_rows(&corpus()).await;
-    jaryo_fts5_rank::stable_query_plans(&mut conn).await.unwrap();
+    jaryo_fts5_rank::stable_query_plans(&mut conn)
+        .await
+        .unwrap();
     let sql = "SELECT rowid FROM t WHERE t MATCH ?1 ORDER BY rowid LIMIT ?2";
     for (query, limit, expected) in [
         ("\"서버 버\"", 10, vec![1, 2, 3, 4]),

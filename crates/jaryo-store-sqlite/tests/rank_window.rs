@@ -112,3 +112,20 @@ async fn beyond_the_window_older_matches_follow_unranked_and_none_is_lost() {
     );
     assert!(rest.contains(&(SearchKind::Document, best)));
 }
+
+#[tokio::test]
+async fn a_window_exactly_as_large_as_a_kinds_matches_loses_and_repeats_nothing() {
+    // 8 documents and 4 memos match.
+    for window in [4, 8] {
+        let (_dir, store) = store(window).await;
+        let (_, all) = fill(&store).await;
+        for page in [1, 3, 20] {
+            let hits = every_hit(&store, page).await;
+            let seen: HashSet<(SearchKind, i64)> = hits.iter().map(|h| (h.0, h.1)).collect();
+            assert_eq!(hits.len(), all.len(), "window {window}, page {page}: {hits:?}");
+            assert_eq!(seen, all.iter().copied().collect());
+            let ranked = hits.iter().filter(|h| h.2 > 0.0).count();
+            assert_eq!(ranked, 4 + window.min(8) as usize, "window {window}: {hits:?}");
+        }
+    }
+}
