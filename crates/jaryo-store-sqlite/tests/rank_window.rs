@@ -122,10 +122,18 @@ async fn a_window_exactly_as_large_as_a_kinds_matches_loses_and_repeats_nothing(
         for page in [1, 3, 20] {
             let hits = every_hit(&store, page).await;
             let seen: HashSet<(SearchKind, i64)> = hits.iter().map(|h| (h.0, h.1)).collect();
-            assert_eq!(hits.len(), all.len(), "window {window}, page {page}: {hits:?}");
+            assert_eq!(
+                hits.len(),
+                all.len(),
+                "window {window}, page {page}: {hits:?}"
+            );
             assert_eq!(seen, all.iter().copied().collect());
             let ranked = hits.iter().filter(|h| h.2 > 0.0).count();
-            assert_eq!(ranked, 4 + window.min(8) as usize, "window {window}: {hits:?}");
+            assert_eq!(
+                ranked,
+                4 + window.min(8) as usize,
+                "window {window}: {hits:?}"
+            );
         }
     }
 }
