@@ -18,6 +18,8 @@
 //! order of the phrases in the MATCH expression; a phrase without one counts as inverse
 //! document frequency 1. The result is the negated score, so that lower ranks first, as with
 //! `bm25`. Terms per row: FTS5's column sizes (all columns together), k1 = 1.2, b = 0.75.
+//! What a query computes once (weights, frequencies, mean row length) is kept per FTS5
+//! cursor, so one SELECT should call `jaryo_rank` once per table it ranks.
 //!
 //! Besides, [`stable_query_plans`] sets a connection option SQLite only offers through its C
 //! interface.
