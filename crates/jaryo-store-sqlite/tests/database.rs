@@ -191,6 +191,14 @@ async fn a_stale_index_is_reported_and_reindex_recovers_it() {
         .unwrap();
     assert_eq!(document.chunk.as_ref().unwrap().heading_path, ["제목"]);
     assert!(!store.search_index_status().await.unwrap().stale);
+    // The reindex held back FTS5's rewriting of levels full of tombstones while it ran; the
+    // index is back on FTS5's default afterwards.
+    let delete_merge: i64 =
+        sqlx::query_scalar("SELECT v FROM search_fts_config WHERE k = 'deletemerge'")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert_eq!(delete_merge, 10);
 }
 
 #[tokio::test]
