@@ -297,18 +297,26 @@ pub(crate) async fn unindex_document(
 pub const DEFAULT_RANK_WINDOW: u32 = 500;
 
 /// Ranks without joining the item tables: the fast path when no filter but the kind is set
-/// (deleted items are never in the index). The documents' window is `?2..=?3`, the memos'
-/// `?4..=?5` (one statement for both kinds: every statement is a round trip to SQLite's
-/// thread and a fresh plan for FTS5); `?6`/`?7` are the cursor's rank and row id.
+/// (deleted items are never in the index). Finds where each kind's window starts (as
+/// [`RANK_WINDOW_STARTS`]: documents in `?2..=?3`, memos in `?4..=?5`, the `?6`-th newest
+/// match) and ranks the windows, in one statement — every statement is a round trip to
+/// SQLite's thread; each row carries both starts. `?7`/`?8` are the cursor's rank and row id.
 const SEARCH_UNFILTERED: &str = "\
-SELECT rowid, rank FROM ( \
-    SELECT rowid, jaryo_rank(search_fts, 10.0, 1.0, ?9) AS rank FROM search_fts \
-    WHERE search_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3 \
+WITH starts AS MATERIALIZED (SELECT \
+    (SELECT rowid FROM search_fts WHERE search_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3 \
+     ORDER BY rowid DESC LIMIT 1 OFFSET ?6) AS documents, \
+    (SELECT rowid FROM search_fts WHERE search_fts MATCH ?1 AND rowid BETWEEN ?4 AND ?5 \
+     ORDER BY rowid DESC LIMIT 1 OFFSET ?6) AS memos) \
+SELECT rowid, rank, starts.documents, starts.memos FROM ( \
+    SELECT rowid, jaryo_rank(search_fts, 10.0, 1.0, ?10) AS rank FROM search_fts \
+    WHERE search_fts MATCH ?1 \
+      AND rowid BETWEEN coalesce((SELECT documents FROM starts), ?2) AND ?3 \
     UNION ALL \
-    SELECT rowid, jaryo_rank(search_fts, 10.0, 1.0, ?9) AS rank FROM search_fts \
-    WHERE search_fts MATCH ?1 AND rowid BETWEEN ?4 AND ?5) \
-WHERE ?6 IS NULL OR rank > ?6 OR (rank = ?6 AND rowid > ?7) \
-ORDER BY rank, rowid LIMIT ?8";
+    SELECT rowid, jaryo_rank(search_fts, 10.0, 1.0, ?10) AS rank FROM search_fts \
+    WHERE search_fts MATCH ?1 \
+      AND rowid BETWEEN coalesce((SELECT memos FROM starts), ?4) AND ?5), starts \
+WHERE ?7 IS NULL OR rank > ?7 OR (rank = ?7 AND rowid > ?8) \
+ORDER BY rank, rowid LIMIT ?9";
 
 /// The row ids where the kinds' rank windows start: the `?6`-th newest match among the
 /// documents (`?2..=?3`) and among the memos (`?4..=?5`); null when there are fewer.
@@ -457,45 +465,58 @@ async fn rank_unfiltered(
         (low.max(MEMO_ROWID_BASE + 1), high),
     ]
     .map(|(lo, hi)| if lo <= hi { (lo, hi) } else { (1, 0) });
-    let [documents, memos] = ranges;
-    let starts: (Option<i64>, Option<i64>) = sqlx::query_as(RANK_WINDOW_STARTS)
-        .bind(fts_match)
-        .bind(documents.0)
-        .bind(documents.1)
-        .bind(memos.0)
-        .bind(memos.1)
-        .bind(window - 1)
-        .fetch_one(&mut *conn)
-        .await?;
-    // Per kind: the ranked window, and the range below it when there is one.
-    let mut windows = [documents, memos];
-    let mut beyond: Vec<(i64, i64)> = Vec::new();
-    for ((lo, _), start) in windows.iter_mut().zip([starts.0, starts.1]) {
-        if let Some(start) = start {
-            beyond.push((*lo, start - 1));
-            *lo = start;
-        }
-    }
     let past_ranked = cursor_rank.is_some_and(|rank| rank >= 0.0);
-    let mut ranked: Vec<(i64, f64)> = if past_ranked {
-        Vec::new()
-    } else {
-        sqlx::query_as(SEARCH_UNFILTERED)
+    let mut ranked: Vec<(i64, f64)> = Vec::new();
+    // Where each kind's window starts, when it has more matches than the window holds.
+    let mut starts: Option<[Option<i64>; 2]> = None;
+    if !past_ranked {
+        let rows: Vec<(i64, f64, Option<i64>, Option<i64>)> = sqlx::query_as(SEARCH_UNFILTERED)
             .bind(fts_match)
-            .bind(windows[0].0)
-            .bind(windows[0].1)
-            .bind(windows[1].0)
-            .bind(windows[1].1)
+            .bind(ranges[0].0)
+            .bind(ranges[0].1)
+            .bind(ranges[1].0)
+            .bind(ranges[1].1)
+            .bind(window - 1)
             .bind(cursor_rank)
             .bind(cursor_rowid)
             .bind(wanted)
             .bind(frequencies)
             .fetch_all(&mut *conn)
-            .await?
+            .await?;
+        if let Some((_, _, documents, memos)) = rows.first() {
+            starts = Some([*documents, *memos]);
+        } else if cursor_rank.is_none() {
+            // Nothing in either window on a first page: no matches at all.
+            return Ok(ranked);
+        }
+        ranked.extend(rows.into_iter().map(|(rowid, rank, _, _)| (rowid, rank)));
+    }
+    if ranked.len() as i64 == wanted {
+        return Ok(ranked);
+    }
+    let starts = match starts {
+        Some(starts) => starts,
+        None => {
+            // A later page past every ranked row: find the windows on their own.
+            let (documents, memos): (Option<i64>, Option<i64>) = sqlx::query_as(RANK_WINDOW_STARTS)
+                .bind(fts_match)
+                .bind(ranges[0].0)
+                .bind(ranges[0].1)
+                .bind(ranges[1].0)
+                .bind(ranges[1].1)
+                .bind(window - 1)
+                .fetch_one(&mut *conn)
+                .await?;
+            [documents, memos]
+        }
     };
-    ranked.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-    ranked.truncate(wanted as usize);
-    if ranked.len() as i64 == wanted || beyond.is_empty() {
+    // Per kind, the range below its ranked window.
+    let beyond: Vec<(i64, i64)> = ranges
+        .iter()
+        .zip(starts)
+        .filter_map(|((lo, _), start)| start.map(|start| (*lo, start - 1)))
+        .collect();
+    if beyond.is_empty() {
         return Ok(ranked);
     }
     // The ranked windows are exhausted on this page: continue with the older matches.
