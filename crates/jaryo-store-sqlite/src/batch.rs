@@ -17,7 +17,7 @@
 //! JSON array: every statement is a round trip to SQLite's thread, and a round trip costs more
 //! than the insert it carries.
 
-use crate::codec::{encode_time, map_error};
+use crate::codec::{encode_time, json_rows, map_error};
 use crate::documents::{decode, document_columns};
 use crate::memos::insert_tags;
 use crate::search::{DocumentEntry, IndexRow, MemoEntry, write_document_parts, write_index_rows};
@@ -282,7 +282,7 @@ async fn insert_memos(conn: &mut SqliteConnection, rows: &[&NewMemoRow]) -> Stor
          SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 2 FROM json_each(?1) \
          ORDER BY key RETURNING id, content",
     )
-    .bind(serde_json::to_string(&values).map_err(StoreError::internal)?)
+    .bind(json_rows(&values)?)
     .fetch_all(&mut *conn)
     .await
     .map_err(map_error)?;
@@ -340,7 +340,7 @@ async fn insert_documents(
          FROM json_each(?1) ORDER BY key RETURNING ",
         document_columns!()
     ))
-    .bind(serde_json::to_string(&values).map_err(StoreError::internal)?)
+    .bind(json_rows(&values)?)
     .fetch_all(&mut *conn)
     .await
     .map_err(map_error)?;

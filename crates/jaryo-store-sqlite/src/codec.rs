@@ -3,6 +3,8 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use jaryo_domain::Timestamp;
 use jaryo_store::StoreError;
+use serde::Serialize;
+use sqlx::SqliteConnection;
 use sqlx::error::ErrorKind;
 
 /// Timestamps are stored as text in one fixed-width format, so comparing the text compares
@@ -19,6 +21,27 @@ pub fn decode_time(text: &str) -> Result<Timestamp, StoreError> {
 
 pub fn decode_opt_time(text: Option<String>) -> Result<Option<Timestamp>, StoreError> {
     text.as_deref().map(decode_time).transpose()
+}
+
+/// Many rows in one value: `rows` as a JSON array, for a statement that reads them with
+/// `json_each`. One statement for many rows is one round trip to SQLite's thread, which costs
+/// more than the rows it carries.
+pub fn json_rows<T: Serialize + ?Sized>(rows: &T) -> Result<String, StoreError> {
+    serde_json::to_string(rows).map_err(StoreError::internal)
+}
+
+/// Runs `sql` with [`json_rows`] of `rows` bound as `?1`.
+pub async fn execute_with_rows<T: Serialize + ?Sized>(
+    conn: &mut SqliteConnection,
+    sql: &'static str,
+    rows: &T,
+) -> Result<(), StoreError> {
+    sqlx::query(sql)
+        .bind(json_rows(rows)?)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_error)?;
+    Ok(())
 }
 
 pub fn map_error(error: sqlx::Error) -> StoreError {

@@ -1,7 +1,7 @@
 //! Memo rows and their tags.
 
 use crate::SqliteStore;
-use crate::codec::{decode_time, encode_time, map_error};
+use crate::codec::{decode_time, encode_time, execute_with_rows, map_error};
 use crate::search::{MemoEntry, index_memo, unindex_memo};
 use jaryo_domain::{DocumentId, Memo, MemoId, MemoText};
 use jaryo_store::{Page, PageRequest, StoreError, StoreResult};
@@ -61,15 +61,13 @@ pub(crate) async fn insert_tags(
     if rows.is_empty() {
         return Ok(());
     }
-    sqlx::query(
+    execute_with_rows(
+        conn,
         "INSERT OR IGNORE INTO memo_tags (tag_key, memo_id) \
          SELECT value ->> 0, value ->> 1 FROM json_each(?1)",
+        &rows,
     )
-    .bind(serde_json::to_string(&rows).map_err(StoreError::internal)?)
-    .execute(&mut *conn)
     .await
-    .map_err(map_error)?;
-    Ok(())
 }
 
 pub async fn create(store: &SqliteStore, text: &MemoText) -> StoreResult<Memo> {

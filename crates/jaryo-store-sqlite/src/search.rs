@@ -28,7 +28,7 @@
 //!   each item is read whole, with its chunks, in one statement.
 
 use crate::SqliteStore;
-use crate::codec::{decode_time, encode_time, map_error};
+use crate::codec::{decode_time, encode_time, execute_with_rows, json_rows, map_error};
 use jaryo_domain::{DocumentId, MemoId, derive_title};
 use jaryo_store::search::best_chunk_snippet;
 use jaryo_store::{
@@ -175,12 +175,7 @@ pub(crate) async fn write_index_rows(
         .iter()
         .map(|row| (row.rowid, row.title_terms, row.body_terms))
         .collect();
-    sqlx::query(sql)
-        .bind(serde_json::to_string(&rows).map_err(StoreError::internal)?)
-        .execute(&mut *conn)
-        .await
-        .map_err(map_error)?;
-    Ok(())
+    execute_with_rows(conn, sql, &rows).await
 }
 
 /// Removes a memo from the index.
@@ -236,45 +231,41 @@ pub(crate) async fn write_document_parts(
         tags.extend(body.tags.iter().map(|tag| (tag.as_str(), id.0)));
     }
     if !chunks.is_empty() {
-        sqlx::query(
+        execute_with_rows(
+            conn,
             "INSERT INTO document_chunks \
              (document_id, chunk_index, byte_start, byte_end, heading_path) \
              SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value -> 4 \
              FROM json_each(?1)",
+            &chunks,
         )
-        .bind(serde_json::Value::Array(chunks).to_string())
-        .execute(&mut *conn)
-        .await
-        .map_err(map_error)?;
+        .await?;
     }
     if !tags.is_empty() {
-        sqlx::query(
+        execute_with_rows(
+            conn,
             "INSERT OR IGNORE INTO document_tags (tag_key, document_id) \
              SELECT value ->> 0, value ->> 1 FROM json_each(?1)",
+            &tags,
         )
-        .bind(serde_json::to_string(&tags).map_err(StoreError::internal)?)
-        .execute(&mut *conn)
-        .await
-        .map_err(map_error)?;
+        .await?;
     }
     Ok(())
 }
 
 async fn delete_document_derivatives(conn: &mut SqliteConnection, ids: &[i64]) -> StoreResult<()> {
-    let ids = serde_json::to_string(ids).map_err(StoreError::internal)?;
-    sqlx::query(
+    execute_with_rows(
+        conn,
         "DELETE FROM document_chunks WHERE document_id IN (SELECT value FROM json_each(?1))",
+        ids,
     )
-    .bind(&ids)
-    .execute(&mut *conn)
+    .await?;
+    execute_with_rows(
+        conn,
+        "DELETE FROM document_tags WHERE document_id IN (SELECT value FROM json_each(?1))",
+        ids,
+    )
     .await
-    .map_err(map_error)?;
-    sqlx::query("DELETE FROM document_tags WHERE document_id IN (SELECT value FROM json_each(?1))")
-        .bind(&ids)
-        .execute(&mut *conn)
-        .await
-        .map_err(map_error)?;
-    Ok(())
 }
 
 /// Removes a document from the index, with its chunks and tags.
@@ -296,17 +287,27 @@ pub(crate) async fn unindex_document(
 /// library, and its newest matches are what such a vague query most likely wants.
 pub const DEFAULT_RANK_WINDOW: u32 = 500;
 
+/// The row ids where the kinds' rank windows start: the `?6`-th newest match among the
+/// documents (`?2..=?3`) and among the memos (`?4..=?5`); null when there are fewer.
+macro_rules! rank_window_starts {
+    () => {
+        "SELECT \
+           (SELECT rowid FROM search_fts WHERE search_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3 \
+            ORDER BY rowid DESC LIMIT 1 OFFSET ?6) AS documents, \
+           (SELECT rowid FROM search_fts WHERE search_fts MATCH ?1 AND rowid BETWEEN ?4 AND ?5 \
+            ORDER BY rowid DESC LIMIT 1 OFFSET ?6) AS memos"
+    };
+}
+
 /// Ranks without joining the item tables: the fast path when no filter but the kind is set
-/// (deleted items are never in the index). Finds where each kind's window starts (as
-/// [`RANK_WINDOW_STARTS`]: documents in `?2..=?3`, memos in `?4..=?5`, the `?6`-th newest
-/// match) and ranks the windows, in one statement — every statement is a round trip to
-/// SQLite's thread; each row carries both starts. `?7`/`?8` are the cursor's rank and row id.
-const SEARCH_UNFILTERED: &str = "\
-WITH starts AS MATERIALIZED (SELECT \
-    (SELECT rowid FROM search_fts WHERE search_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3 \
-     ORDER BY rowid DESC LIMIT 1 OFFSET ?6) AS documents, \
-    (SELECT rowid FROM search_fts WHERE search_fts MATCH ?1 AND rowid BETWEEN ?4 AND ?5 \
-     ORDER BY rowid DESC LIMIT 1 OFFSET ?6) AS memos) \
+/// (deleted items are never in the index). Finds where each kind's window starts
+/// ([`RANK_WINDOW_STARTS`]) and ranks the windows, in one statement — every statement is a
+/// round trip to SQLite's thread; each row carries both starts. `?7`/`?8` are the cursor's
+/// rank and row id.
+const SEARCH_UNFILTERED: &str = concat!(
+    "WITH starts AS MATERIALIZED (",
+    rank_window_starts!(),
+    ") \
 SELECT rowid, rank, starts.documents, starts.memos FROM ( \
     SELECT rowid, jaryo_rank(search_fts, 10.0, 1.0, ?10) AS rank FROM search_fts \
     WHERE search_fts MATCH ?1 \
@@ -316,16 +317,11 @@ SELECT rowid, rank, starts.documents, starts.memos FROM ( \
     WHERE search_fts MATCH ?1 \
       AND rowid BETWEEN coalesce((SELECT memos FROM starts), ?4) AND ?5), starts \
 WHERE ?7 IS NULL OR rank > ?7 OR (rank = ?7 AND rowid > ?8) \
-ORDER BY rank, rowid LIMIT ?9";
+ORDER BY rank, rowid LIMIT ?9"
+);
 
-/// The row ids where the kinds' rank windows start: the `?6`-th newest match among the
-/// documents (`?2..=?3`) and among the memos (`?4..=?5`); null when there are fewer.
-const RANK_WINDOW_STARTS: &str = "\
-SELECT \
-  (SELECT rowid FROM search_fts WHERE search_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3 \
-   ORDER BY rowid DESC LIMIT 1 OFFSET ?6), \
-  (SELECT rowid FROM search_fts WHERE search_fts MATCH ?1 AND rowid BETWEEN ?4 AND ?5 \
-   ORDER BY rowid DESC LIMIT 1 OFFSET ?6)";
+/// See [`rank_window_starts`]; a page past every ranked row asks for them on their own.
+const RANK_WINDOW_STARTS: &str = rank_window_starts!();
 
 /// Matches older than the rank window, unranked, oldest first, after the cursor's row id.
 const SEARCH_BEYOND_WINDOW: &str = "\
@@ -568,7 +564,7 @@ async fn hydrate(
             "SELECT id, content, created_at, updated_at FROM memos \
              WHERE deleted_at IS NULL AND id IN (SELECT value FROM json_each(?1))",
         )
-        .bind(serde_json::to_string(&memo_ids).map_err(StoreError::internal)?)
+        .bind(json_rows(&memo_ids)?)
         .fetch_all(&mut *conn)
         .await
         .map_err(map_error)?;
@@ -577,7 +573,7 @@ async fn hydrate(
     type DocumentRow = (String, Option<String>, String, String, Vec<ChunkLocation>);
     let mut documents: HashMap<i64, DocumentRow> = HashMap::new();
     if !document_ids.is_empty() {
-        let ids = serde_json::to_string(&document_ids).map_err(StoreError::internal)?;
+        let ids = json_rows(&document_ids)?;
         let rows: Vec<(i64, String, Option<String>, String, String, String)> = sqlx::query_as(
             "SELECT id, title, extracted_text, created_at, updated_at, \
                (SELECT json_group_array( \
