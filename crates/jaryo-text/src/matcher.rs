@@ -7,7 +7,7 @@
 
 use std::ops::Range;
 
-use crate::analyzer::{UnitKind, for_each_unit, located_units};
+use crate::analyzer::{MAX_WORD_CHARS, UnitKind, for_each_unit, located_units};
 use crate::query::{Phrase, Query, QueryUnit};
 
 /// Whether `text` matches every clause of `query`.
@@ -76,6 +76,14 @@ pub struct MatchSpan {
 /// Every occurrence of every clause of `query` in `text`, sorted by start (then clause).
 /// Ranges point into `text` as given, NFD or not: a syllable typed as jamo is covered whole.
 pub fn find_matches(query: &Query, text: &str) -> Vec<MatchSpan> {
+    let mut spans = find_matches_in_plain_text(query, text)
+        .unwrap_or_else(|| find_matches_in_units(query, text));
+    spans.sort_by_key(|span| (span.range.start, span.phrase, span.range.end));
+    spans
+}
+
+/// [`find_matches`] on the analyzer's units: the general path, for any text and query.
+fn find_matches_in_units(query: &Query, text: &str) -> Vec<MatchSpan> {
     let located = located_units(text);
     let plain: Vec<(UnitKind, &[char])> = located
         .units
@@ -96,8 +104,85 @@ pub fn find_matches(query: &Query, text: &str) -> Vec<MatchSpan> {
             true
         });
     }
-    spans.sort_by_key(|span| (span.range.start, span.phrase, span.range.end));
     spans
+}
+
+/// A character of *plain* text: ASCII, a precomposed Hangul syllable, or general punctuation
+/// (dashes, quotes, bullets, ellipsis). In text of these alone the analyzer's units can be
+/// read off the bytes: normalisation changes nothing but ASCII case (NFKC turns some of the
+/// punctuation into other punctuation, a separator either way), word units are the runs of
+/// ASCII letters and digits, and CJK units are the runs of Hangul syllables.
+fn is_plain(c: char) -> bool {
+    c.is_ascii() || ('\u{AC00}'..='\u{D7A3}').contains(&c) || ('\u{2010}'..='\u{2027}').contains(&c)
+}
+
+/// [`find_matches`] without the analyzer, for the commonest case: plain text (see
+/// [`is_plain`]; nearly every Korean or English note) and a query whose clauses are single
+/// units. Matches are found on the bytes, with exactly the semantics of
+/// [`for_each_occurrence`]: a word equals a whole word unit (cut to [`MAX_WORD_CHARS`], as
+/// units are), a CJK unit occurs anywhere inside a run, overlapping occurrences included.
+/// `None` when the text or the query needs the general path.
+fn find_matches_in_plain_text(query: &Query, text: &str) -> Option<Vec<MatchSpan>> {
+    let single_units: Vec<&QueryUnit> = query
+        .phrases()
+        .iter()
+        .map(|phrase| match phrase.units() {
+            [unit] => Some(unit),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    if !text.chars().all(is_plain) {
+        return None;
+    }
+    let bytes = text.as_bytes();
+    let mut spans = Vec::new();
+    for (phrase, unit) in single_units.into_iter().enumerate() {
+        let needle: String = unit.chars.iter().collect();
+        match unit.kind {
+            // Plain text has no word characters but ASCII letters and digits, so a word with
+            // any other character occurs nowhere.
+            UnitKind::Word if needle.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+                let mut at = 0;
+                while at < bytes.len() {
+                    if !bytes[at].is_ascii_alphanumeric() {
+                        at += 1;
+                        continue;
+                    }
+                    let start = at;
+                    while at < bytes.len() && bytes[at].is_ascii_alphanumeric() {
+                        at += 1;
+                    }
+                    let unit_end = at.min(start + MAX_WORD_CHARS);
+                    if bytes[start..unit_end].eq_ignore_ascii_case(needle.as_bytes()) {
+                        spans.push(MatchSpan {
+                            range: start..unit_end,
+                            phrase,
+                        });
+                    }
+                }
+            }
+            // Likewise CJK runs are runs of Hangul syllables: any occurrence of a needle of
+            // syllables lies inside one.
+            UnitKind::Cjk
+                if needle
+                    .chars()
+                    .all(|c| ('\u{AC00}'..='\u{D7A3}').contains(&c)) =>
+            {
+                let mut from = 0;
+                while let Some(found) = text[from..].find(needle.as_str()) {
+                    let start = from + found;
+                    spans.push(MatchSpan {
+                        range: start..start + needle.len(),
+                        phrase,
+                    });
+                    // The next occurrence may overlap this one: go on one syllable later.
+                    from = start + needle.chars().next().map_or(1, char::len_utf8);
+                }
+            }
+            UnitKind::Word | UnitKind::Cjk => {}
+        }
+    }
+    Some(spans)
 }
 
 /// How well a text matches a query, for choosing the best chunk of a document: more distinct
@@ -346,6 +431,53 @@ mod tests {
         let spans = find_matches(&q("axum서버"), text);
         let marked: Vec<&str> = spans.iter().map(|s| &text[s.range.clone()]).collect();
         assert_eq!(marked, ["Axum서버", "axum 서버"]);
+    }
+
+    /// Plain text over a small alphabet, so that words and runs repeat, overlap and touch;
+    /// now and then a word longer than a unit keeps.
+    fn plain_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let piece = prop_oneof![
+            4 => "[aAbB1 서버하회의\u{2010}-\u{2027}.,\r\n-]{1,12}",
+            1 => Just("하하하".to_owned()),
+            1 => Just("x".repeat(MAX_WORD_CHARS - 1)),
+            1 => Just("Y".repeat(MAX_WORD_CHARS + 3)),
+        ];
+        proptest::collection::vec(piece, 0..10).prop_map(|pieces| pieces.concat())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_plain_text_path_finds_what_the_units_find(
+            text in plain_text(),
+            words in proptest::sample::subsequence(
+                vec!["a", "AB", "b1", "1", "서버", "하하", "회", "버하", "café", "漢", "서버를"],
+                1..3,
+            ),
+            long in proptest::sample::select(vec![None, Some('x'), Some('y')]),
+        ) {
+            let mut input = words.join(" ");
+            if let Some(letter) = long {
+                input.push(' ');
+                input.push_str(&letter.to_string().repeat(MAX_WORD_CHARS + 1));
+            }
+            let query = q(&input);
+            let mut fast = find_matches_in_plain_text(&query, &text)
+                .expect("plain text and single-unit clauses take the fast path");
+            fast.sort_by_key(|span| (span.range.start, span.phrase, span.range.end));
+            let mut general = find_matches_in_units(&query, &text);
+            general.sort_by_key(|span| (span.range.start, span.phrase, span.range.end));
+            proptest::prop_assert_eq!(fast, general);
+        }
+    }
+
+    #[test]
+    fn texts_and_queries_the_plain_path_cannot_read_take_the_general_one() {
+        assert!(find_matches_in_plain_text(&q("서버"), "서버·설정").is_none());
+        assert!(find_matches_in_plain_text(&q("서버"), "ＡＢＣ 서버").is_none());
+        assert!(find_matches_in_plain_text(&q("\"서버 설정\""), "서버 설정").is_none());
+        let spans = find_matches(&q("서버"), "서버·설정 웹서버");
+        assert_eq!(spans.len(), 2);
     }
 
     #[test]

@@ -50,6 +50,13 @@ struct Args {
     /// temporary one.
     #[arg(long, value_name = "DIR")]
     keep: Option<std::path::PathBuf>,
+    /// Measure the queries on a database an earlier `--keep DIR` run built (same `--docs`),
+    /// without building or reindexing: for profiling the query path.
+    #[arg(long, value_name = "DIR", conflicts_with = "keep")]
+    reuse: Option<std::path::PathBuf>,
+    /// Only these query classes (e.g. `--class en --class mixed`); every class unless given.
+    #[arg(long = "class", value_name = "CLASS")]
+    classes: Vec<String>,
     /// Matches of each kind an unfiltered search ranks by relevance (the store's default
     /// unless given); older matches follow unranked.
     #[arg(long)]
@@ -65,6 +72,17 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
+    if let Some(unknown) = args
+        .classes
+        .iter()
+        .find(|label| !QueryClass::ALL.iter().any(|class| class.label() == *label))
+    {
+        let known: Vec<&str> = QueryClass::ALL.iter().map(|class| class.label()).collect();
+        anyhow::bail!(
+            "no query class {unknown:?}; the classes: {}",
+            known.join(", ")
+        );
+    }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
         "jaryo search benchmark: {} documents, SQLite FTS5 (WAL), analyzer v{}, {cores} cores",
@@ -97,13 +115,34 @@ async fn run(args: Args) -> anyhow::Result<()> {
     );
 
     let dir = tempfile::tempdir()?;
-    let data_dir = args.keep.clone().unwrap_or_else(|| dir.path().to_owned());
+    let data_dir = match (&args.reuse, &args.keep) {
+        (Some(reused), _) => reused.clone(),
+        (None, Some(kept)) => kept.clone(),
+        (None, None) => dir.path().to_owned(),
+    };
     std::fs::create_dir_all(&data_dir)?;
     let mut options = SqliteOptions::in_data_dir(&data_dir);
     if let Some(window) = args.rank_window {
         options.search_rank_window = window;
     }
     let store = Arc::new(SqliteStore::open(&options).await?);
+    let pool = store.writer_pool_for_tests().clone();
+    let queries = corpus.queries(args.queries_per_class);
+    if args.reuse.is_some() {
+        let built: i64 = sqlx::query_scalar("SELECT count(*) FROM documents")
+            .fetch_one(&pool)
+            .await?;
+        anyhow::ensure!(
+            built as usize == args.docs,
+            "{} holds {built} documents, not --docs {}",
+            data_dir.display(),
+            args.docs
+        );
+        println!("queries on the database in {}:", data_dir.display());
+        measure_queries(&store, &pool, &queries, &args).await?;
+        store.close().await;
+        return Ok(());
+    }
 
     // Build through the real write path.
     let documents = Arc::new(documents);
@@ -138,7 +177,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
     );
 
     // Sizes, after folding the WAL into the file.
-    let pool = store.writer_pool_for_tests().clone();
     sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
         .execute(&pool)
         .await?;
@@ -166,7 +204,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
 
     // Queries on the index as built, then a full reindex, then the queries again.
-    let queries = corpus.queries(args.queries_per_class);
     println!(
         "\nqueries: {} per class, each run {} times; the LIKE scan once; limit 20, unfiltered, \
          the newest {} matches of each kind ranked",
@@ -217,7 +254,10 @@ async fn measure_queries(
         "speedup"
     );
     let mut floors_ok = true;
-    for class in QueryClass::ALL {
+    let selected = |class: QueryClass| {
+        args.classes.is_empty() || args.classes.iter().any(|label| label == class.label())
+    };
+    for class in QueryClass::ALL.into_iter().filter(|&class| selected(class)) {
         let mut latency = latency_histogram();
         let mut like_latency = latency_histogram();
         let mut hit_counts = Vec::new();
