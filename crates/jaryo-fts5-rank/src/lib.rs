@@ -14,12 +14,19 @@
 //! ```
 //!
 //! Arguments after the table: one weight per column (1.0 for those left out), then optionally
-//! a blob of little-endian `f64`, the number of rows holding each phrase of the query, in the
-//! order of the phrases in the MATCH expression; a phrase without one counts as inverse
-//! document frequency 1. The result is the negated score, so that lower ranks first, as with
-//! `bm25`. Terms per row: FTS5's column sizes (all columns together), k1 = 1.2, b = 0.75.
-//! What a query computes once (weights, frequencies, mean row length) is kept per FTS5
-//! cursor, so one SELECT should call `jaryo_rank` once per table it ranks.
+//! a JSON array of numbers as text, the number of rows holding each phrase of the query, in
+//! the order of the phrases in the MATCH expression; a phrase without one (or with NULL for
+//! the array) counts as inverse document frequency 1. The result is the negated score, so
+//! that lower ranks first, as with `bm25`. Terms per row: FTS5's column sizes (all columns
+//! together), k1 = 1.2, b = 0.75. What a query computes once (weights, frequencies, mean row
+//! length) is kept per FTS5 cursor, so one SELECT should call `jaryo_rank` once per table it
+//! ranks.
+//!
+//! A row's size is read from the table's `%_docsize` shadow table through one blob handle
+//! that stays open for the whole query (its cursor keeps its place in the B-tree), instead
+//! of FTS5's `xColumnSize`, which runs and resets a statement for every row — half the cost
+//! of ranking. The handle is checked against `xColumnSize` on the query's first row; should
+//! the two ever disagree, or the handle fail, the query goes on with `xColumnSize`.
 //!
 //! Besides, [`stable_query_plans`] sets a connection option SQLite only offers through its C
 //! interface.
@@ -30,7 +37,7 @@
 
 use libsqlite3_sys as ffi;
 use sqlx::SqliteConnection;
-use std::ffi::{c_int, c_void};
+use std::ffi::{CString, c_int, c_void};
 use std::ptr;
 
 /// The SQL name of the function.
@@ -39,14 +46,18 @@ pub const FUNCTION_NAME: &str = "jaryo_rank";
 const K1: f64 = 1.2;
 const B: f64 = 0.75;
 
-/// Registers `jaryo_rank` on one connection (functions are per connection: call it for each,
-/// e.g. from a pool's `after_connect`).
-pub async fn register(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+/// Registers `jaryo_rank` on one connection, for ranking rows of the FTS5 table `table` (the
+/// one whose `%_docsize` it reads row sizes from). Functions are per connection: call it for
+/// each, e.g. from a pool's `after_connect`.
+pub async fn register(conn: &mut SqliteConnection, table: &str) -> Result<(), sqlx::Error> {
+    let docsize = CString::new(format!("{table}_docsize")).map_err(|_| {
+        sqlx::Error::Configuration(format!("no FTS5 table can be called {table:?}").into())
+    })?;
     let mut handle = conn.lock_handle().await?;
     let db = handle.as_raw_handle().as_ptr();
     // SAFETY: `db` is the open connection, held locked by `handle` for the whole call, so no
     // other thread uses it meanwhile.
-    let rc = unsafe { register_on(db) };
+    let rc = unsafe { register_on(db, Box::new(Registration { docsize })) };
     if rc == ffi::SQLITE_OK {
         Ok(())
     } else {
@@ -54,6 +65,12 @@ pub async fn register(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
             format!("cannot register the FTS5 function {FUNCTION_NAME} (SQLite code {rc})").into(),
         ))
     }
+}
+
+/// What the function knows from its registration: where the ranked table's row sizes are.
+struct Registration {
+    /// The `%_docsize` shadow table of the ranked FTS5 table.
+    docsize: CString,
 }
 
 /// Turns on SQLite's query planner stability guarantee on one connection: a statement's plan
@@ -88,7 +105,7 @@ pub async fn stable_query_plans(conn: &mut SqliteConnection) -> Result<(), sqlx:
 
 /// # Safety
 /// `db` must be an open connection that nothing else uses during the call.
-unsafe fn register_on(db: *mut ffi::sqlite3) -> c_int {
+unsafe fn register_on(db: *mut ffi::sqlite3, registration: Box<Registration>) -> c_int {
     // SAFETY: as this function's contract; `fts5_api_of` only runs one statement on `db`.
     let Some(api) = (unsafe { fts5_api_of(db) }) else {
         return ffi::SQLITE_ERROR;
@@ -98,16 +115,31 @@ unsafe fn register_on(db: *mut ffi::sqlite3) -> c_int {
     let Some(create) = create else {
         return ffi::SQLITE_ERROR;
     };
+    let user_data = Box::into_raw(registration).cast::<c_void>();
     // SAFETY: the name is a NUL-terminated static string; the function has the signature
-    // FTS5 expects and needs no user data, so there is nothing to destroy.
-    unsafe {
+    // FTS5 expects; once registered, FTS5 owns `user_data` and frees it with
+    // `free_registration` when the connection closes.
+    let rc = unsafe {
         create(
             api,
             c"jaryo_rank".as_ptr(),
-            ptr::null_mut(),
+            user_data,
             Some(jaryo_rank),
-            None,
+            Some(free_registration),
         )
+    };
+    if rc != ffi::SQLITE_OK {
+        // SAFETY: FTS5 keeps the user data only when it registers the function.
+        unsafe { free_registration(user_data) };
+    }
+    rc
+}
+
+unsafe extern "C" fn free_registration(registration: *mut c_void) {
+    if !registration.is_null() {
+        // SAFETY: the only user data this crate registers is a boxed `Registration`, and FTS5
+        // calls this exactly once for it.
+        drop(unsafe { Box::from_raw(registration.cast::<Registration>()) });
     }
 }
 
@@ -158,6 +190,101 @@ struct QueryState {
     mean_tokens: f64,
     /// Per-row scratch: the weighted occurrences of each phrase.
     frequencies: Vec<f64>,
+    /// Where row sizes are read; `None` once it failed, and FTS5's `xColumnSize` serves.
+    sizes: Option<DocsizeBlob>,
+}
+
+/// A blob handle on the `sz` column of an FTS5 table's `%_docsize`, moved from row to row.
+/// Closed when dropped.
+struct DocsizeBlob {
+    blob: *mut ffi::sqlite3_blob,
+    /// Scratch for one row's record.
+    record: Vec<u8>,
+}
+
+impl DocsizeBlob {
+    /// Opens the handle on `rowid`'s record in `docsize` (a table name).
+    ///
+    /// # Safety
+    /// `db` must be the connection running the current query, used by this thread only.
+    unsafe fn open(db: *mut ffi::sqlite3, docsize: &CString, rowid: i64) -> Option<Self> {
+        let mut blob: *mut ffi::sqlite3_blob = ptr::null_mut();
+        // SAFETY: as this function's contract; every name is NUL-terminated; flags 0 opens it
+        // read-only; `blob` is a valid out-pointer.
+        let rc = unsafe {
+            ffi::sqlite3_blob_open(
+                db,
+                c"main".as_ptr(),
+                docsize.as_ptr(),
+                c"sz".as_ptr(),
+                rowid,
+                0,
+                &mut blob,
+            )
+        };
+        if rc != ffi::SQLITE_OK {
+            if !blob.is_null() {
+                // SAFETY: SQLite may hand back a handle on failure; it is closed once.
+                unsafe { ffi::sqlite3_blob_close(blob) };
+            }
+            return None;
+        }
+        Some(Self {
+            blob,
+            record: Vec::with_capacity(16),
+        })
+    }
+
+    /// The tokens of the row the handle is on, all columns together: the record's varints
+    /// (one per column), or `None` if it is not a record of `columns` varints.
+    fn tokens(&mut self, columns: usize) -> Option<i64> {
+        // SAFETY: `self.blob` is an open handle.
+        let bytes = unsafe { ffi::sqlite3_blob_bytes(self.blob) };
+        self.record.resize(usize::try_from(bytes).ok()?, 0);
+        // SAFETY: `record` holds exactly `bytes` writable bytes, read from offset 0.
+        let rc =
+            unsafe { ffi::sqlite3_blob_read(self.blob, self.record.as_mut_ptr().cast(), bytes, 0) };
+        if rc != ffi::SQLITE_OK {
+            return None;
+        }
+        let mut at = 0;
+        let mut total = 0i64;
+        for _ in 0..columns {
+            total += i64::try_from(read_varint(&self.record, &mut at)?).ok()?;
+        }
+        (at == self.record.len()).then_some(total)
+    }
+
+    /// Moves the handle to `rowid`'s record.
+    fn seek(&mut self, rowid: i64) -> Result<(), c_int> {
+        // SAFETY: `self.blob` is an open handle of the current query's connection.
+        check(unsafe { ffi::sqlite3_blob_reopen(self.blob, rowid) })
+    }
+}
+
+impl Drop for DocsizeBlob {
+    fn drop(&mut self) {
+        // SAFETY: the handle is open and closed exactly once, here.
+        unsafe { ffi::sqlite3_blob_close(self.blob) };
+    }
+}
+
+/// One SQLite varint (big-endian groups of seven bits, the ninth byte whole) from
+/// `bytes[*at..]`, advancing `at`.
+fn read_varint(bytes: &[u8], at: &mut usize) -> Option<u64> {
+    let mut value = 0u64;
+    for index in 0..9 {
+        let byte = *bytes.get(*at)?;
+        *at += 1;
+        if index == 8 {
+            return Some((value << 8) | u64::from(byte));
+        }
+        value = (value << 7) | u64::from(byte & 0x7f);
+        if byte & 0x80 == 0 {
+            return Some(value);
+        }
+    }
+    Some(value)
 }
 
 unsafe extern "C" fn jaryo_rank(
@@ -167,9 +294,13 @@ unsafe extern "C" fn jaryo_rank(
     n_val: c_int,
     ap_val: *mut *mut ffi::sqlite3_value,
 ) {
-    // SAFETY: FTS5 calls this with its valid API table, the context of the current row and
-    // `n_val` argument values at `ap_val`, all alive for the call.
-    let outcome = unsafe { rank_row(&*api, fts, n_val, ap_val) };
+    // SAFETY: FTS5 calls this with its valid API table, the context of the current row, the
+    // live result context (whose connection runs the query) and `n_val` argument values at
+    // `ap_val`, all alive for the call.
+    let outcome = unsafe {
+        let db = ffi::sqlite3_context_db_handle(ctx);
+        rank_row(&*api, fts, db, n_val, ap_val)
+    };
     // SAFETY: `ctx` is the live result context of this call.
     unsafe {
         match outcome {
@@ -190,24 +321,28 @@ fn check(rc: c_int) -> Result<(), c_int> {
 
 /// # Safety
 /// As for an FTS5 auxiliary function: `api`, `fts` and the `n_val` values at `ap_val` are
-/// those FTS5 passed for the current row.
+/// those FTS5 passed for the current row, and `db` is the connection running the query.
 unsafe fn rank_row(
     api: &ffi::Fts5ExtensionApi,
     fts: *mut ffi::Fts5Context,
+    db: *mut ffi::sqlite3,
     n_val: c_int,
     ap_val: *mut *mut ffi::sqlite3_value,
 ) -> Result<f64, c_int> {
     let missing = ffi::SQLITE_ERROR;
-    let (Some(get_aux), Some(inst_count), Some(inst), Some(column_size)) =
-        (api.xGetAuxdata, api.xInstCount, api.xInst, api.xColumnSize)
+    let (Some(get_aux), Some(inst_count), Some(inst), Some(rowid_of)) =
+        (api.xGetAuxdata, api.xInstCount, api.xInst, api.xRowid)
     else {
         return Err(missing);
     };
+    // SAFETY: `fts` is the current row's context.
+    let rowid = unsafe { rowid_of(fts) };
     // SAFETY: auxiliary data of this query is only ever set below, to a `QueryState`.
     let mut state = unsafe { get_aux(fts, 0) }.cast::<QueryState>();
-    if state.is_null() {
+    let first_row = state.is_null();
+    if first_row {
         // SAFETY: as this function's contract.
-        let fresh = Box::new(unsafe { query_state(api, fts, n_val, ap_val) }?);
+        let fresh = Box::new(unsafe { query_state(api, fts, db, rowid, n_val, ap_val) }?);
         let Some(set_aux) = api.xSetAuxdata else {
             return Err(missing);
         };
@@ -238,10 +373,23 @@ unsafe fn rank_row(
             *frequency += weight;
         }
     }
-    let mut tokens: c_int = 0;
-    // SAFETY: column -1 asks for all columns together; the out-pointer is valid.
-    check(unsafe { column_size(fts, -1, &mut tokens) })?;
-    let length_norm = K1 * (1.0 - B + B * f64::from(tokens) / state.mean_tokens);
+    // The first row's size was read (and checked) by `query_state`, with the handle left on it.
+    if !first_row
+        && let Some(sizes) = &mut state.sizes
+        && sizes.seek(rowid).is_err()
+    {
+        state.sizes = None;
+    }
+    let columns = state.weights.len();
+    let tokens = match state.sizes.as_mut().and_then(|sizes| sizes.tokens(columns)) {
+        Some(tokens) => tokens,
+        None => {
+            state.sizes = None;
+            // SAFETY: as this function's contract.
+            i64::from(unsafe { column_size(api, fts) }?)
+        }
+    };
+    let length_norm = K1 * (1.0 - B + B * tokens as f64 / state.mean_tokens);
     Ok(state
         .frequencies
         .iter()
@@ -250,21 +398,46 @@ unsafe fn rank_row(
         .sum())
 }
 
+/// The current row's tokens, all columns together, as FTS5 counts them.
+///
 /// # Safety
-/// As [`rank_row`].
+/// `fts` is the current row's context of `api`.
+unsafe fn column_size(
+    api: &ffi::Fts5ExtensionApi,
+    fts: *mut ffi::Fts5Context,
+) -> Result<c_int, c_int> {
+    let column_size = api.xColumnSize.ok_or(ffi::SQLITE_ERROR)?;
+    let mut tokens: c_int = 0;
+    // SAFETY: column -1 asks for all columns together; the out-pointer is valid.
+    check(unsafe { column_size(fts, -1, &mut tokens) })?;
+    Ok(tokens)
+}
+
+/// # Safety
+/// As [`rank_row`]; `rowid` is the current row's.
 unsafe fn query_state(
     api: &ffi::Fts5ExtensionApi,
     fts: *mut ffi::Fts5Context,
+    db: *mut ffi::sqlite3,
+    rowid: i64,
     n_val: c_int,
     ap_val: *mut *mut ffi::sqlite3_value,
 ) -> Result<QueryState, c_int> {
     let missing = ffi::SQLITE_ERROR;
-    let (Some(column_count), Some(phrase_count), Some(row_count), Some(total_size)) = (
+    let (
+        Some(column_count),
+        Some(phrase_count),
+        Some(row_count),
+        Some(total_size),
+        Some(user_data),
+    ) = (
         api.xColumnCount,
         api.xPhraseCount,
         api.xRowCount,
         api.xColumnTotalSize,
-    ) else {
+        api.xUserData,
+    )
+    else {
         return Err(missing);
     };
     // SAFETY: `fts` is the current row's context.
@@ -293,9 +466,8 @@ unsafe fn query_state(
     }
     let rows_f = rows.max(1) as f64;
     let frequencies = match args.get(columns) {
-        // SAFETY: `value` is one of this call's argument values; its blob stays valid until
-        // the value is next converted, and is copied out at once.
-        Some(&value) => unsafe { document_frequencies(value) },
+        // SAFETY: `value` is one of this call's argument values.
+        Some(&value) => unsafe { document_frequencies(value) }?,
         None => Vec::new(),
     };
     let idf = (0..phrases)
@@ -306,46 +478,51 @@ unsafe fn query_state(
             })
         })
         .collect();
+    // SAFETY: the function's user data is the `Registration` it was registered with, alive
+    // as long as the connection.
+    let registration = unsafe { &*user_data(fts).cast::<Registration>() };
+    // SAFETY: `db` runs this query, on this thread.
+    let mut sizes = unsafe { DocsizeBlob::open(db, &registration.docsize, rowid) };
+    if let Some(blob) = &mut sizes {
+        // Read sizes only where they are what FTS5 itself would say.
+        // SAFETY: as this function's contract.
+        let expected = i64::from(unsafe { column_size(api, fts) }?);
+        if blob.tokens(columns) != Some(expected) {
+            sizes = None;
+        }
+    }
     Ok(QueryState {
         weights,
         idf,
         mean_tokens: (tokens as f64 / rows_f).max(1.0),
         frequencies: vec![0.0; phrases],
+        sizes,
     })
 }
 
-/// The little-endian `f64`s of a blob argument (none for NULL or anything else).
+/// The numbers of a JSON array given as text (none for NULL); anything else is a misuse,
+/// reported as an SQL error rather than ranked with made-up frequencies.
 ///
 /// # Safety
 /// `value` must be a live argument value of the current call.
-unsafe fn document_frequencies(value: *mut ffi::sqlite3_value) -> Vec<f64> {
+unsafe fn document_frequencies(value: *mut ffi::sqlite3_value) -> Result<Vec<f64>, c_int> {
     // SAFETY: as this function's contract.
-    if unsafe { ffi::sqlite3_value_type(value) } != ffi::SQLITE_BLOB {
-        return Vec::new();
+    match unsafe { ffi::sqlite3_value_type(value) } {
+        ffi::SQLITE_NULL => return Ok(Vec::new()),
+        ffi::SQLITE_TEXT => {}
+        _ => return Err(ffi::SQLITE_MISMATCH),
     }
     // SAFETY: as this function's contract; the size is read after the pointer, as SQLite
-    // advises, and the bytes are copied before anything else touches the value.
-    let bytes = unsafe {
-        let data = ffi::sqlite3_value_blob(value).cast::<u8>();
+    // advises, and the bytes are parsed before anything else touches the value.
+    let text = unsafe {
+        let data = ffi::sqlite3_value_text(value);
         let len = usize::try_from(ffi::sqlite3_value_bytes(value)).unwrap_or(0);
-        if data.is_null() || len == 0 {
-            return Vec::new();
+        if data.is_null() {
+            return Ok(Vec::new());
         }
         std::slice::from_raw_parts(data, len)
     };
-    bytes
-        .chunks_exact(8)
-        .map(|chunk| {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            f64::from_le_bytes(word)
-        })
-        .collect()
-}
-
-/// The blob `jaryo_rank` takes for document frequencies.
-pub fn frequencies_blob(frequencies: &[f64]) -> Vec<u8> {
-    frequencies.iter().flat_map(|n| n.to_le_bytes()).collect()
+    serde_json::from_slice(text).map_err(|_| ffi::SQLITE_MISMATCH)
 }
 
 unsafe extern "C" fn free_state(state: *mut c_void) {

@@ -1,13 +1,20 @@
 //! `jaryo_rank` on a real SQLite FTS5 table: given the true document frequencies it scores
 //! exactly as FTS5's `bm25`; without them a one-phrase query orders rows as `bm25` does.
 
-use jaryo_fts5_rank::{frequencies_blob, register};
+use jaryo_fts5_rank::register;
 use sqlx::{Connection, SqliteConnection};
 
+/// The table as jaryo creates its index (contentless, deletable) unless `options` says else.
 async fn connection_with_rows(rows: &[(&str, &str)]) -> SqliteConnection {
+    connection_with_table(rows, "content = '', contentless_delete = 1").await
+}
+
+async fn connection_with_table(rows: &[(&str, &str)], options: &str) -> SqliteConnection {
     let mut conn = SqliteConnection::connect("sqlite::memory:").await.unwrap();
-    register(&mut conn).await.unwrap();
-    sqlx::query("CREATE VIRTUAL TABLE t USING fts5(title, body, tokenize = 'ascii')")
+    register(&mut conn, "t").await.unwrap();
+    let create =
+        format!("CREATE VIRTUAL TABLE t USING fts5(title, body, tokenize = 'ascii', {options})");
+    sqlx::query(sqlx::AssertSqlSafe(create))
         .execute(&mut conn)
         .await
         .unwrap();
@@ -44,11 +51,11 @@ async fn ranks(
     conn: &mut SqliteConnection,
     sql: &str,
     query: &str,
-    blob: Option<Vec<u8>>,
+    frequencies: Option<String>,
 ) -> Vec<(i64, f64)> {
     sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(query)
-        .bind(blob)
+        .bind(frequencies)
         .fetch_all(conn)
         .await
         .unwrap()
@@ -56,7 +63,15 @@ async fn ranks(
 
 #[tokio::test]
 async fn with_true_frequencies_it_scores_exactly_as_bm25() {
-    let mut conn = connection_with_rows(&corpus()).await;
+    // jaryo's contentless index, and a table with its content, whose rows sizes FTS5 keeps
+    // the same way.
+    for options in ["content = '', contentless_delete = 1", "detail = full"] {
+        let mut conn = connection_with_table(&corpus(), options).await;
+        scores_exactly_as_bm25(&mut conn).await;
+    }
+}
+
+async fn scores_exactly_as_bm25(conn: &mut SqliteConnection) {
     for (query, phrases) in [
         ("\"서버 버\"", vec!["\"서버 버\""]),
         ("axum AND \"서버 버\"", vec!["axum", "\"서버 버\""]),
@@ -67,24 +82,24 @@ async fn with_true_frequencies_it_scores_exactly_as_bm25() {
         for phrase in phrases {
             let n: i64 = sqlx::query_scalar("SELECT count(*) FROM t WHERE t MATCH ?1")
                 .bind(phrase)
-                .fetch_one(&mut conn)
+                .fetch_one(&mut *conn)
                 .await
                 .unwrap();
             frequencies.push(n as f64);
         }
         let ours = ranks(
-            &mut conn,
+            conn,
             "SELECT rowid, jaryo_rank(t, 10.0, 1.0, ?2) FROM t WHERE t MATCH ?1 ORDER BY rowid",
             query,
-            Some(frequencies_blob(&frequencies)),
+            Some(serde_json::to_string(&frequencies).unwrap()),
         )
         .await;
         let builtin = ranks(
-            &mut conn,
+            conn,
             "SELECT rowid, bm25(t, 10.0, 1.0) + 0 * length(?2) FROM t WHERE t MATCH ?1 \
              ORDER BY rowid",
             query,
-            Some(Vec::new()),
+            Some(String::new()),
         )
         .await;
         assert!(!ours.is_empty(), "{query} matches something");
@@ -153,6 +168,72 @@ async fn a_title_match_outranks_a_body_match_and_a_dense_short_row_a_long_one() 
     .await;
     let order: Vec<i64> = ours.iter().map(|(row, _)| *row).collect();
     assert_eq!(order, [2, 3, 1, 4]);
+}
+
+/// Frequencies that are not a JSON array of numbers are refused, not guessed at.
+#[tokio::test]
+async fn frequencies_of_the_wrong_shape_are_an_error() {
+    let mut conn = connection_with_rows(&corpus()).await;
+    for frequencies in ["{\"a\": 1}", "[1, \"two\"]", "not json"] {
+        let result: Result<Vec<(i64, f64)>, _> =
+            sqlx::query_as("SELECT rowid, jaryo_rank(t, 10.0, 1.0, ?2) FROM t WHERE t MATCH ?1")
+                .bind("axum AND \"서버 버\"")
+                .bind(frequencies)
+                .fetch_all(&mut conn)
+                .await;
+        assert!(result.is_err(), "{frequencies} was taken");
+    }
+    let blob: Result<Vec<(i64, f64)>, _> =
+        sqlx::query_as("SELECT rowid, jaryo_rank(t, 10.0, 1.0, x'00') FROM t WHERE t MATCH ?1")
+            .bind("axum")
+            .fetch_all(&mut conn)
+            .await;
+    assert!(blob.is_err());
+}
+
+/// Row sizes come from the table named at registration; ranking another table, the function
+/// still scores with that table's own sizes (checked against FTS5, then FTS5's).
+#[tokio::test]
+async fn a_table_other_than_the_registered_one_is_ranked_with_its_own_sizes() {
+    let mut conn = connection_with_rows(&[("", "서버 버 이야기"), ("", "서버 버")]).await;
+    sqlx::query("CREATE VIRTUAL TABLE other USING fts5(title, body, tokenize = 'ascii')")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    for (title, body) in [
+        ("", "서버 버 아주 긴 글 글이 이 계속 된다"),
+        ("", "서버 버 짧다"),
+    ] {
+        sqlx::query("INSERT INTO other (title, body) VALUES (?1, ?2)")
+            .bind(title)
+            .bind(body)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let rows: Vec<(i64, f64)> = sqlx::query_as(
+        "SELECT rowid, jaryo_rank(other, 10.0, 1.0) FROM other WHERE other MATCH ?1 ORDER BY rowid",
+    )
+    .bind("\"서버 버\"")
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let builtin: Vec<(i64, f64)> = sqlx::query_as(
+        "SELECT rowid, bm25(other, 10.0, 1.0) FROM other WHERE other MATCH ?1 ORDER BY rowid",
+    )
+    .bind("\"서버 버\"")
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 2);
+    for ((_, ours), (_, theirs)) in rows.iter().zip(&builtin) {
+        // One phrase: no frequencies, so scores differ from bm25 by its IDF factor alone.
+        let ratio = ours / theirs;
+        assert!(
+            (ratio - rows[0].1 / builtin[0].1).abs() < 1e-9,
+            "{rows:?} {builtin:?}"
+        );
+    }
 }
 
 /// Stable plans do not freeze bound values: the same statement honours each new LIMIT and

@@ -145,7 +145,7 @@ impl SqliteStore {
             // expressions, which without stable plans would recompile them on every call.
             .after_connect(|conn, _| {
                 Box::pin(async move {
-                    jaryo_fts5_rank::register(conn).await?;
+                    jaryo_fts5_rank::register(conn, "search_fts").await?;
                     jaryo_fts5_rank::stable_query_plans(conn).await
                 })
             })

@@ -418,30 +418,27 @@ pub async fn search(store: &SqliteStore, request: &SearchRequest) -> StoreResult
 /// phrases that common differ little in weight anyway (BM25's IDF flattens out).
 pub const FREQUENCY_CAP: i64 = 1000;
 
-/// The document frequencies `jaryo_rank` takes for a query of several phrases; none for one
-/// phrase, whose inverse document frequency would scale every score alike.
+/// The document frequencies `jaryo_rank` takes for a query of several phrases (a JSON array);
+/// none for one phrase, whose inverse document frequency would scale every score alike.
 async fn phrase_frequencies(
     conn: &mut SqliteConnection,
     query: &jaryo_text::Query,
-) -> Result<Option<Vec<u8>>, sqlx::Error> {
+) -> Result<Option<String>, sqlx::Error> {
     let phrases = query.to_fts5_phrases();
     if phrases.len() < 2 {
         return Ok(None);
     }
     // One statement for every phrase, in the query's order.
-    let frequencies: Vec<f64> = sqlx::query_scalar(
-        "SELECT (SELECT count(*) FROM \
-                 (SELECT 1 FROM search_fts WHERE search_fts MATCH phrase.value LIMIT ?2)) \
-         FROM json_each(?1) AS phrase ORDER BY phrase.key",
+    sqlx::query_scalar(
+        "SELECT json_group_array((SELECT count(*) FROM \
+                 (SELECT 1 FROM search_fts WHERE search_fts MATCH phrase.value LIMIT ?2))) \
+         FROM (SELECT value FROM json_each(?1) ORDER BY key) AS phrase",
     )
     .bind(serde_json::to_string(&phrases).map_err(|error| sqlx::Error::Encode(error.into()))?)
     .bind(FREQUENCY_CAP)
-    .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .map(|rows: i64| rows as f64)
-    .collect();
-    Ok(Some(jaryo_fts5_rank::frequencies_blob(&frequencies)))
+    .fetch_one(&mut *conn)
+    .await
+    .map(Some)
 }
 
 /// An unfiltered page: per kind, the newest `window` matches ranked by relevance, then the
@@ -453,7 +450,7 @@ async fn rank_unfiltered(
     (cursor_rank, cursor_rowid): (Option<f64>, Option<i64>),
     wanted: i64,
     window: i64,
-    frequencies: Option<&[u8]>,
+    frequencies: Option<&str>,
 ) -> Result<Vec<(i64, f64)>, sqlx::Error> {
     // The kinds' row-id ranges inside the requested range (`(1, 0)`: none).
     let ranges = [
