@@ -260,3 +260,45 @@ async fn with_stable_plans_each_binding_still_counts() {
         assert_eq!(rows, expected, "{query} limit {limit}");
     }
 }
+
+/// A rank goes through JSON and back bit for bit as `jaryo_real_bits`, where SQLite's own
+/// JSON would round it.
+#[tokio::test]
+async fn real_bits_carry_a_rank_through_json_exactly() {
+    let mut conn = connection_with_rows(&corpus()).await;
+    let ranks: Vec<(i64, f64)> = sqlx::query_as(
+        "SELECT rowid, jaryo_rank(t, 10.0, 1.0) FROM t WHERE t MATCH 'axum' ORDER BY rowid",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let json: String = sqlx::query_scalar(
+        "SELECT json_group_array(json_array(rowid, jaryo_real_bits(r), r)) FROM \
+         (SELECT rowid, jaryo_rank(t, 10.0, 1.0) AS r FROM t WHERE t MATCH 'axum' ORDER BY rowid)",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    let carried: Vec<(i64, i64, f64)> = serde_json::from_str(&json).unwrap();
+    assert_eq!(carried.len(), ranks.len());
+    let mut rounded = 0;
+    for ((rowid, bits, printed), (expected_rowid, rank)) in carried.iter().zip(&ranks) {
+        assert_eq!(rowid, expected_rowid);
+        assert_eq!(f64::from_bits(*bits as u64).to_bits(), rank.to_bits());
+        rounded += usize::from(printed.to_bits() != rank.to_bits());
+    }
+    assert!(rounded > 0, "SQLite's JSON kept every rank whole: {json}");
+    for x in [0.0, -0.0, 1.5, -3.0e-300, f64::MAX] {
+        let bits: i64 = sqlx::query_scalar("SELECT jaryo_real_bits(?1)")
+            .bind(x)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(f64::from_bits(bits as u64).to_bits(), x.to_bits(), "{x}");
+    }
+    let null: Option<i64> = sqlx::query_scalar("SELECT jaryo_real_bits(NULL)")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(null, None);
+}

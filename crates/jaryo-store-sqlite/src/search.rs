@@ -28,7 +28,7 @@
 //!   each item is read whole, with its chunks, in one statement.
 
 use crate::SqliteStore;
-use crate::codec::{decode_time, encode_time, execute_with_rows, json_rows, map_error};
+use crate::codec::{decode_time, encode_time, execute_with_rows, map_error};
 use jaryo_domain::{DocumentId, MemoId, derive_title};
 use jaryo_store::search::best_chunk_snippet;
 use jaryo_store::{
@@ -37,7 +37,6 @@ use jaryo_store::{
 };
 use jaryo_text::{Chunk, ChunkConfig, SnippetConfig, chunk_markdown, index_terms};
 use sqlx::{Row, SqliteConnection};
-use std::collections::HashMap;
 
 /// Memo row ids start here; document ids stay below.
 pub(crate) const MEMO_ROWID_BASE: i64 = 1 << 40;
@@ -299,41 +298,99 @@ macro_rules! rank_window_starts {
     };
 }
 
+/// `frequencies(counts)`: the document frequencies `jaryo_rank` takes, as a JSON array — the
+/// rows holding each phrase of the JSON array `$phrases` (in its order), each counted up to
+/// `$cap` — or null when `$phrases` is null (a one-phrase query, whose inverse document
+/// frequency would scale every score alike).
+macro_rules! phrase_frequencies {
+    ($phrases:literal, $cap:literal) => {
+        concat!(
+            "frequencies AS MATERIALIZED (SELECT CASE WHEN ",
+            $phrases,
+            " IS NULL THEN NULL ELSE \
+               (SELECT json_group_array((SELECT count(*) FROM \
+                  (SELECT 1 FROM search_fts WHERE search_fts MATCH phrase.value LIMIT ",
+            $cap,
+            "))) FROM (SELECT value FROM json_each(",
+            $phrases,
+            ") ORDER BY key) AS phrase) END AS counts)"
+        )
+    };
+}
+
+/// The items of the rows of `ranked(rowid, rank)`, read in the statement that ranked them
+/// (so a hit never mixes two versions of an item), as one JSON array — one value per
+/// statement instead of a row each, which through sqlx's SQLite thread cost more than reading
+/// the items. Each element is a [`RankedItem`]; an item deleted meanwhile is left out. The
+/// rank travels as its bits, since SQLite's JSON rounds reals and a cursor must equal it.
+macro_rules! ranked_items {
+    () => {
+        "(SELECT json_group_array(json_array( \
+            h.rowid, jaryo_real_bits(h.rank), d.title, coalesce(d.extracted_text, m.content), \
+            coalesce(d.created_at, m.created_at), coalesce(d.updated_at, m.updated_at), \
+            CASE WHEN d.id IS NOT NULL THEN json( \
+              (SELECT json_group_array( \
+                 json_array(chunk_index, byte_start, byte_end, json(heading_path))) \
+               FROM (SELECT * FROM document_chunks c WHERE c.document_id = d.id \
+                     ORDER BY chunk_index))) END)) \
+          FROM ranked h \
+          LEFT JOIN documents d \
+            ON h.rowid < 1099511627776 AND d.id = h.rowid AND d.deleted_at IS NULL \
+          LEFT JOIN memos m \
+            ON h.rowid > 1099511627776 AND m.id = h.rowid - 1099511627776 \
+           AND m.deleted_at IS NULL \
+          WHERE d.id IS NOT NULL OR m.id IS NOT NULL)"
+    };
+}
+
 /// Ranks without joining the item tables: the fast path when no filter but the kind is set
-/// (deleted items are never in the index). Finds where each kind's window starts
-/// ([`RANK_WINDOW_STARTS`]) and ranks the windows, in one statement — every statement is a
-/// round trip to SQLite's thread; each row carries both starts. `?7`/`?8` are the cursor's
-/// rank and row id.
+/// (deleted items are never in the index). Finds where each kind's window starts, counts the
+/// phrases, ranks the windows and reads the page's items, in one statement: every statement
+/// is a round trip to SQLite's thread. `?7`/`?8` are the cursor's rank and row id, `?9` the
+/// rows wanted, `?10`/`?11` the phrases to count and the cap.
+/// Returns one row: the two window starts and the [`ranked_items`].
 const SEARCH_UNFILTERED: &str = concat!(
     "WITH starts AS MATERIALIZED (",
     rank_window_starts!(),
-    ") \
-SELECT rowid, rank, starts.documents, starts.memos FROM ( \
-    SELECT rowid, jaryo_rank(search_fts, 10.0, 1.0, ?10) AS rank FROM search_fts \
-    WHERE search_fts MATCH ?1 \
-      AND rowid BETWEEN coalesce((SELECT documents FROM starts), ?2) AND ?3 \
-    UNION ALL \
-    SELECT rowid, jaryo_rank(search_fts, 10.0, 1.0, ?10) AS rank FROM search_fts \
-    WHERE search_fts MATCH ?1 \
-      AND rowid BETWEEN coalesce((SELECT memos FROM starts), ?4) AND ?5), starts \
-WHERE ?7 IS NULL OR rank > ?7 OR (rank = ?7 AND rowid > ?8) \
-ORDER BY rank, rowid LIMIT ?9"
+    "), ",
+    phrase_frequencies!("?10", "?11"),
+    ", ranked AS MATERIALIZED ( \
+    SELECT rowid, rank FROM ( \
+        SELECT rowid, jaryo_rank(search_fts, 10.0, 1.0, (SELECT counts FROM frequencies)) \
+          AS rank FROM search_fts \
+        WHERE search_fts MATCH ?1 \
+          AND rowid BETWEEN coalesce((SELECT documents FROM starts), ?2) AND ?3 \
+        UNION ALL \
+        SELECT rowid, jaryo_rank(search_fts, 10.0, 1.0, (SELECT counts FROM frequencies)) \
+          AS rank FROM search_fts \
+        WHERE search_fts MATCH ?1 \
+          AND rowid BETWEEN coalesce((SELECT memos FROM starts), ?4) AND ?5) \
+    WHERE ?7 IS NULL OR rank > ?7 OR (rank = ?7 AND rowid > ?8) \
+    ORDER BY rank, rowid LIMIT ?9) \
+SELECT (SELECT documents FROM starts), (SELECT memos FROM starts), ",
+    ranked_items!()
 );
 
-/// See [`rank_window_starts`]; a page past every ranked row asks for them on their own.
-const RANK_WINDOW_STARTS: &str = rank_window_starts!();
+/// Matches older than the rank window, unranked, oldest first, after the cursor's row id;
+/// one row, the [`ranked_items`] (the two nulls keep the shape of [`SEARCH_UNFILTERED`]).
+const SEARCH_BEYOND_WINDOW: &str = concat!(
+    "WITH ranked AS MATERIALIZED ( \
+    SELECT rowid, 0.0 AS rank FROM search_fts \
+    WHERE search_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3 AND rowid > ?4 \
+    ORDER BY rowid LIMIT ?5) \
+SELECT NULL, NULL, ",
+    ranked_items!()
+);
 
-/// Matches older than the rank window, unranked, oldest first, after the cursor's row id.
-const SEARCH_BEYOND_WINDOW: &str = "\
-SELECT rowid, 0.0 AS rank FROM search_fts \
-WHERE search_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3 AND rowid > ?4 \
-ORDER BY rowid LIMIT ?5";
-
-/// Ranks with the row filters applied through the item tables.
-const SEARCH_FILTERED: &str = "\
+/// Ranks with the row filters applied through the item tables; one row, as
+/// [`SEARCH_BEYOND_WINDOW`].
+const SEARCH_FILTERED: &str = concat!(
+    "WITH ",
+    phrase_frequencies!("?11", "?12"),
+    ", ranked AS MATERIALIZED ( \
 SELECT h.rowid AS rowid, h.rank AS rank FROM ( \
-    SELECT rowid, jaryo_rank(search_fts, 10.0, 1.0, ?11) AS rank FROM search_fts \
-    WHERE search_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3) AS h \
+    SELECT rowid, jaryo_rank(search_fts, 10.0, 1.0, (SELECT counts FROM frequencies)) AS rank \
+    FROM search_fts WHERE search_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3) AS h \
 LEFT JOIN documents d ON h.rowid < 1099511627776 AND d.id = h.rowid \
 LEFT JOIN memos m ON h.rowid > 1099511627776 AND m.id = h.rowid - 1099511627776 \
 WHERE (?4 IS NULL OR h.rank > ?4 OR (h.rank = ?4 AND h.rowid > ?5)) \
@@ -345,7 +402,56 @@ WHERE (?4 IS NULL OR h.rank > ?4 OR (h.rank = ?4 AND h.rowid > ?5)) \
   AND (?10 IS NULL \
        OR EXISTS (SELECT 1 FROM document_tags t WHERE t.tag_key = ?10 AND t.document_id = d.id) \
        OR EXISTS (SELECT 1 FROM memo_tags t WHERE t.tag_key = ?10 AND t.memo_id = m.id)) \
-ORDER BY h.rank, h.rowid LIMIT ?6";
+ORDER BY h.rank, h.rowid LIMIT ?6) \
+SELECT NULL, NULL, ",
+    ranked_items!()
+);
+
+/// Rows counted per phrase for its document frequency: a phrase in more rows counts as in
+/// this many. Counting stops there, so a common phrase costs no more than a rare one, and
+/// phrases that common differ little in weight anyway (BM25's IDF flattens out).
+pub const FREQUENCY_CAP: i64 = 1000;
+
+/// One element of [`ranked_items`]: a ranked row and its item, memo or document.
+#[derive(serde::Deserialize)]
+struct RankedItem {
+    rowid: i64,
+    /// `jaryo_rank`'s rank as `f64` bits (0 for unranked rows).
+    rank_bits: i64,
+    /// A document's title (none for a memo).
+    title: Option<String>,
+    /// A memo's content or a document's original text (none for a document without one).
+    text: Option<String>,
+    created_at: String,
+    updated_at: String,
+    /// A document's chunks.
+    chunks: Option<Vec<StoredChunk>>,
+}
+
+/// A chunk as [`ranked_items`] gives it: index, byte start and end, heading path.
+type StoredChunk = (u32, usize, usize, Vec<String>);
+
+impl RankedItem {
+    fn rank(&self) -> f64 {
+        f64::from_bits(self.rank_bits as u64)
+    }
+}
+
+/// The statement's row: the two rank window starts (unfiltered searches only) and the items.
+type RankedRow = (Option<i64>, Option<i64>, String);
+
+/// The [`ranked_items`] of a statement, in rank order (then row id, as SQL orders them; a
+/// JSON aggregate promises no order).
+fn ranked_items(json: &str) -> StoreResult<Vec<RankedItem>> {
+    let mut items: Vec<RankedItem> = serde_json::from_str(json).map_err(StoreError::internal)?;
+    items.sort_by(|a, b| {
+        a.rank()
+            .partial_cmp(&b.rank())
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(a.rowid.cmp(&b.rowid))
+    });
+    Ok(items)
+}
 
 pub async fn search(store: &SqliteStore, request: &SearchRequest) -> StoreResult<SearchPage> {
     let filter = &request.filter;
@@ -367,15 +473,15 @@ pub async fn search(store: &SqliteStore, request: &SearchRequest) -> StoreResult
     });
     let limit = i64::from(request.limit.clamp(1, jaryo_store::PAGE_LIMIT_MAX));
     let fts_match = request.query.to_fts5_match();
+    let phrases = request.query.to_fts5_phrases();
+    let phrases = if phrases.len() < 2 {
+        None
+    } else {
+        Some(serde_json::to_string(&phrases).map_err(StoreError::internal)?)
+    };
     let mut conn = store.reader.acquire().await.map_err(map_error)?;
-    // No read transaction around the statements (two more round trips per search): a hit
-    // whose item was deleted since the ranking is left out, and each item is read with its
-    // chunks in one statement, so a hit never mixes two versions of a document.
-    let frequencies = phrase_frequencies(&mut conn, &request.query)
-        .await
-        .map_err(map_error)?;
-    let ranked: Vec<(i64, f64)> = if filter.filters_rows() {
-        sqlx::query_as(SEARCH_FILTERED)
+    let mut items = if filter.filters_rows() {
+        let (_, _, items): RankedRow = sqlx::query_as(SEARCH_FILTERED)
             .bind(&fts_match)
             .bind(low)
             .bind(high)
@@ -386,9 +492,12 @@ pub async fn search(store: &SqliteStore, request: &SearchRequest) -> StoreResult
             .bind(filter.created_before.map(encode_time))
             .bind(filter.draft_state.map(|state| state.as_str()))
             .bind(filter.tag.as_deref())
-            .bind(frequencies.as_deref())
-            .fetch_all(&mut *conn)
+            .bind(phrases.as_deref())
+            .bind(FREQUENCY_CAP)
+            .fetch_one(&mut *conn)
             .await
+            .map_err(map_error)?;
+        ranked_items(&items)?
     } else {
         rank_unfiltered(
             &mut conn,
@@ -397,48 +506,19 @@ pub async fn search(store: &SqliteStore, request: &SearchRequest) -> StoreResult
             (cursor_rank, cursor_rowid),
             limit + 1,
             i64::from(store.search_rank_window),
-            frequencies.as_deref(),
+            phrases.as_deref(),
         )
-        .await
-    }
-    .map_err(map_error)?;
-    let has_more = ranked.len() > limit as usize;
-    let ranked = &ranked[..ranked.len().min(limit as usize)];
-    let hits = hydrate(&mut conn, request, ranked).await?;
+        .await?
+    };
+    let has_more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    let hits = hits_of(request, items)?;
     let next = if has_more {
         hits.last().map(SearchHit::cursor)
     } else {
         None
     };
     Ok(SearchPage { hits, next })
-}
-
-/// Rows counted per phrase for its document frequency: a phrase in more rows counts as in
-/// this many. Counting stops there, so a common phrase costs no more than a rare one, and
-/// phrases that common differ little in weight anyway (BM25's IDF flattens out).
-pub const FREQUENCY_CAP: i64 = 1000;
-
-/// The document frequencies `jaryo_rank` takes for a query of several phrases (a JSON array);
-/// none for one phrase, whose inverse document frequency would scale every score alike.
-async fn phrase_frequencies(
-    conn: &mut SqliteConnection,
-    query: &jaryo_text::Query,
-) -> Result<Option<String>, sqlx::Error> {
-    let phrases = query.to_fts5_phrases();
-    if phrases.len() < 2 {
-        return Ok(None);
-    }
-    // One statement for every phrase, in the query's order.
-    sqlx::query_scalar(
-        "SELECT json_group_array((SELECT count(*) FROM \
-                 (SELECT 1 FROM search_fts WHERE search_fts MATCH phrase.value LIMIT ?2))) \
-         FROM (SELECT value FROM json_each(?1) ORDER BY key) AS phrase",
-    )
-    .bind(serde_json::to_string(&phrases).map_err(|error| sqlx::Error::Encode(error.into()))?)
-    .bind(FREQUENCY_CAP)
-    .fetch_one(&mut *conn)
-    .await
-    .map(Some)
 }
 
 /// An unfiltered page: per kind, the newest `window` matches ranked by relevance, then the
@@ -450,68 +530,39 @@ async fn rank_unfiltered(
     (cursor_rank, cursor_rowid): (Option<f64>, Option<i64>),
     wanted: i64,
     window: i64,
-    frequencies: Option<&str>,
-) -> Result<Vec<(i64, f64)>, sqlx::Error> {
+    phrases: Option<&str>,
+) -> StoreResult<Vec<RankedItem>> {
     // The kinds' row-id ranges inside the requested range (`(1, 0)`: none).
     let ranges = [
         (low, high.min(MEMO_ROWID_BASE - 1)),
         (low.max(MEMO_ROWID_BASE + 1), high),
     ]
     .map(|(lo, hi)| if lo <= hi { (lo, hi) } else { (1, 0) });
+    // A cursor past every ranked row wants none of them (`LIMIT 0` ranks nothing), only where
+    // the windows start.
     let past_ranked = cursor_rank.is_some_and(|rank| rank >= 0.0);
-    let mut ranked: Vec<(i64, f64)> = Vec::new();
-    // Where each kind's window starts, when it has more matches than the window holds.
-    let mut starts: Option<[Option<i64>; 2]> = None;
-    if !past_ranked {
-        let rows: Vec<(i64, f64, Option<i64>, Option<i64>)> = sqlx::query_as(SEARCH_UNFILTERED)
-            .bind(fts_match)
-            .bind(ranges[0].0)
-            .bind(ranges[0].1)
-            .bind(ranges[1].0)
-            .bind(ranges[1].1)
-            .bind(window - 1)
-            .bind(cursor_rank)
-            .bind(cursor_rowid)
-            .bind(wanted)
-            .bind(frequencies)
-            .fetch_all(&mut *conn)
-            .await?;
-        if let Some((_, _, documents, memos)) = rows.first() {
-            starts = Some([*documents, *memos]);
-        } else if cursor_rank.is_none() {
-            // Nothing in either window on a first page: no matches at all.
-            return Ok(ranked);
-        }
-        ranked.extend(rows.into_iter().map(|(rowid, rank, _, _)| (rowid, rank)));
-    }
-    if ranked.len() as i64 == wanted {
-        return Ok(ranked);
-    }
-    let starts = match starts {
-        Some(starts) => starts,
-        None => {
-            // A later page past every ranked row: find the windows on their own.
-            let (documents, memos): (Option<i64>, Option<i64>) = sqlx::query_as(RANK_WINDOW_STARTS)
-                .bind(fts_match)
-                .bind(ranges[0].0)
-                .bind(ranges[0].1)
-                .bind(ranges[1].0)
-                .bind(ranges[1].1)
-                .bind(window - 1)
-                .fetch_one(&mut *conn)
-                .await?;
-            [documents, memos]
-        }
-    };
-    // Per kind, the range below its ranked window.
+    let (documents_start, memos_start, items): RankedRow = sqlx::query_as(SEARCH_UNFILTERED)
+        .bind(fts_match)
+        .bind(ranges[0].0)
+        .bind(ranges[0].1)
+        .bind(ranges[1].0)
+        .bind(ranges[1].1)
+        .bind(window - 1)
+        .bind(cursor_rank)
+        .bind(cursor_rowid)
+        .bind(if past_ranked { 0 } else { wanted })
+        .bind(phrases)
+        .bind(FREQUENCY_CAP)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(map_error)?;
+    let mut ranked = ranked_items(&items)?;
+    // Per kind, the range below its ranked window, when it has more matches than it holds.
     let beyond: Vec<(i64, i64)> = ranges
         .iter()
-        .zip(starts)
+        .zip([documents_start, memos_start])
         .filter_map(|((lo, _), start)| start.map(|start| (*lo, start - 1)))
         .collect();
-    if beyond.is_empty() {
-        return Ok(ranked);
-    }
     // The ranked windows are exhausted on this page: continue with the older matches.
     let after = if past_ranked {
         cursor_rowid.unwrap_or(i64::MIN)
@@ -523,71 +574,50 @@ async fn rank_unfiltered(
         if missing <= 0 {
             break;
         }
-        let rows: Vec<(i64, f64)> = sqlx::query_as(SEARCH_BEYOND_WINDOW)
+        let (_, _, items): RankedRow = sqlx::query_as(SEARCH_BEYOND_WINDOW)
             .bind(fts_match)
             .bind(lo)
             .bind(hi)
             .bind(after)
             .bind(missing)
-            .fetch_all(&mut *conn)
-            .await?;
-        ranked.extend(rows);
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(map_error)?;
+        ranked.extend(ranked_items(&items)?);
     }
     Ok(ranked)
 }
 
-/// Reads the ranked rows' items (two statements: memos, documents with their chunks) and
-/// builds their hits, in rank order;
-/// an item deleted since the ranking is left out.
-async fn hydrate(
-    conn: &mut SqliteConnection,
-    request: &SearchRequest,
-    ranked: &[(i64, f64)],
-) -> StoreResult<Vec<SearchHit>> {
+/// The hits of ranked items, in their order: each with its highlighted snippet, a
+/// document's from its best chunk.
+fn hits_of(request: &SearchRequest, items: Vec<RankedItem>) -> StoreResult<Vec<SearchHit>> {
     let snippet_config = SnippetConfig::default();
-    let memo_ids: Vec<i64> = ranked
-        .iter()
-        .filter(|(rowid, _)| *rowid > MEMO_ROWID_BASE)
-        .map(|(rowid, _)| rowid - MEMO_ROWID_BASE)
-        .collect();
-    let document_ids: Vec<i64> = ranked
-        .iter()
-        .filter(|(rowid, _)| *rowid < MEMO_ROWID_BASE)
-        .map(|(rowid, _)| *rowid)
-        .collect();
-    let mut memos: HashMap<i64, (String, String, String)> = HashMap::new();
-    if !memo_ids.is_empty() {
-        let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
-            "SELECT id, content, created_at, updated_at FROM memos \
-             WHERE deleted_at IS NULL AND id IN (SELECT value FROM json_each(?1))",
-        )
-        .bind(json_rows(&memo_ids)?)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(map_error)?;
-        memos.extend(rows.into_iter().map(|(id, a, b, c)| (id, (a, b, c))));
-    }
-    type DocumentRow = (String, Option<String>, String, String, Vec<ChunkLocation>);
-    let mut documents: HashMap<i64, DocumentRow> = HashMap::new();
-    if !document_ids.is_empty() {
-        let ids = json_rows(&document_ids)?;
-        let rows: Vec<(i64, String, Option<String>, String, String, String)> = sqlx::query_as(
-            "SELECT id, title, extracted_text, created_at, updated_at, \
-               (SELECT json_group_array( \
-                  json_array(chunk_index, byte_start, byte_end, json(heading_path))) \
-                FROM (SELECT * FROM document_chunks c WHERE c.document_id = d.id \
-                      ORDER BY chunk_index)) \
-             FROM documents d \
-             WHERE deleted_at IS NULL AND id IN (SELECT value FROM json_each(?1))",
-        )
-        .bind(&ids)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(map_error)?;
-        for (id, title, text, created_at, updated_at, chunks) in rows {
-            let chunks: Vec<(u32, usize, usize, Vec<String>)> =
-                serde_json::from_str(&chunks).map_err(StoreError::internal)?;
-            let chunks = chunks
+    items
+        .into_iter()
+        .map(|item| {
+            // `0.0 - rank`, not `-rank`: unranked rows (rank 0) score 0, not -0.
+            let score = 0.0 - item.rank();
+            let created_at = decode_time(&item.created_at)?;
+            let updated_at = decode_time(&item.updated_at)?;
+            if item.rowid > MEMO_ROWID_BASE {
+                let content = item.text.unwrap_or_default();
+                let snippet = jaryo_text::snippet(&request.query, &content, &snippet_config);
+                return Ok(SearchHit {
+                    kind: SearchKind::Memo,
+                    id: item.rowid - MEMO_ROWID_BASE,
+                    title: derive_title(&content),
+                    score,
+                    snippet_text: content[snippet.range.clone()].to_owned(),
+                    snippet,
+                    chunk: None,
+                    created_at,
+                    updated_at,
+                });
+            }
+            let text = item.text.as_deref().unwrap_or("");
+            let chunks: Vec<ChunkLocation> = item
+                .chunks
+                .unwrap_or_default()
                 .into_iter()
                 .map(|(index, start, end, heading_path)| ChunkLocation {
                     index,
@@ -595,53 +625,21 @@ async fn hydrate(
                     heading_path,
                 })
                 .collect();
-            documents.insert(id, (title, text, created_at, updated_at, chunks));
-        }
-    }
-    let mut hits = Vec::with_capacity(ranked.len());
-    for &(rowid, rank) in ranked {
-        // `0.0 - rank`, not `-rank`: unranked rows (rank 0) score 0, not -0.
-        let score = 0.0 - rank;
-        if rowid > MEMO_ROWID_BASE {
-            let id = rowid - MEMO_ROWID_BASE;
-            let Some((content, created_at, updated_at)) = memos.get(&id) else {
-                continue;
-            };
-            let snippet = jaryo_text::snippet(&request.query, content, &snippet_config);
-            hits.push(SearchHit {
-                kind: SearchKind::Memo,
-                id,
-                title: derive_title(content),
-                score,
-                snippet_text: content[snippet.range.clone()].to_owned(),
-                snippet,
-                chunk: None,
-                created_at: decode_time(created_at)?,
-                updated_at: decode_time(updated_at)?,
-            });
-        } else {
-            let Some((title, text, created_at, updated_at, document_chunks)) =
-                documents.get(&rowid)
-            else {
-                continue;
-            };
-            let text = text.as_deref().unwrap_or("");
             let (chunk, snippet) =
-                best_chunk_snippet(&request.query, text, document_chunks, &snippet_config);
-            hits.push(SearchHit {
+                best_chunk_snippet(&request.query, text, &chunks, &snippet_config);
+            Ok(SearchHit {
                 kind: SearchKind::Document,
-                id: rowid,
-                title: title.clone(),
+                id: item.rowid,
+                title: item.title.unwrap_or_default(),
                 score,
                 snippet_text: text[snippet.range.clone()].to_owned(),
                 snippet,
                 chunk,
-                created_at: decode_time(created_at)?,
-                updated_at: decode_time(updated_at)?,
-            });
-        }
-    }
-    Ok(hits)
+                created_at,
+                updated_at,
+            })
+        })
+        .collect()
 }
 
 pub async fn status(store: &SqliteStore) -> StoreResult<SearchIndexStatus> {
