@@ -16,16 +16,18 @@
 //!   [`FREQUENCY_CAP`] rows. `bm25` counts every match of every phrase on each query, which
 //!   for a common Korean word (a phrase of bigrams) cost more than all the rest of a search.
 //!   The API's score is the negated rank (higher is better).
-//! - Bounded ranking: scoring a hit costs about 0.7 µs (FTS5 reads the row's length), which
-//!   for a word in half of 100,000 documents adds up to tens of milliseconds. So an unfiltered
+//! - Bounded ranking: scoring a hit costs about 0.3 µs (reading its positions and its
+//!   length), which for a word in half of 100,000 documents adds up to milliseconds. So an unfiltered
 //!   search ranks only the newest `rank_window` ([`DEFAULT_RANK_WINDOW`] unless configured)
 //!   matches of each kind (documents, memos) by relevance; older matches, if any, come after
 //!   them with score 0, oldest first, so paging still reaches every hit. Below the window
 //!   (almost every query on a personal library) the ranking is exact. Filtered searches rank
 //!   every hit.
-//! - A search is a few statements on one read connection without a read transaction (each is
-//!   a round trip to SQLite's thread): a hit whose item was deleted meanwhile is left out, and
-//!   each item is read whole, with its chunks, in one statement.
+//! - A search is one statement on a read connection (each statement is a round trip to
+//!   SQLite's thread, each row a message back): it counts the phrases, ranks, and reads the
+//!   page's items with their chunks, returned as one JSON value; so a hit never mixes two
+//!   versions of an item. Only a page that reaches past a rank window takes a statement more
+//!   per kind.
 
 use crate::SqliteStore;
 use crate::codec::{decode_time, encode_time, execute_with_rows, map_error};
@@ -281,22 +283,10 @@ pub(crate) async fn unindex_document(
 }
 
 /// How many of the newest matches of each kind an unfiltered search ranks by relevance, unless
-/// configured (`[search] rank_window`). Scoring a window row costs about 0.7 µs at 100,000
+/// configured (`[search] rank_window`). Scoring a window row costs about 0.3 µs at 100,000
 /// documents; a query matching more than this many items of a kind is rare in a personal
 /// library, and its newest matches are what such a vague query most likely wants.
 pub const DEFAULT_RANK_WINDOW: u32 = 500;
-
-/// The row ids where the kinds' rank windows start: the `?6`-th newest match among the
-/// documents (`?2..=?3`) and among the memos (`?4..=?5`); null when there are fewer.
-macro_rules! rank_window_starts {
-    () => {
-        "SELECT \
-           (SELECT rowid FROM search_fts WHERE search_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3 \
-            ORDER BY rowid DESC LIMIT 1 OFFSET ?6) AS documents, \
-           (SELECT rowid FROM search_fts WHERE search_fts MATCH ?1 AND rowid BETWEEN ?4 AND ?5 \
-            ORDER BY rowid DESC LIMIT 1 OFFSET ?6) AS memos"
-    };
-}
 
 /// `frequencies(counts)`: the document frequencies `jaryo_rank` takes, as a JSON array — the
 /// rows holding each phrase of the JSON array `$phrases` (in its order), each counted up to
@@ -344,27 +334,34 @@ macro_rules! ranked_items {
 }
 
 /// Ranks without joining the item tables: the fast path when no filter but the kind is set
-/// (deleted items are never in the index). Finds where each kind's window starts, counts the
-/// phrases, ranks the windows and reads the page's items, in one statement: every statement
-/// is a round trip to SQLite's thread. `?7`/`?8` are the cursor's rank and row id, `?9` the
-/// rows wanted, `?10`/`?11` the phrases to count and the cap.
-/// Returns one row: the two window starts and the [`ranked_items`].
+/// (deleted items are never in the index). Per kind (documents `?2..=?3`, memos `?4..=?5`),
+/// ranks its newest `?6 + 1` matches in one pass backwards through the index, which also
+/// tells where the window starts (its oldest row, when it is full); then orders both windows
+/// and reads the page's items — all in one statement, since every statement is a round trip
+/// to SQLite's thread. (Finding the window's start first and ranking forwards from there
+/// walks the matches twice, which for an AND of two words costs more than the ranking.)
+/// `?7`/`?8` are the cursor's rank and row id, `?9` the rows wanted, `?10`/`?11` the phrases
+/// to count and the cap. Returns one row: the two window starts (null for a window that is
+/// not full) and the [`ranked_items`].
 const SEARCH_UNFILTERED: &str = concat!(
-    "WITH starts AS MATERIALIZED (",
-    rank_window_starts!(),
-    "), ",
+    "WITH ",
     phrase_frequencies!("?10", "?11"),
-    ", ranked AS MATERIALIZED ( \
+    ", document_window AS MATERIALIZED ( \
+        SELECT rowid, jaryo_rank(search_fts, 10.0, 1.0, (SELECT counts FROM frequencies)) \
+          AS rank FROM search_fts \
+        WHERE search_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3 \
+        ORDER BY rowid DESC LIMIT ?6 + 1), \
+    memo_window AS MATERIALIZED ( \
+        SELECT rowid, jaryo_rank(search_fts, 10.0, 1.0, (SELECT counts FROM frequencies)) \
+          AS rank FROM search_fts \
+        WHERE search_fts MATCH ?1 AND rowid BETWEEN ?4 AND ?5 \
+        ORDER BY rowid DESC LIMIT ?6 + 1), \
+    starts AS MATERIALIZED (SELECT \
+        (SELECT CASE WHEN count(*) > ?6 THEN min(rowid) END FROM document_window) AS documents, \
+        (SELECT CASE WHEN count(*) > ?6 THEN min(rowid) END FROM memo_window) AS memos), \
+    ranked AS MATERIALIZED ( \
     SELECT rowid, rank FROM ( \
-        SELECT rowid, jaryo_rank(search_fts, 10.0, 1.0, (SELECT counts FROM frequencies)) \
-          AS rank FROM search_fts \
-        WHERE search_fts MATCH ?1 \
-          AND rowid BETWEEN coalesce((SELECT documents FROM starts), ?2) AND ?3 \
-        UNION ALL \
-        SELECT rowid, jaryo_rank(search_fts, 10.0, 1.0, (SELECT counts FROM frequencies)) \
-          AS rank FROM search_fts \
-        WHERE search_fts MATCH ?1 \
-          AND rowid BETWEEN coalesce((SELECT memos FROM starts), ?4) AND ?5) \
+        SELECT rowid, rank FROM document_window UNION ALL SELECT rowid, rank FROM memo_window) \
     WHERE ?7 IS NULL OR rank > ?7 OR (rank = ?7 AND rowid > ?8) \
     ORDER BY rank, rowid LIMIT ?9) \
 SELECT (SELECT documents FROM starts), (SELECT memos FROM starts), ",
