@@ -18,6 +18,7 @@ mod batch;
 mod codec;
 mod documents;
 mod drafts;
+mod index_merge;
 mod memos;
 mod review;
 mod search;
@@ -59,6 +60,9 @@ pub struct SqliteOptions {
     /// An unfiltered search ranks at most this many of the newest matches of each kind by
     /// relevance; older matches follow, unranked (see the search module).
     pub search_rank_window: u32,
+    /// How long writes must pause before the search index is merged into one segment (when
+    /// worth it; see the `index_merge` module).
+    pub index_merge_idle: Duration,
 }
 
 impl SqliteOptions {
@@ -74,6 +78,7 @@ impl SqliteOptions {
             busy_timeout: Duration::from_secs(30),
             search_rank_window: search::DEFAULT_RANK_WINDOW,
             chunk: ChunkConfig::default(),
+            index_merge_idle: Duration::from_secs(2),
         }
     }
 }
@@ -170,6 +175,17 @@ impl SqliteStore {
             .map_err(codec::map_error)?;
         tokio::spawn(checkpoint_in_background(
             checkpointer.clone(),
+            Arc::downgrade(&alive),
+        ));
+        let watcher = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(
+            &connect.clone().read_only(true),
+        )
+        .await
+        .map_err(codec::map_error)?;
+        tokio::spawn(index_merge::merge_when_idle(
+            writer.clone(),
+            watcher,
+            options.index_merge_idle.max(Duration::from_millis(10)),
             Arc::downgrade(&alive),
         ));
         let store = Self {

@@ -806,28 +806,8 @@ pub async fn reindex(
     set_delete_merge(store, DEFAULT_DELETE_MERGE_PERCENT).await?;
     // Every row was replaced, leaving a tombstone per row that searches and merges would
     // check from now on: merge the index into one segment without them, in short steps (one
-    // `optimize` would hold the write lock for seconds on a large library). A step that
-    // changed fewer than two rows found nothing left to merge.
-    loop {
-        let mut tx = store.begin_write().await?;
-        let before: i64 = sqlx::query_scalar("SELECT total_changes()")
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(map_error)?;
-        sqlx::query("INSERT INTO search_fts (search_fts, rank) VALUES ('merge', ?1)")
-            .bind(-MERGE_STEP_PAGES)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_error)?;
-        let after: i64 = sqlx::query_scalar("SELECT total_changes()")
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(map_error)?;
-        tx.commit().await.map_err(map_error)?;
-        if after - before < 2 {
-            break;
-        }
-    }
+    // `optimize` would hold the write lock for seconds on a large library).
+    while crate::index_merge::merge_step(&store.writer, MERGE_STEP_PAGES).await? {}
     Ok(report)
 }
 

@@ -176,6 +176,25 @@ async fn run(args: Args) -> anyhow::Result<()> {
         verdict(build_rate >= 3000.0)
     );
 
+    // The store merges the index's segments once writes pause; measure what it settles to.
+    let segments = |pool: sqlx::SqlitePool| async move {
+        sqlx::query_scalar::<_, i64>("SELECT count(DISTINCT segid) FROM search_fts_idx")
+            .fetch_one(&pool)
+            .await
+    };
+    let written = segments(pool.clone()).await?;
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(600);
+    while segments(pool.clone()).await? > 1 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!(
+        "index: {written} segments as written; {} segment(s) {:.1} s later (merged in the \
+         background once writes paused)",
+        segments(pool.clone()).await?,
+        started.elapsed().as_secs_f64()
+    );
+
     // Sizes, after folding the WAL into the file.
     sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
         .execute(&pool)
@@ -203,7 +222,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         println!("  {part:<22} {:>8.1} MB", *bytes as f64 / 1e6);
     }
 
-    // Queries on the index as built, then a full reindex, then the queries again.
+    // Queries on the index as built and merged, then a full reindex, then the queries again.
     println!(
         "\nqueries: {} per class, each run {} times; the LIKE scan once; limit 20, unfiltered, \
          the newest {} matches of each kind ranked",
