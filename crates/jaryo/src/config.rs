@@ -97,7 +97,7 @@ pub struct LlmSection {
 pub struct SearchSection {
     /// An unfiltered search ranks the newest this many matches of each kind (documents,
     /// memos) by relevance; older matches follow unranked, oldest first. Larger ranks
-    /// more of a vague query's matches, at about 0.7 µs per match.
+    /// more of a vague query's matches, at a fraction of a microsecond per match.
     pub rank_window: u32,
 }
 

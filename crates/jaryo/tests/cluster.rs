@@ -174,6 +174,11 @@ async fn three_workers_draft_every_memo_once_within_the_cluster_limit_and_people
     assert!(holders <= CLUSTER_SLOTS as u64, "{status}");
     assert_eq!(status["gate"]["in_use"], 0, "{status}");
     for _ in 0..3 {
+        // Ask while every slot is drafting, so the question must pre-empt one (between two
+        // drafts a slot is free for a moment, and a question arriving then takes it as is).
+        llm.wait_for_in_flight(CLUSTER_SLOTS, Duration::from_secs(30))
+            .await
+            .unwrap();
         let asked = Instant::now();
         let mut answer = String::new();
         api.ask_streaming("서버 배포 담당자는 누구야?", |event, data| {
