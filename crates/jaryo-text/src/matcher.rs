@@ -142,17 +142,17 @@ fn find_matches_in_plain_text(query: &Query, text: &str) -> Option<Vec<MatchSpan
             // Plain text has no word characters but ASCII letters and digits, so a word with
             // any other character occurs nowhere.
             UnitKind::Word if needle.bytes().all(|b| b.is_ascii_alphanumeric()) => {
-                let mut at = 0;
-                while at < bytes.len() {
-                    if !bytes[at].is_ascii_alphanumeric() {
-                        at += 1;
+                // Only where the word's first letter (in either case) starts a word.
+                let first = needle.as_bytes()[0];
+                for start in memchr::memchr2_iter(first, first.to_ascii_uppercase(), bytes) {
+                    if start > 0 && bytes[start - 1].is_ascii_alphanumeric() {
                         continue;
                     }
-                    let start = at;
-                    while at < bytes.len() && bytes[at].is_ascii_alphanumeric() {
-                        at += 1;
-                    }
-                    let unit_end = at.min(start + MAX_WORD_CHARS);
+                    let end = bytes[start..]
+                        .iter()
+                        .position(|b| !b.is_ascii_alphanumeric())
+                        .map_or(bytes.len(), |length| start + length);
+                    let unit_end = end.min(start + MAX_WORD_CHARS);
                     if bytes[start..unit_end].eq_ignore_ascii_case(needle.as_bytes()) {
                         spans.push(MatchSpan {
                             range: start..unit_end,
