@@ -311,7 +311,7 @@ macro_rules! phrase_frequencies {
 /// The items of the rows of `ranked(rowid, rank)`, read in the statement that ranked them
 /// (so a hit never mixes two versions of an item), as one JSON array — one value per
 /// statement instead of a row each, which through sqlx's SQLite thread cost more than reading
-/// the items. Each element is a [`RankedItem`]; an item deleted meanwhile is left out. The
+/// the items. Each element is a [`RankedItem`]; a row whose item is not live is left out. The
 /// rank travels as its bits, since SQLite's JSON rounds reals and a cursor must equal it.
 macro_rules! ranked_items {
     () => {
