@@ -14,15 +14,12 @@
 
 use crate::PostgresStore;
 use crate::codec::map_error;
-use jaryo_domain::{DocumentId, MemoId, Timestamp, derive_title};
-use jaryo_store::search::best_chunk_snippet;
+use jaryo_domain::{DocumentId, MemoId, Timestamp};
 use jaryo_store::{
     ChunkLocation, ReindexProgress, ReindexReport, SearchHit, SearchIndexStatus, SearchKind,
     SearchPage, SearchRequest, StoreError, StoreResult,
 };
-use jaryo_text::{
-    Chunk, ChunkConfig, SnippetConfig, TsWeight, chunk_markdown, pg_tsvector_literal,
-};
+use jaryo_text::{Chunk, ChunkConfig, TsWeight, chunk_markdown, pg_tsvector_literal};
 use sqlx::types::Json;
 use sqlx::{PgConnection, Row};
 use std::collections::HashMap;
@@ -273,7 +270,6 @@ async fn hydrate(
     request: &SearchRequest,
     ranked: &[(i16, i64, f64)],
 ) -> StoreResult<Vec<SearchHit>> {
-    let snippet_config = SnippetConfig::default();
     let ids_of = |kind: i16| -> Vec<i64> {
         ranked
             .iter()
@@ -345,37 +341,27 @@ async fn hydrate(
             let Some((content, created_at, updated_at)) = memos.remove(&id) else {
                 continue;
             };
-            let snippet = jaryo_text::snippet(&request.query, &content, &snippet_config);
-            hits.push(SearchHit {
-                kind: SearchKind::Memo,
+            hits.push(SearchHit::of_memo(
+                &request.query,
                 id,
-                title: derive_title(&content),
+                &content,
                 score,
-                snippet_text: content[snippet.range.clone()].to_owned(),
-                snippet,
-                chunk: None,
-                created_at,
-                updated_at,
-            });
+                (created_at, updated_at),
+            ));
         } else {
             let Some((title, text, created_at, updated_at)) = documents.remove(&id) else {
                 continue;
             };
             let text = text.unwrap_or_default();
             let document_chunks = chunks.remove(&id).unwrap_or_default();
-            let (chunk, snippet) =
-                best_chunk_snippet(&request.query, &text, &document_chunks, &snippet_config);
-            hits.push(SearchHit {
-                kind: SearchKind::Document,
+            hits.push(SearchHit::of_document(
+                &request.query,
                 id,
                 title,
+                (&text, &document_chunks),
                 score,
-                snippet_text: text[snippet.range.clone()].to_owned(),
-                snippet,
-                chunk,
-                created_at,
-                updated_at,
-            });
+                (created_at, updated_at),
+            ));
         }
     }
     Ok(hits)

@@ -31,13 +31,12 @@
 
 use crate::SqliteStore;
 use crate::codec::{decode_time, encode_time, execute_with_rows, map_error};
-use jaryo_domain::{DocumentId, MemoId, derive_title};
-use jaryo_store::search::best_chunk_snippet;
+use jaryo_domain::{DocumentId, MemoId};
 use jaryo_store::{
     ChunkLocation, ReindexProgress, ReindexReport, SearchHit, SearchIndexStatus, SearchKind,
     SearchPage, SearchRequest, StoreError, StoreResult,
 };
-use jaryo_text::{Chunk, ChunkConfig, SnippetConfig, chunk_markdown, index_terms};
+use jaryo_text::{Chunk, ChunkConfig, chunk_markdown, index_terms};
 use sqlx::{Row, SqliteConnection};
 
 /// Memo row ids start here; document ids stay below.
@@ -588,30 +587,20 @@ async fn rank_unfiltered(
 /// The hits of ranked items, in their order: each with its highlighted snippet, a
 /// document's from its best chunk.
 fn hits_of(request: &SearchRequest, items: Vec<RankedItem>) -> StoreResult<Vec<SearchHit>> {
-    let snippet_config = SnippetConfig::default();
     items
         .into_iter()
         .map(|item| {
             // `0.0 - rank`, not `-rank`: unranked rows (rank 0) score 0, not -0.
             let score = 0.0 - item.rank();
-            let created_at = decode_time(&item.created_at)?;
-            let updated_at = decode_time(&item.updated_at)?;
-            if item.rowid > MEMO_ROWID_BASE {
-                let content = item.text.unwrap_or_default();
-                let snippet = jaryo_text::snippet(&request.query, &content, &snippet_config);
-                return Ok(SearchHit {
-                    kind: SearchKind::Memo,
-                    id: item.rowid - MEMO_ROWID_BASE,
-                    title: derive_title(&content),
-                    score,
-                    snippet_text: content[snippet.range.clone()].to_owned(),
-                    snippet,
-                    chunk: None,
-                    created_at,
-                    updated_at,
-                });
-            }
+            let times = (
+                decode_time(&item.created_at)?,
+                decode_time(&item.updated_at)?,
+            );
             let text = item.text.as_deref().unwrap_or("");
+            if item.rowid > MEMO_ROWID_BASE {
+                let id = item.rowid - MEMO_ROWID_BASE;
+                return Ok(SearchHit::of_memo(&request.query, id, text, score, times));
+            }
             let chunks: Vec<ChunkLocation> = item
                 .chunks
                 .unwrap_or_default()
@@ -622,19 +611,14 @@ fn hits_of(request: &SearchRequest, items: Vec<RankedItem>) -> StoreResult<Vec<S
                     heading_path,
                 })
                 .collect();
-            let (chunk, snippet) =
-                best_chunk_snippet(&request.query, text, &chunks, &snippet_config);
-            Ok(SearchHit {
-                kind: SearchKind::Document,
-                id: item.rowid,
-                title: item.title.unwrap_or_default(),
+            Ok(SearchHit::of_document(
+                &request.query,
+                item.rowid,
+                item.title.unwrap_or_default(),
+                (text, &chunks),
                 score,
-                snippet_text: text[snippet.range.clone()].to_owned(),
-                snippet,
-                chunk,
-                created_at,
-                updated_at,
-            })
+                times,
+            ))
         })
         .collect()
 }

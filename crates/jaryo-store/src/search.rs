@@ -173,6 +173,52 @@ pub struct SearchHit {
 }
 
 impl SearchHit {
+    /// A memo's hit: its title derived from its content, its snippet from all of it.
+    pub fn of_memo(
+        query: &Query,
+        id: i64,
+        content: &str,
+        score: f64,
+        (created_at, updated_at): (Timestamp, Timestamp),
+    ) -> Self {
+        let snippet = jaryo_text::snippet(query, content, &jaryo_text::SnippetConfig::default());
+        Self {
+            kind: SearchKind::Memo,
+            id,
+            title: jaryo_domain::derive_title(content),
+            score,
+            snippet_text: content[snippet.range.clone()].to_owned(),
+            snippet,
+            chunk: None,
+            created_at,
+            updated_at,
+        }
+    }
+
+    /// A document's hit: its snippet from its best chunk of `text` (its original text).
+    pub fn of_document(
+        query: &Query,
+        id: i64,
+        title: String,
+        (text, chunks): (&str, &[ChunkLocation]),
+        score: f64,
+        (created_at, updated_at): (Timestamp, Timestamp),
+    ) -> Self {
+        let (chunk, snippet) =
+            best_chunk_snippet(query, text, chunks, &jaryo_text::SnippetConfig::default());
+        Self {
+            kind: SearchKind::Document,
+            id,
+            title,
+            score,
+            snippet_text: text[snippet.range.clone()].to_owned(),
+            snippet,
+            chunk,
+            created_at,
+            updated_at,
+        }
+    }
+
     pub fn cursor(&self) -> SearchCursor {
         SearchCursor {
             score: self.score,
