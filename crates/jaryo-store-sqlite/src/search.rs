@@ -307,6 +307,20 @@ macro_rules! phrase_frequencies {
     };
 }
 
+/// The matches of `?1` with row ids from `$lo` to `$hi`, each with its `jaryo_rank` (title
+/// weighted 10, body 1, the [`phrase_frequencies`]).
+macro_rules! ranked_matches {
+    ($lo:literal, $hi:literal) => {
+        concat!(
+            "SELECT rowid, jaryo_rank(search_fts, 10.0, 1.0, (SELECT counts FROM frequencies)) \
+               AS rank FROM search_fts WHERE search_fts MATCH ?1 AND rowid BETWEEN ",
+            $lo,
+            " AND ",
+            $hi
+        )
+    };
+}
+
 /// The items of the rows of `ranked(rowid, rank)`, read in the statement that ranked them
 /// (so a hit never mixes two versions of an item), as one JSON array — one value per
 /// statement instead of a row each, which through sqlx's SQLite thread cost more than reading
@@ -345,16 +359,11 @@ macro_rules! ranked_items {
 const SEARCH_UNFILTERED: &str = concat!(
     "WITH ",
     phrase_frequencies!("?10", "?11"),
-    ", document_window AS MATERIALIZED ( \
-        SELECT rowid, jaryo_rank(search_fts, 10.0, 1.0, (SELECT counts FROM frequencies)) \
-          AS rank FROM search_fts \
-        WHERE search_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3 \
-        ORDER BY rowid DESC LIMIT ?6 + 1), \
-    memo_window AS MATERIALIZED ( \
-        SELECT rowid, jaryo_rank(search_fts, 10.0, 1.0, (SELECT counts FROM frequencies)) \
-          AS rank FROM search_fts \
-        WHERE search_fts MATCH ?1 AND rowid BETWEEN ?4 AND ?5 \
-        ORDER BY rowid DESC LIMIT ?6 + 1), \
+    ", document_window AS MATERIALIZED (",
+    ranked_matches!("?2", "?3"),
+    " ORDER BY rowid DESC LIMIT ?6 + 1), memo_window AS MATERIALIZED (",
+    ranked_matches!("?4", "?5"),
+    " ORDER BY rowid DESC LIMIT ?6 + 1), \
     starts AS MATERIALIZED (SELECT \
         (SELECT CASE WHEN count(*) > ?6 THEN min(rowid) END FROM document_window) AS documents, \
         (SELECT CASE WHEN count(*) > ?6 THEN min(rowid) END FROM memo_window) AS memos), \
@@ -383,10 +392,9 @@ SELECT NULL, NULL, ",
 const SEARCH_FILTERED: &str = concat!(
     "WITH ",
     phrase_frequencies!("?11", "?12"),
-    ", ranked AS MATERIALIZED ( \
-SELECT h.rowid AS rowid, h.rank AS rank FROM ( \
-    SELECT rowid, jaryo_rank(search_fts, 10.0, 1.0, (SELECT counts FROM frequencies)) AS rank \
-    FROM search_fts WHERE search_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3) AS h \
+    ", ranked AS MATERIALIZED (SELECT h.rowid AS rowid, h.rank AS rank FROM (",
+    ranked_matches!("?2", "?3"),
+    ") AS h \
 LEFT JOIN documents d ON h.rowid < 1099511627776 AND d.id = h.rowid \
 LEFT JOIN memos m ON h.rowid > 1099511627776 AND m.id = h.rowid - 1099511627776 \
 WHERE (?4 IS NULL OR h.rank > ?4 OR (h.rank = ?4 AND h.rowid > ?5)) \
