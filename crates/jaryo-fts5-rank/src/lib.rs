@@ -28,8 +28,9 @@
 //! of ranking. The handle is checked against `xColumnSize` on the query's first row; should
 //! the two ever disagree, or the handle fail, the query goes on with `xColumnSize`.
 //!
-//! Besides, [`stable_query_plans`] sets a connection option SQLite only offers through its C
-//! interface.
+//! Besides: the aggregate `jaryo_top` (module `top`), which keeps a page of the best-ranked
+//! rows in one pass, and [`stable_query_plans`], which sets a connection option SQLite only
+//! offers through its C interface.
 //!
 //! Safety: the only unsafe code of jaryo. Each unsafe block says what it relies on; the
 //! function never unwinds into SQLite (it has no panicking operation) and reports FTS5 errors
@@ -40,20 +41,17 @@ use sqlx::SqliteConnection;
 use std::ffi::{CString, c_int, c_void};
 use std::ptr;
 
+mod top;
+pub use top::{MAX_GROUPS, TOP_FUNCTION};
+
 /// The SQL name of the function.
 pub const FUNCTION_NAME: &str = "jaryo_rank";
-
-/// `jaryo_real_bits(x)`: the IEEE 754 bits of the REAL `x` as an INTEGER (`f64::to_bits`
-/// read as `i64`), so a rank can travel through SQLite's JSON functions, which print reals
-/// with 15 significant digits, and come back exactly (`f64::from_bits`): a search cursor
-/// must compare equal to the rank it came from.
-pub const REAL_BITS_FUNCTION: &str = "jaryo_real_bits";
 
 const K1: f64 = 1.2;
 const B: f64 = 0.75;
 
 /// Registers `jaryo_rank` on one connection, for ranking rows of the FTS5 table `table` (the
-/// one whose `%_docsize` it reads row sizes from), and [`REAL_BITS_FUNCTION`]. Functions are
+/// one whose `%_docsize` it reads row sizes from), and the aggregate [`TOP_FUNCTION`]. Functions are
 /// per connection: call it for each, e.g. from a pool's `after_connect`.
 pub async fn register(conn: &mut SqliteConnection, table: &str) -> Result<(), sqlx::Error> {
     let docsize = CString::new(format!("{table}_docsize")).map_err(|_| {
@@ -139,44 +137,8 @@ unsafe fn register_on(db: *mut ffi::sqlite3, registration: Box<Registration>) ->
         unsafe { free_registration(user_data) };
         return rc;
     }
-    // SAFETY: `db` is open and ours (this function's contract); the name is NUL-terminated;
-    // the function takes one argument, needs no user data and has nothing to destroy.
-    unsafe {
-        ffi::sqlite3_create_function_v2(
-            db,
-            c"jaryo_real_bits".as_ptr(),
-            1,
-            ffi::SQLITE_UTF8 | ffi::SQLITE_DETERMINISTIC | ffi::SQLITE_INNOCUOUS,
-            ptr::null_mut(),
-            Some(real_bits),
-            None,
-            None,
-            None,
-        )
-    }
-}
-
-unsafe extern "C" fn real_bits(
-    ctx: *mut ffi::sqlite3_context,
-    n_val: c_int,
-    ap_val: *mut *mut ffi::sqlite3_value,
-) {
-    if n_val != 1 || ap_val.is_null() {
-        // SAFETY: `ctx` is the live result context of this call.
-        unsafe { ffi::sqlite3_result_error_code(ctx, ffi::SQLITE_MISUSE) };
-        return;
-    }
-    // SAFETY: SQLite passes `n_val` (checked: one) live values at `ap_val`, and the live
-    // result context `ctx`.
-    unsafe {
-        let value = *ap_val;
-        if ffi::sqlite3_value_type(value) == ffi::SQLITE_NULL {
-            ffi::sqlite3_result_null(ctx);
-        } else {
-            let bits = ffi::sqlite3_value_double(value).to_bits();
-            ffi::sqlite3_result_int64(ctx, bits as i64);
-        }
-    }
+    // SAFETY: `db` is open and ours (this function's contract).
+    unsafe { top::register_top(db) }
 }
 
 unsafe extern "C" fn free_registration(registration: *mut c_void) {

@@ -308,12 +308,14 @@ macro_rules! phrase_frequencies {
 }
 
 /// The matches of `?1` with row ids from `$lo` to `$hi`, each with its `jaryo_rank` (title
-/// weighted 10, body 1, the [`phrase_frequencies`]).
+/// weighted 10, body 1, the [`phrase_frequencies`]) and the group `$group` (for `jaryo_top`).
 macro_rules! ranked_matches {
-    ($lo:literal, $hi:literal) => {
+    ($lo:literal, $hi:literal, $group:literal) => {
         concat!(
             "SELECT rowid, jaryo_rank(search_fts, 10.0, 1.0, (SELECT counts FROM frequencies)) \
-               AS rank FROM search_fts WHERE search_fts MATCH ?1 AND rowid BETWEEN ",
+               AS rank, ",
+            $group,
+            " AS grp FROM search_fts WHERE search_fts MATCH ?1 AND rowid BETWEEN ",
             $lo,
             " AND ",
             $hi
@@ -321,15 +323,23 @@ macro_rules! ranked_matches {
     };
 }
 
-/// The items of the rows of `ranked(rowid, rank)`, read in the statement that ranked them
-/// (so a hit never mixes two versions of an item), as one JSON array — one value per
+/// `ranked(rowid, rank_bits)`: the page `jaryo_top` kept in `top(result)`, each rank as its
+/// `f64` bits.
+macro_rules! page_of_top {
+    () => {
+        "ranked AS MATERIALIZED (SELECT value ->> 0 AS rowid, value ->> 1 AS rank_bits \
+           FROM json_each((SELECT result FROM top), '$.top'))"
+    };
+}
+
+/// The items of the rows of `ranked(rowid, rank_bits)`, read in the statement that ranked
+/// them (so a hit never mixes two versions of an item), as one JSON array — one value per
 /// statement instead of a row each, which through sqlx's SQLite thread cost more than reading
-/// the items. Each element is a [`RankedItem`]; a row whose item is not live is left out. The
-/// rank travels as its bits, since SQLite's JSON rounds reals and a cursor must equal it.
+/// the items. Each element is a [`RankedItem`]; a row whose item is not live is left out.
 macro_rules! ranked_items {
     () => {
         "(SELECT json_group_array(json_array( \
-            h.rowid, jaryo_real_bits(h.rank), d.title, coalesce(d.extracted_text, m.content), \
+            h.rowid, h.rank_bits, d.title, coalesce(d.extracted_text, m.content), \
             coalesce(d.created_at, m.created_at), coalesce(d.updated_at, m.updated_at), \
             CASE WHEN d.id IS NOT NULL THEN json( \
               (SELECT json_group_array( \
@@ -347,67 +357,64 @@ macro_rules! ranked_items {
 }
 
 /// Ranks without joining the item tables: the fast path when no filter but the kind is set
-/// (deleted items are never in the index). Per kind (documents `?2..=?3`, memos `?4..=?5`),
-/// ranks its newest `?6 + 1` matches in one pass backwards through the index, which also
-/// tells where the window starts (its oldest row, when it is full); then orders both windows
-/// and reads the page's items — all in one statement, since every statement is a round trip
-/// to SQLite's thread. (Finding the window's start first and ranking forwards from there
-/// walks the matches twice, which for an AND of two words costs more than the ranking.)
-/// `?7`/`?8` are the cursor's rank and row id, `?9` the rows wanted, `?10`/`?11` the phrases
-/// to count and the cap. Returns one row: the two window starts (null for a window that is
-/// not full) and the [`ranked_items`].
+/// (deleted items are never in the index). Per kind (documents `?2..=?3` as group 0, memos
+/// `?4..=?5` as group 1), ranks its newest `?6` matches in one pass backwards through the
+/// index; `jaryo_top` keeps the `?9` best after the cursor (`?7`/`?8`, its rank and row id)
+/// and counts each window's rows and oldest row id (where a full window starts), streaming
+/// the rows rather than writing them to a temporary table and sorting them. Then reads the
+/// page's items — all in one statement, since every statement is a round trip to SQLite's
+/// thread. (Finding the window's start first and ranking forwards from there walks the
+/// matches twice, which for an AND of two words costs more than the ranking.) `?10`/`?11`
+/// are the phrases to count and the cap. Returns one row: the groups of `jaryo_top` (JSON)
+/// and the [`ranked_items`].
 const SEARCH_UNFILTERED: &str = concat!(
     "WITH ",
     phrase_frequencies!("?10", "?11"),
-    ", document_window AS MATERIALIZED (",
-    ranked_matches!("?2", "?3"),
-    " ORDER BY rowid DESC LIMIT ?6 + 1), memo_window AS MATERIALIZED (",
-    ranked_matches!("?4", "?5"),
-    " ORDER BY rowid DESC LIMIT ?6 + 1), \
-    starts AS MATERIALIZED (SELECT \
-        (SELECT CASE WHEN count(*) > ?6 THEN min(rowid) END FROM document_window) AS documents, \
-        (SELECT CASE WHEN count(*) > ?6 THEN min(rowid) END FROM memo_window) AS memos), \
-    ranked AS MATERIALIZED ( \
-    SELECT rowid, rank FROM ( \
-        SELECT rowid, rank FROM document_window UNION ALL SELECT rowid, rank FROM memo_window) \
-    WHERE ?7 IS NULL OR rank > ?7 OR (rank = ?7 AND rowid > ?8) \
-    ORDER BY rank, rowid LIMIT ?9) \
-SELECT (SELECT documents FROM starts), (SELECT memos FROM starts), ",
+    ", top AS MATERIALIZED (SELECT jaryo_top(?9, ?7, ?8, rowid, rank, grp) AS result FROM ( \
+       SELECT * FROM (",
+    ranked_matches!("?2", "?3", "0"),
+    " ORDER BY rowid DESC LIMIT ?6) UNION ALL SELECT * FROM (",
+    ranked_matches!("?4", "?5", "1"),
+    " ORDER BY rowid DESC LIMIT ?6))), ",
+    page_of_top!(),
+    " SELECT (SELECT result -> '$.groups' FROM top), ",
     ranked_items!()
 );
 
 /// Matches older than the rank window, unranked, oldest first, after the cursor's row id;
-/// one row, the [`ranked_items`] (the two nulls keep the shape of [`SEARCH_UNFILTERED`]).
+/// one row, the [`ranked_items`] (the null keeps the shape of [`SEARCH_UNFILTERED`]).
 const SEARCH_BEYOND_WINDOW: &str = concat!(
     "WITH ranked AS MATERIALIZED ( \
-    SELECT rowid, 0.0 AS rank FROM search_fts \
+    SELECT rowid, 0 AS rank_bits FROM search_fts \
     WHERE search_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3 AND rowid > ?4 \
     ORDER BY rowid LIMIT ?5) \
-SELECT NULL, NULL, ",
+SELECT NULL, ",
     ranked_items!()
 );
 
-/// Ranks with the row filters applied through the item tables; one row, as
-/// [`SEARCH_BEYOND_WINDOW`].
+/// Ranks with the row filters applied through the item tables, `jaryo_top` keeping the `?6`
+/// best after the cursor (`?4`/`?5`); one row, as [`SEARCH_BEYOND_WINDOW`]. (`LIMIT -1`, no
+/// limit, keeps SQLite from flattening the ranking into the aggregate, where `jaryo_rank`
+/// would get a copy of the table's hidden column instead of its cursor and refuse to run.)
 const SEARCH_FILTERED: &str = concat!(
     "WITH ",
     phrase_frequencies!("?11", "?12"),
-    ", ranked AS MATERIALIZED (SELECT h.rowid AS rowid, h.rank AS rank FROM (",
-    ranked_matches!("?2", "?3"),
-    ") AS h \
+    ", top AS MATERIALIZED (SELECT jaryo_top(?6, ?4, ?5, h.rowid, h.rank, h.grp) AS result \
+    FROM (",
+    ranked_matches!("?2", "?3", "0"),
+    " LIMIT -1) AS h \
 LEFT JOIN documents d ON h.rowid < 1099511627776 AND d.id = h.rowid \
 LEFT JOIN memos m ON h.rowid > 1099511627776 AND m.id = h.rowid - 1099511627776 \
-WHERE (?4 IS NULL OR h.rank > ?4 OR (h.rank = ?4 AND h.rowid > ?5)) \
-  AND COALESCE(d.deleted_at, m.deleted_at) IS NULL \
+WHERE COALESCE(d.deleted_at, m.deleted_at) IS NULL \
   AND COALESCE(d.id, m.id) IS NOT NULL \
   AND (?7 IS NULL OR COALESCE(d.created_at, m.created_at) >= ?7) \
   AND (?8 IS NULL OR COALESCE(d.created_at, m.created_at) < ?8) \
   AND (?9 IS NULL OR d.draft_state = ?9) \
   AND (?10 IS NULL \
        OR EXISTS (SELECT 1 FROM document_tags t WHERE t.tag_key = ?10 AND t.document_id = d.id) \
-       OR EXISTS (SELECT 1 FROM memo_tags t WHERE t.tag_key = ?10 AND t.memo_id = m.id)) \
-ORDER BY h.rank, h.rowid LIMIT ?6) \
-SELECT NULL, NULL, ",
+       OR EXISTS (SELECT 1 FROM memo_tags t WHERE t.tag_key = ?10 AND t.memo_id = m.id))), ",
+    page_of_top!(),
+    " SELECT NULL, ",
     ranked_items!()
 );
 
@@ -441,8 +448,11 @@ impl RankedItem {
     }
 }
 
-/// The statement's row: the two rank window starts (unfiltered searches only) and the items.
-type RankedRow = (Option<i64>, Option<i64>, String);
+/// The statement's row: the groups of `jaryo_top` (unfiltered searches only) and the items.
+type RankedRow = (Option<String>, String);
+
+/// A group of `jaryo_top`: its rows and least row id.
+type TopGroup = (i64, Option<i64>);
 
 /// The [`ranked_items`] of a statement, in rank order (then row id, as SQL orders them; a
 /// JSON aggregate promises no order).
@@ -485,7 +495,7 @@ pub async fn search(store: &SqliteStore, request: &SearchRequest) -> StoreResult
     };
     let mut conn = store.reader.acquire().await.map_err(map_error)?;
     let mut items = if filter.filters_rows() {
-        let (_, _, items): RankedRow = sqlx::query_as(SEARCH_FILTERED)
+        let (_, items): RankedRow = sqlx::query_as(SEARCH_FILTERED)
             .bind(&fts_match)
             .bind(low)
             .bind(high)
@@ -545,13 +555,13 @@ async fn rank_unfiltered(
     // A cursor past every ranked row wants none of them (`LIMIT 0` ranks nothing), only where
     // the windows start.
     let past_ranked = cursor_rank.is_some_and(|rank| rank >= 0.0);
-    let (documents_start, memos_start, items): RankedRow = sqlx::query_as(SEARCH_UNFILTERED)
+    let (groups, items): RankedRow = sqlx::query_as(SEARCH_UNFILTERED)
         .bind(fts_match)
         .bind(ranges[0].0)
         .bind(ranges[0].1)
         .bind(ranges[1].0)
         .bind(ranges[1].1)
-        .bind(window - 1)
+        .bind(window)
         .bind(cursor_rank)
         .bind(cursor_rowid)
         .bind(if past_ranked { 0 } else { wanted })
@@ -561,11 +571,19 @@ async fn rank_unfiltered(
         .await
         .map_err(map_error)?;
     let mut ranked = ranked_items(&items)?;
-    // Per kind, the range below its ranked window, when it has more matches than it holds.
+    let groups: Vec<TopGroup> = match groups {
+        Some(groups) => serde_json::from_str(&groups).map_err(StoreError::internal)?,
+        None => Vec::new(),
+    };
+    // Per kind, the range below its ranked window, when the window is full (older matches
+    // may follow).
     let beyond: Vec<(i64, i64)> = ranges
         .iter()
-        .zip([documents_start, memos_start])
-        .filter_map(|((lo, _), start)| start.map(|start| (*lo, start - 1)))
+        .enumerate()
+        .filter_map(|(kind, (lo, _))| match groups.get(kind) {
+            Some(&(rows, Some(start))) if rows >= window => Some((*lo, start - 1)),
+            _ => None,
+        })
         .collect();
     // The ranked windows are exhausted on this page: continue with the older matches.
     let after = if past_ranked {
@@ -578,7 +596,7 @@ async fn rank_unfiltered(
         if missing <= 0 {
             break;
         }
-        let (_, _, items): RankedRow = sqlx::query_as(SEARCH_BEYOND_WINDOW)
+        let (_, items): RankedRow = sqlx::query_as(SEARCH_BEYOND_WINDOW)
             .bind(fts_match)
             .bind(lo)
             .bind(hi)

@@ -61,6 +61,15 @@ struct Args {
     /// unless given); older matches follow unranked.
     #[arg(long)]
     rank_window: Option<u32>,
+    /// Only the queries with this text (e.g. `--query zortudra`; see `--list-queries`).
+    #[arg(long = "query", value_name = "TEXT")]
+    queries: Vec<String>,
+    /// Also print each query's median latency and hits (for profiling).
+    #[arg(long)]
+    per_query: bool,
+    /// Print the queries of the selected classes, one per line after its class, and exit.
+    #[arg(long)]
+    list_queries: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -93,6 +102,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
         documents: args.docs,
         ..CorpusConfig::default()
     });
+    if args.list_queries {
+        for query in corpus.queries(args.queries_per_class) {
+            if selected(&args, query.class) {
+                println!("{}\t{}", query.class.label(), query.text);
+            }
+        }
+        return Ok(());
+    }
     let started = Instant::now();
     let documents: Vec<NewDocument> = corpus
         .documents()
@@ -273,14 +290,18 @@ async fn measure_queries(
         "speedup"
     );
     let mut floors_ok = true;
-    let selected = |class: QueryClass| {
-        args.classes.is_empty() || args.classes.iter().any(|label| label == class.label())
-    };
-    for class in QueryClass::ALL.into_iter().filter(|&class| selected(class)) {
+    for class in QueryClass::ALL
+        .into_iter()
+        .filter(|&class| selected(args, class))
+    {
         let mut latency = latency_histogram();
         let mut like_latency = latency_histogram();
         let mut hit_counts = Vec::new();
-        for query in queries.iter().filter(|q| q.class == class) {
+        for query in queries
+            .iter()
+            .filter(|q| q.class == class)
+            .filter(|q| args.queries.is_empty() || args.queries.contains(&q.text))
+        {
             let parsed = Query::parse(&query.text)?;
             let request = SearchRequest {
                 query: parsed.clone(),
@@ -290,11 +311,22 @@ async fn measure_queries(
             };
             // Warm once, then measure.
             store.search(&request).await?;
+            let mut own = Vec::new();
             for _ in 0..args.repeat.max(1) {
                 let started = Instant::now();
                 let page = store.search(&request).await?;
-                latency.record(micros(started.elapsed()))?;
+                let took = micros(started.elapsed());
+                latency.record(took)?;
+                own.push(took);
                 std::hint::black_box(page);
+            }
+            if args.per_query {
+                own.sort_unstable();
+                println!(
+                    "    {:<24} p50 {:>7.3} ms",
+                    query.text,
+                    own[own.len() / 2] as f64 / 1000.0
+                );
             }
             let words: Vec<&str> = query.text.split_whitespace().collect();
             let pattern = |word: Option<&&str>| word.map_or("%".to_owned(), |w| format!("%{w}%"));
@@ -334,6 +366,11 @@ async fn measure_queries(
         );
     }
     Ok(floors_ok)
+}
+
+/// Whether `--class` selects `class` (every class when none is given).
+fn selected(args: &Args, class: QueryClass) -> bool {
+    args.classes.is_empty() || args.classes.iter().any(|label| label == class.label())
 }
 
 fn micros(elapsed: Duration) -> u64 {
