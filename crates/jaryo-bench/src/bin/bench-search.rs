@@ -92,6 +92,19 @@ async fn run(args: Args) -> anyhow::Result<()> {
             known.join(", ")
         );
     }
+    if args.list_queries {
+        for query in Corpus::new(CorpusConfig {
+            documents: args.docs,
+            ..CorpusConfig::default()
+        })
+        .queries(args.queries_per_class)
+        {
+            if selected(&args, query.class) {
+                println!("{}\t{}", query.class.label(), query.text);
+            }
+        }
+        return Ok(());
+    }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
         "jaryo search benchmark: {} documents, SQLite FTS5 (WAL), analyzer v{}, {cores} cores",
@@ -102,14 +115,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
         documents: args.docs,
         ..CorpusConfig::default()
     });
-    if args.list_queries {
-        for query in corpus.queries(args.queries_per_class) {
-            if selected(&args, query.class) {
-                println!("{}\t{}", query.class.label(), query.text);
-            }
-        }
-        return Ok(());
-    }
     let started = Instant::now();
     let documents: Vec<NewDocument> = corpus
         .documents()
@@ -297,11 +302,13 @@ async fn measure_queries(
         let mut latency = latency_histogram();
         let mut like_latency = latency_histogram();
         let mut hit_counts = Vec::new();
+        let mut measured = 0;
         for query in queries
             .iter()
             .filter(|q| q.class == class)
             .filter(|q| args.queries.is_empty() || args.queries.contains(&q.text))
         {
+            measured += 1;
             let parsed = Query::parse(&query.text)?;
             let request = SearchRequest {
                 query: parsed.clone(),
@@ -342,6 +349,9 @@ async fn measure_queries(
             .await?;
             like_latency.record(micros(started.elapsed()))?;
             hit_counts.push(matching);
+        }
+        if measured == 0 {
+            continue;
         }
         hit_counts.sort_unstable();
         let p50 = latency.value_at_quantile(0.5) as f64 / 1000.0;
