@@ -117,19 +117,38 @@ pub fn snippet_of_matches(
 
 /// Byte offsets where `text`'s grapheme clusters start, and its length.
 fn grapheme_boundaries(text: &str) -> Vec<usize> {
-    let ends = std::iter::once(text.len());
-    if text.chars().all(is_plain) {
-        // Every character is a cluster of its own: no segmentation rules to apply.
-        text.char_indices()
-            .map(|(offset, _)| offset)
-            .chain(ends)
-            .collect()
-    } else {
+    plain_char_starts(text).unwrap_or_else(|| {
         text.grapheme_indices(true)
             .map(|(offset, _)| offset)
-            .chain(ends)
+            .chain(std::iter::once(text.len()))
             .collect()
+    })
+}
+
+/// When every character of `text` [`is_plain`], so that each is a grapheme cluster of its
+/// own: the byte offsets where they start, and its length. Reads ASCII byte by byte, the rest
+/// a character at a time, in one pass.
+fn plain_char_starts(text: &str) -> Option<Vec<usize>> {
+    let bytes = text.as_bytes();
+    let mut starts = Vec::with_capacity(bytes.len() + 1);
+    let mut at = 0;
+    while let Some(&byte) = bytes.get(at) {
+        starts.push(at);
+        if byte.is_ascii() {
+            if byte == b'\r' {
+                return None;
+            }
+            at += 1;
+        } else {
+            let c = text[at..].chars().next()?;
+            if !is_plain(c) {
+                return None;
+            }
+            at += c.len_utf8();
+        }
     }
+    starts.push(text.len());
+    Some(starts)
 }
 
 /// A character that is a grapheme cluster by itself when all its neighbours are plain too:
@@ -372,6 +391,29 @@ mod tests {
                 .chain(std::iter::once(text.len()))
                 .collect();
             assert_eq!(grapheme_boundaries(text), expected, "{text:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Text mixing plain characters with ones that join them (jamo, combining marks, CR,
+        /// emoji modifiers, regional indicators) is segmented as the Unicode rules say.
+        #[test]
+        fn boundaries_are_the_grapheme_boundaries_of_any_text(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "a", " ", "\n", "\r", "서", "버", "—", "…", "\u{1100}", "\u{1161}",
+                    "\u{11A8}", "\u{301}", "👍", "\u{1F3FD}", "\u{200D}", "\u{1F1F0}", "é",
+                ]),
+                0..24,
+            )
+        ) {
+            let text = pieces.concat();
+            let expected: Vec<usize> = text
+                .grapheme_indices(true)
+                .map(|(offset, _)| offset)
+                .chain(std::iter::once(text.len()))
+                .collect();
+            proptest::prop_assert_eq!(grapheme_boundaries(&text), expected);
         }
     }
 
