@@ -42,7 +42,7 @@ use std::ffi::{CString, c_int, c_void};
 use std::ptr;
 
 mod top;
-pub use top::{MAX_GROUPS, TOP_FUNCTION};
+pub use top::TOP_FUNCTION;
 
 /// The SQL name of the function.
 pub const FUNCTION_NAME: &str = "jaryo_rank";
@@ -51,8 +51,8 @@ const K1: f64 = 1.2;
 const B: f64 = 0.75;
 
 /// Registers `jaryo_rank` on one connection, for ranking rows of the FTS5 table `table` (the
-/// one whose `%_docsize` it reads row sizes from), and the aggregate [`TOP_FUNCTION`]. Functions are
-/// per connection: call it for each, e.g. from a pool's `after_connect`.
+/// one whose `%_docsize` it reads row sizes from), and the aggregate [`TOP_FUNCTION`].
+/// Functions are per connection: call it for each, e.g. from a pool's `after_connect`.
 pub async fn register(conn: &mut SqliteConnection, table: &str) -> Result<(), sqlx::Error> {
     let docsize = CString::new(format!("{table}_docsize")).map_err(|_| {
         sqlx::Error::Configuration(format!("no FTS5 table can be called {table:?}").into())

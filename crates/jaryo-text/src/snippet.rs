@@ -117,12 +117,15 @@ pub fn snippet_of_matches(
 
 /// Byte offsets where `text`'s grapheme clusters start, and its length.
 fn grapheme_boundaries(text: &str) -> Vec<usize> {
-    plain_char_starts(text).unwrap_or_else(|| {
-        text.grapheme_indices(true)
-            .map(|(offset, _)| offset)
-            .chain(std::iter::once(text.len()))
-            .collect()
-    })
+    plain_char_starts(text).unwrap_or_else(|| segmented_boundaries(text))
+}
+
+/// [`grapheme_boundaries`] by the Unicode segmentation rules, for any text.
+fn segmented_boundaries(text: &str) -> Vec<usize> {
+    text.grapheme_indices(true)
+        .map(|(offset, _)| offset)
+        .chain(std::iter::once(text.len()))
+        .collect()
 }
 
 /// When every character of `text` [`is_plain`], so that each is a grapheme cluster of its
@@ -385,12 +388,11 @@ mod tests {
             "각\u{11A8} 받침 자모",
             "",
         ] {
-            let expected: Vec<usize> = text
-                .grapheme_indices(true)
-                .map(|(offset, _)| offset)
-                .chain(std::iter::once(text.len()))
-                .collect();
-            assert_eq!(grapheme_boundaries(text), expected, "{text:?}");
+            assert_eq!(
+                grapheme_boundaries(text),
+                segmented_boundaries(text),
+                "{text:?}"
+            );
         }
     }
 
@@ -408,12 +410,7 @@ mod tests {
             )
         ) {
             let text = pieces.concat();
-            let expected: Vec<usize> = text
-                .grapheme_indices(true)
-                .map(|(offset, _)| offset)
-                .chain(std::iter::once(text.len()))
-                .collect();
-            proptest::prop_assert_eq!(grapheme_boundaries(&text), expected);
+            proptest::prop_assert_eq!(grapheme_boundaries(&text), segmented_boundaries(&text));
         }
     }
 

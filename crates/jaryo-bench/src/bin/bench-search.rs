@@ -64,7 +64,7 @@ struct Args {
     /// Only the queries with this text (e.g. `--query zortudra`; see `--list-queries`).
     #[arg(long = "query", value_name = "TEXT")]
     queries: Vec<String>,
-    /// Also print each query's median latency and hits (for profiling).
+    /// Also print each query's median latency (for profiling).
     #[arg(long)]
     per_query: bool,
     /// Print the queries of the selected classes, one per line after its class, and exit.
@@ -92,13 +92,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
             known.join(", ")
         );
     }
+    let corpus = Corpus::new(CorpusConfig {
+        documents: args.docs,
+        ..CorpusConfig::default()
+    });
     if args.list_queries {
-        for query in Corpus::new(CorpusConfig {
-            documents: args.docs,
-            ..CorpusConfig::default()
-        })
-        .queries(args.queries_per_class)
-        {
+        for query in corpus.queries(args.queries_per_class) {
             if selected(&args, query.class) {
                 println!("{}\t{}", query.class.label(), query.text);
             }
@@ -111,10 +110,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
         args.docs,
         jaryo_text::ANALYZER_VERSION
     );
-    let corpus = Corpus::new(CorpusConfig {
-        documents: args.docs,
-        ..CorpusConfig::default()
-    });
     let started = Instant::now();
     let documents: Vec<NewDocument> = corpus
         .documents()
