@@ -17,10 +17,11 @@
 //! - `grp`: the row's group, an integer from 0 to 63 (e.g. which of several ranking windows it
 //!   comes from). Every row counts in its group, after the cursor or not.
 //!
-//! The result is JSON text: `{"top":[[rowid,rank_bits],…],"groups":[[rows,least_rowid],…]}`
+//! The result is JSON text: `{"top":[[rowid,rank_bits],…],"groups":[[rows,max_rowid],…]}`
 //! — `top` in rank order, each rank as the IEEE 754 bits of the `f64` read as `i64`
 //! (SQLite's JSON prints reals with 15 digits; a cursor must compare equal to the rank it came
-//! from), and per group from 0 to the highest seen its rows and least row id (null for none).
+//! from), and per group from 0 to the highest seen its rows and greatest row id (null for
+//! none): where a group's rows end when they come in row-id order.
 
 use libsqlite3_sys as ffi;
 use std::cmp::Ordering;
@@ -90,11 +91,11 @@ impl Ord for Entry {
     }
 }
 
-/// Rows seen in a group and the least row id among them.
+/// Rows seen in a group and the greatest row id among them.
 #[derive(Debug, Clone, Copy, Default)]
 struct Group {
     rows: i64,
-    least: Option<i64>,
+    greatest: Option<i64>,
 }
 
 /// One aggregation's state, boxed behind the aggregate context's pointer.
@@ -115,10 +116,10 @@ impl Top {
         }
         let counted = &mut self.groups[group];
         counted.rows += 1;
-        counted.least = Some(
+        counted.greatest = Some(
             counted
-                .least
-                .map_or(entry.rowid, |least| least.min(entry.rowid)),
+                .greatest
+                .map_or(entry.rowid, |greatest| greatest.max(entry.rowid)),
         );
         let after_cursor = self.after.is_none_or(|(rank, rowid)| {
             entry.rank > rank || (entry.rank == rank && entry.rowid > rowid)
@@ -150,8 +151,8 @@ impl Top {
         out.push_str("],\"groups\":[");
         for (index, group) in self.groups.iter().enumerate() {
             let comma = if index > 0 { "," } else { "" };
-            let _ = match group.least {
-                Some(least) => write!(out, "{comma}[{},{least}]", group.rows),
+            let _ = match group.greatest {
+                Some(greatest) => write!(out, "{comma}[{},{greatest}]", group.rows),
                 None => write!(out, "{comma}[{},null]", group.rows),
             };
         }
@@ -309,7 +310,7 @@ mod tests {
             t.add(Entry { rank, rowid }, 0);
         }
         let expected = format!(
-            "{{\"top\":[[1,{}],[2,{}],[9,{}]],\"groups\":[[5,1]]}}",
+            "{{\"top\":[[1,{}],[2,{}],[9,{}]],\"groups\":[[5,9]]}}",
             (-3.0f64).to_bits() as i64,
             (-3.0f64).to_bits() as i64,
             (-2.0f64).to_bits() as i64
@@ -331,7 +332,7 @@ mod tests {
             .map(|e| e.rowid)
             .collect();
         assert_eq!(kept, [8, 3]);
-        assert!(t.to_json().ends_with("\"groups\":[[2,1],[1,8],[1,3]]}"));
+        assert!(t.to_json().ends_with("\"groups\":[[2,7],[1,8],[1,3]]}"));
     }
 
     #[test]

@@ -93,10 +93,10 @@ async fn every_page_is_the_page_order_by_limit_gives_bit_for_bit() {
 }
 
 #[tokio::test]
-async fn each_group_counts_its_rows_and_least_row_id_whatever_the_cursor() {
+async fn each_group_counts_its_rows_and_greatest_row_id_whatever_the_cursor() {
     let mut conn = connection().await;
     let expected: Vec<(i64, Option<i64>)> =
-        sqlx::query_as("SELECT count(*), min(rowid) FROM r GROUP BY grp ORDER BY grp")
+        sqlx::query_as("SELECT count(*), max(rowid) FROM r GROUP BY grp ORDER BY grp")
             .fetch_all(&mut conn)
             .await
             .unwrap();

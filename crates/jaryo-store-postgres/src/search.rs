@@ -195,7 +195,7 @@ pub(crate) async fn unindex_document(conn: &mut PgConnection, id: DocumentId) ->
     delete_document_derivatives(conn, id).await
 }
 
-/// Ranked hits after the cursor `($4, $5, $6)` in the order score ↓, kind ↑, id ↑, with the
+/// Ranked hits after the cursor `($4, $5, $6)` in the order score ↓, kind ↑, id ↓, with the
 /// row filters applied through the item tables (the index holds live items only, the joins
 /// re-check it within the same snapshot).
 const SEARCH: &str = "\
@@ -206,7 +206,7 @@ SELECT s.kind, s.item_id, s.score FROM ( \
 LEFT JOIN documents d ON s.kind = 0 AND d.id = s.item_id \
 LEFT JOIN memos m ON s.kind = 1 AND m.id = s.item_id \
 WHERE ($4::float8 IS NULL \
-       OR (-s.score, s.kind, s.item_id) > (-$4::float8, $5::smallint, $6::bigint)) \
+       OR (-s.score, s.kind, -s.item_id) > (-$4::float8, $5::smallint, -$6::bigint)) \
   AND COALESCE(d.id, m.id) IS NOT NULL \
   AND COALESCE(d.deleted_at, m.deleted_at) IS NULL \
   AND ($8::timestamptz IS NULL OR COALESCE(d.created_at, m.created_at) >= $8) \
@@ -215,7 +215,7 @@ WHERE ($4::float8 IS NULL \
   AND ($11::text IS NULL \
        OR EXISTS (SELECT 1 FROM document_tags t WHERE t.tag_key = $11 AND t.document_id = d.id) \
        OR EXISTS (SELECT 1 FROM memo_tags t WHERE t.tag_key = $11 AND t.memo_id = m.id)) \
-ORDER BY s.score DESC, s.kind, s.item_id LIMIT $7";
+ORDER BY s.score DESC, s.kind, s.item_id DESC LIMIT $7";
 
 pub async fn search(store: &PostgresStore, request: &SearchRequest) -> StoreResult<SearchPage> {
     let filter = &request.filter;

@@ -104,11 +104,11 @@ async fn beyond_the_window_older_matches_follow_unranked_and_none_is_lost() {
     assert_eq!(ranked.len(), 6, "{hits:?}");
     assert!(hits[..6].iter().all(|h| h.2 > 0.0));
     let rest: Vec<(SearchKind, i64)> = hits[6..].iter().map(|h| (h.0, h.1)).collect();
-    let mut expected_rest: Vec<(SearchKind, i64)> = all[..5].to_vec();
+    let mut expected_rest: Vec<(SearchKind, i64)> = all[..5].iter().rev().copied().collect();
     expected_rest.push((SearchKind::Memo, all[8].1));
     assert_eq!(
         rest, expected_rest,
-        "older matches oldest first, documents before memos"
+        "older matches newest first, documents before memos"
     );
     assert!(rest.contains(&(SearchKind::Document, best)));
 }

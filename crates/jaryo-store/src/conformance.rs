@@ -674,6 +674,51 @@ pub async fn search_ranks_title_and_density_first(fx: Fixture) {
     assert!(page.hits[0].score > page.hits[1].score);
 }
 
+/// Hits of equal score list newer items first, on one page and across pages alike. (The
+/// documents, with the word in their titles, outscore the memos.)
+pub async fn search_lists_equal_scores_newest_first(fx: Fixture) {
+    use crate::SearchKind::{Document, Memo};
+    let store = fx.store.clone();
+    let mut memos = Vec::new();
+    let mut documents = Vec::new();
+    for _ in 0..3 {
+        let memo = store
+            .create_memo(&MemoText::parse("동점 메모: 같은 말 deploy".into()).unwrap())
+            .await
+            .expect("memo created");
+        memos.push((Memo, memo.id.0));
+        let document = new_document(&store, "동점", "같은 말 deploy").await;
+        documents.push((Document, document.0));
+    }
+    let expected: Vec<_> = documents
+        .iter()
+        .rev()
+        .chain(memos.iter().rev())
+        .copied()
+        .collect();
+    let page = store.search(&search_request("동점")).await.expect("search");
+    let scores: Vec<f64> = page.hits.iter().map(|hit| hit.score).collect();
+    assert!(
+        scores[..3].windows(2).all(|w| w[0] == w[1])
+            && scores[3..].windows(2).all(|w| w[0] == w[1])
+            && scores[2] > scores[3],
+        "identical items score alike, documents above memos: {scores:?}"
+    );
+    assert_eq!(hits(&store, "동점").await, expected);
+    let mut request = search_request("동점");
+    request.limit = 1;
+    let mut paged = Vec::new();
+    loop {
+        let page = store.search(&request).await.expect("search");
+        paged.extend(page.hits.iter().map(|hit| (hit.kind, hit.id)));
+        match page.next {
+            Some(next) => request.after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(paged, expected);
+}
+
 /// Filters narrow the hit set; pages cover it exactly once, in order.
 pub async fn search_filters_and_pages(fx: Fixture) {
     use crate::SearchKind::{Document, Memo};
@@ -1343,6 +1388,7 @@ macro_rules! conformance_suite {
             search_matches_exactly_what_the_reference_matcher_matches,
             search_follows_every_write_at_once,
             search_ranks_title_and_density_first,
+            search_lists_equal_scores_newest_first,
             search_filters_and_pages,
             search_points_documents_at_the_best_chunk,
             reindex_rebuilds_the_index_with_progress,
