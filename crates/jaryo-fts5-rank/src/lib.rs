@@ -29,8 +29,9 @@
 //! the two ever disagree, or the handle fail, the query goes on with `xColumnSize`.
 //!
 //! Besides: the aggregate `jaryo_top` (module `top`), which keeps a page of the best-ranked
-//! rows in one pass, and [`stable_query_plans`], which sets a connection option SQLite only
-//! offers through its C interface.
+//! rows in one pass; [`stable_query_plans`], which sets a connection option SQLite only
+//! offers through its C interface; and [`retain_freed_heap`], which keeps the C allocator
+//! from trimming the memory a search's results take and give back (module `heap`).
 //!
 //! Safety: the only unsafe code of jaryo. Each unsafe block says what it relies on; the
 //! function never unwinds into SQLite (it has no panicking operation) and reports FTS5 errors
@@ -41,7 +42,9 @@ use sqlx::SqliteConnection;
 use std::ffi::{CString, c_int, c_void};
 use std::ptr;
 
+mod heap;
 mod top;
+pub use heap::retain_freed_heap;
 pub use top::TOP_FUNCTION;
 
 /// The SQL name of the function.

@@ -28,6 +28,8 @@ where
     T: Into<std::ffi::OsString> + Clone,
 {
     let cli = cli::Cli::parse_from(args);
+    // Searches allocate and free their results on every call (see the function).
+    jaryo_fts5_rank::retain_freed_heap();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -74,6 +74,8 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    // As the jaryo binary does: searches run in the process set up as in the server.
+    jaryo_fts5_rank::retain_freed_heap();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
