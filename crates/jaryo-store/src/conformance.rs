@@ -521,6 +521,26 @@ async fn hits_of(
         .collect()
 }
 
+/// `(kind, id)` of every hit of `query`, read `limit` at a time through the cursors.
+async fn paged_hits(
+    store: &Arc<dyn Store>,
+    query: &str,
+    limit: u32,
+) -> Vec<(crate::SearchKind, i64)> {
+    let mut request = search_request(query);
+    request.limit = limit;
+    let mut paged = Vec::new();
+    loop {
+        let page = store.search(&request).await.expect("search");
+        assert!(page.hits.len() <= limit as usize);
+        paged.extend(page.hits.iter().map(|hit| (hit.kind, hit.id)));
+        match page.next {
+            Some(cursor) => request.after = Some(cursor),
+            None => return paged,
+        }
+    }
+}
+
 fn document_text(s: &str) -> DocumentText {
     DocumentText::parse("extracted_text", s.to_owned()).expect("valid text")
 }
@@ -704,19 +724,9 @@ pub async fn search_lists_equal_scores_newest_first(fx: Fixture) {
             && scores[2] > scores[3],
         "identical items score alike, documents above memos: {scores:?}"
     );
-    assert_eq!(hits(&store, "동점").await, expected);
-    let mut request = search_request("동점");
-    request.limit = 1;
-    let mut paged = Vec::new();
-    loop {
-        let page = store.search(&request).await.expect("search");
-        paged.extend(page.hits.iter().map(|hit| (hit.kind, hit.id)));
-        match page.next {
-            Some(next) => request.after = Some(next),
-            None => break,
-        }
-    }
-    assert_eq!(paged, expected);
+    let order: Vec<_> = page.hits.iter().map(|hit| (hit.kind, hit.id)).collect();
+    assert_eq!(order, expected);
+    assert_eq!(paged_hits(&store, "동점", 1).await, expected);
 }
 
 /// Filters narrow the hit set; pages cover it exactly once, in order.
@@ -808,19 +818,7 @@ pub async fn search_filters_and_pages(fx: Fixture) {
     // Paging: two at a time, every hit once, in the order of one big page.
     let all = hits(&store, "검색어").await;
     assert_eq!(all.len(), 4);
-    let mut paged = Vec::new();
-    let mut request = search_request("검색어");
-    request.limit = 2;
-    loop {
-        let page = store.search(&request).await.unwrap();
-        assert!(page.hits.len() <= 2);
-        paged.extend(page.hits.iter().map(|hit| (hit.kind, hit.id)));
-        match page.next {
-            Some(cursor) => request.after = Some(cursor),
-            None => break,
-        }
-    }
-    assert_eq!(paged, all);
+    assert_eq!(paged_hits(&store, "검색어", 2).await, all);
 }
 
 /// A document hit points at its best chunk, and the snippet marks the matched words in it.
