@@ -112,27 +112,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
         args.docs,
         jaryo_text::ANALYZER_VERSION
     );
-    let started = Instant::now();
-    let documents: Vec<NewDocument> = corpus
-        .documents()
-        .map(|doc| NewDocument {
-            title: Some(DocumentTitle::parse(&doc.title).expect("corpus titles are valid")),
-            extracted_text: DocumentText::parse("extracted_text", doc.body)
-                .expect("corpus bodies are valid"),
-            content_origin: ContentOrigin::Import,
-            source_metadata: Default::default(),
-        })
-        .collect();
-    let text_bytes: usize = documents
-        .iter()
-        .map(|d| d.extracted_text.as_str().len() + d.title.as_ref().map_or(0, |t| t.as_str().len()))
-        .sum();
-    println!(
-        "corpus: {:.1} MB of text generated in {:.1} s",
-        text_bytes as f64 / 1e6,
-        started.elapsed().as_secs_f64()
-    );
-
     let dir = tempfile::tempdir()?;
     let data_dir = match (&args.reuse, &args.keep) {
         (Some(reused), _) => reused.clone(),
@@ -162,6 +141,27 @@ async fn run(args: Args) -> anyhow::Result<()> {
         store.close().await;
         return Ok(());
     }
+
+    let started = Instant::now();
+    let documents: Vec<NewDocument> = corpus
+        .documents()
+        .map(|doc| NewDocument {
+            title: Some(DocumentTitle::parse(&doc.title).expect("corpus titles are valid")),
+            extracted_text: DocumentText::parse("extracted_text", doc.body)
+                .expect("corpus bodies are valid"),
+            content_origin: ContentOrigin::Import,
+            source_metadata: Default::default(),
+        })
+        .collect();
+    let text_bytes: usize = documents
+        .iter()
+        .map(|d| d.extracted_text.as_str().len() + d.title.as_ref().map_or(0, |t| t.as_str().len()))
+        .sum();
+    println!(
+        "corpus: {:.1} MB of text generated in {:.1} s",
+        text_bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
 
     // Build through the real write path.
     let documents = Arc::new(documents);
