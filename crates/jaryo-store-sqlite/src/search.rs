@@ -22,12 +22,12 @@
 //!   for a common Korean word (a phrase of bigrams) cost more than all the rest of a search.
 //!   The API's score is the negated rank (higher is better).
 //! - Bounded ranking: scoring a hit costs about 0.3 µs (reading its positions and its
-//!   length), which for a word in half of 100,000 documents adds up to milliseconds. So an unfiltered
-//!   search ranks only the newest `rank_window` ([`DEFAULT_RANK_WINDOW`] unless configured)
-//!   matches of each kind (documents, memos) by relevance; older matches, if any, come after
-//!   them with score 0, newest first, so paging still reaches every hit. Below the window
-//!   (almost every query on a personal library) the ranking is exact. Filtered searches rank
-//!   every hit.
+//!   length), which for a word in half of 100,000 documents adds up to milliseconds. So an
+//!   unfiltered search ranks only the newest `rank_window` ([`DEFAULT_RANK_WINDOW`] unless
+//!   configured) matches of each kind (documents, memos) by relevance; older matches, if any,
+//!   come after them with score 0, newest first, so paging still reaches every hit. Below the
+//!   window (almost every query on a personal library) the ranking is exact. Filtered searches
+//!   rank every hit.
 //! - A search is one statement on a read connection (each statement is a round trip to
 //!   SQLite's thread, each row a message back): it counts the phrases, ranks, and reads the
 //!   page's items with their chunks, returned as one JSON value; so a hit never mixes two

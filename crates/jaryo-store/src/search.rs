@@ -12,8 +12,8 @@
 //!   `jaryo_text::matches_fields(query, &[title, body])` is true (memos have no title), minus
 //!   those the filters exclude.
 //! - **Order**: by [`SearchHit::score`], higher first, then documents before memos, then
-//!   newer items (greater ids) first. Scores are the backend's relevance (BM25 on SQLite), comparable only
-//!   within one result list.
+//!   newer items (greater ids) first. Scores are the backend's relevance (BM25 on SQLite),
+//!   comparable only within one result list.
 //! - **Paging** is keyset: [`SearchPage::next`] is the last hit's position; the next page holds
 //!   the hits after it in the order above.
 //! - **Documents point at their best chunk**: the chunk of `extracted_text` holding the
