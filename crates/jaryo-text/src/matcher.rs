@@ -107,17 +107,48 @@ fn find_matches_in_units(query: &Query, text: &str) -> Vec<MatchSpan> {
     spans
 }
 
-/// A character of *plain* text: ASCII, a precomposed Hangul syllable, or general punctuation
-/// (dashes, quotes, bullets, ellipsis). In text of these alone the analyzer's units can be
-/// read off the bytes: normalisation changes nothing but ASCII case (NFKC turns some of the
-/// punctuation into other punctuation, a separator either way), word units are the runs of
-/// ASCII letters and digits, and CJK units are the runs of Hangul syllables.
-fn is_plain(c: char) -> bool {
-    c.is_ascii() || ('\u{AC00}'..='\u{D7A3}').contains(&c) || ('\u{2010}'..='\u{2027}').contains(&c)
+/// The byte length of the character at `bytes[at]` when it belongs to *plain* text: ASCII, a
+/// precomposed Hangul syllable, or general punctuation (U+2010–U+2027: dashes, quotes,
+/// bullets, ellipsis); `None` for any other character (or past the end). `bytes` is a `str`'s,
+/// with a character starting at `at`. Read off the UTF-8 bytes, without decoding: the plain
+/// characters beyond ASCII are exactly the three-byte ones in those two ranges.
+///
+/// In text of these alone the analyzer's units can be read off the bytes: normalisation
+/// changes nothing but ASCII case (NFKC turns some of the punctuation into other
+/// punctuation, a separator either way), word units are the runs of ASCII letters and digits,
+/// and CJK units are the runs of Hangul syllables. (The snippet's grapheme boundaries use the
+/// same test.)
+pub(crate) fn plain_char_len(bytes: &[u8], at: usize) -> Option<usize> {
+    let lead = *bytes.get(at)?;
+    if lead.is_ascii() {
+        return Some(1);
+    }
+    let &[_, second, third] = bytes.get(at..at + 3)? else {
+        return None;
+    };
+    if lead & 0xf0 != 0xe0 {
+        return None;
+    }
+    let c =
+        (u32::from(lead & 0x0f) << 12) | (u32::from(second & 0x3f) << 6) | u32::from(third & 0x3f);
+    matches!(c, 0xAC00..=0xD7A3 | 0x2010..=0x2027).then_some(3)
+}
+
+/// Whether every character of `text` is plain (see [`plain_char_len`]).
+fn is_plain_text(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        match plain_char_len(bytes, at) {
+            Some(len) => at += len,
+            None => return false,
+        }
+    }
+    true
 }
 
 /// [`find_matches`] without the analyzer, for the commonest case: plain text (see
-/// [`is_plain`]; nearly every Korean or English note) and a query whose clauses are single
+/// [`plain_char_len`]; nearly every Korean or English note) and a query whose clauses are single
 /// units. Matches are found on the bytes, with exactly the semantics of
 /// [`for_each_occurrence`]: a word equals a whole word unit (cut to [`MAX_WORD_CHARS`], as
 /// units are), a CJK unit occurs anywhere inside a run, overlapping occurrences included.
@@ -131,7 +162,7 @@ fn find_matches_in_plain_text(query: &Query, text: &str) -> Option<Vec<MatchSpan
             _ => None,
         })
         .collect::<Option<_>>()?;
-    if !text.chars().all(is_plain) {
+    if !is_plain_text(text) {
         return None;
     }
     let bytes = text.as_bytes();

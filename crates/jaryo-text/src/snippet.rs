@@ -14,7 +14,7 @@ use std::ops::Range;
 use serde::{Deserialize, Serialize};
 use unicode_segmentation::UnicodeSegmentation;
 
-use crate::matcher::{MatchSpan, find_matches};
+use crate::matcher::{MatchSpan, find_matches, plain_char_len};
 use crate::query::Query;
 
 /// Snippet settings (flat, so `JARYO_SNIPPET_<FIELD>` maps onto them).
@@ -128,40 +128,25 @@ fn segmented_boundaries(text: &str) -> Vec<usize> {
         .collect()
 }
 
-/// When every character of `text` [`is_plain`], so that each is a grapheme cluster of its
-/// own: the byte offsets where they start, and its length. Reads ASCII byte by byte, the rest
-/// a character at a time, in one pass.
+/// When every character of `text` is plain (as [`plain_char_len`] says) but CR, so that each
+/// is a grapheme cluster of its own: the byte offsets where they start, and its length.
+///
+/// Why those are clusters alone: ASCII but the CR of CRLF, precomposed Hangul syllables (only
+/// a following jamo joins one) and general punctuation (dashes, quotes, bullets, ellipsis)
+/// neither extend, join nor are joined by another plain character.
 fn plain_char_starts(text: &str) -> Option<Vec<usize>> {
     let bytes = text.as_bytes();
     let mut starts = Vec::with_capacity(bytes.len() + 1);
     let mut at = 0;
-    while let Some(&byte) = bytes.get(at) {
-        starts.push(at);
-        if byte.is_ascii() {
-            if byte == b'\r' {
-                return None;
-            }
-            at += 1;
-        } else {
-            let c = text[at..].chars().next()?;
-            if !is_plain(c) {
-                return None;
-            }
-            at += c.len_utf8();
+    while at < bytes.len() {
+        if bytes[at] == b'\r' {
+            return None;
         }
+        starts.push(at);
+        at += plain_char_len(bytes, at)?;
     }
     starts.push(text.len());
     Some(starts)
-}
-
-/// A character that is a grapheme cluster by itself when all its neighbours are plain too:
-/// ASCII but the CR of CRLF, precomposed Hangul syllables (only a following jamo joins one),
-/// and general punctuation (dashes, quotes, bullets, ellipsis). None of them extends, joins or
-/// is joined by another plain character.
-fn is_plain(c: char) -> bool {
-    (c.is_ascii() && c != '\r')
-        || ('\u{AC00}'..='\u{D7A3}').contains(&c)
-        || ('\u{2010}'..='\u{2027}').contains(&c)
 }
 
 fn clamp_to_char_boundaries(text: &str, range: Range<usize>) -> Range<usize> {
@@ -259,24 +244,45 @@ fn choose_window(
     boundaries[start]..boundaries[end]
 }
 
+/// Appends `text` HTML-escaped, whitespace runs collapsed to one space (`pending_space`: one
+/// is owed before the next visible character, across calls). Runs of characters that need
+/// neither are copied whole.
 fn push_escaped(out: &mut String, text: &str, pending_space: &mut bool) {
-    for c in text.chars() {
-        if c.is_whitespace() {
+    let mut run_start: Option<usize> = None;
+    for (at, c) in text.char_indices() {
+        let escaped = match c {
+            '&' => "&amp;",
+            '<' => "&lt;",
+            '>' => "&gt;",
+            '"' => "&quot;",
+            '\'' => "&#39;",
+            _ if c.is_whitespace() => "",
+            _ => {
+                if run_start.is_none() {
+                    if *pending_space {
+                        out.push(' ');
+                        *pending_space = false;
+                    }
+                    run_start = Some(at);
+                }
+                continue;
+            }
+        };
+        if let Some(start) = run_start.take() {
+            out.push_str(&text[start..at]);
+        }
+        if escaped.is_empty() {
             *pending_space = true;
-            continue;
+        } else {
+            if *pending_space {
+                out.push(' ');
+                *pending_space = false;
+            }
+            out.push_str(escaped);
         }
-        if *pending_space {
-            out.push(' ');
-            *pending_space = false;
-        }
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
+    }
+    if let Some(start) = run_start {
+        out.push_str(&text[start..]);
     }
 }
 
