@@ -1,5 +1,6 @@
 //! `jaryo_rank`: an FTS5 auxiliary function ranking rows by Okapi BM25, as FTS5's own `bm25`
-//! does, except that the document frequency of each phrase comes from the caller.
+//! does, except that the document frequency of each phrase comes from the caller and the row
+//! sizes from a table of blocks beside the index (module [`lengths`]).
 //!
 //! Why: `bm25` computes each phrase's inverse document frequency on the first row of every
 //! query by running the phrase over the whole index (`xQueryPhrase`), so a query for a word in
@@ -22,27 +23,29 @@
 //! length) is kept per FTS5 cursor, so one SELECT should call `jaryo_rank` once per table it
 //! ranks.
 //!
-//! A row's size is read from the table's `%_docsize` shadow table through one blob handle
-//! that stays open for the whole query (its cursor keeps its place in the B-tree), instead
-//! of FTS5's `xColumnSize`, which runs and resets a statement for every row — half the cost
-//! of ranking. The handle is checked against `xColumnSize` on the query's first row; should
-//! the two ever disagree, or the handle fail, the query goes on with `xColumnSize`.
+//! Row sizes: FTS5's `xColumnSize` runs and resets a statement on its `%_docsize` table for
+//! every row, and even a blob handle kept open on that table seeks its B-tree from the root
+//! for each row — more than everything else ranking a row costs. So the sizes are read from
+//! the lengths table named at registration, a block of 256 rows at a time, through one blob
+//! handle that stays open for the query. A row whose block does not know its size is asked of
+//! FTS5; and the query's first row is checked against FTS5: should they disagree (or the
+//! table be missing), the whole query goes on with `xColumnSize`. Blocks can make ranking
+//! faster, never wrong.
 //!
 //! Besides: the aggregate `jaryo_top` (module `top`), which keeps a page of the best-ranked
-//! rows in one pass; [`stable_query_plans`], which sets a connection option SQLite only
-//! offers through its C interface; and [`retain_freed_heap`], which keeps the C allocator
-//! from trimming the memory a search's results take and give back (module `heap`).
+//! rows in one pass; and [`retain_freed_heap`], which keeps the C allocator from trimming the
+//! memory a search's results take and give back (module `heap`).
 //!
 //! Safety: the only unsafe code of jaryo. Each unsafe block says what it relies on; the
 //! function never unwinds into SQLite (it has no panicking operation) and reports FTS5 errors
 //! as SQL errors.
 
 use libsqlite3_sys as ffi;
-use sqlx::SqliteConnection;
 use std::ffi::{CString, c_int, c_void};
 use std::ptr;
 
 mod heap;
+pub mod lengths;
 mod top;
 pub use heap::retain_freed_heap;
 pub use top::TOP_FUNCTION;
@@ -53,61 +56,31 @@ pub const FUNCTION_NAME: &str = "jaryo_rank";
 const K1: f64 = 1.2;
 const B: f64 = 0.75;
 
-/// Registers `jaryo_rank` on one connection, for ranking rows of the FTS5 table `table` (the
-/// one whose `%_docsize` it reads row sizes from), and the aggregate [`TOP_FUNCTION`].
-/// Functions are per connection: call it for each, e.g. from a pool's `after_connect`.
-pub async fn register(conn: &mut SqliteConnection, table: &str) -> Result<(), sqlx::Error> {
-    let docsize = CString::new(format!("{table}_docsize")).map_err(|_| {
-        sqlx::Error::Configuration(format!("no FTS5 table can be called {table:?}").into())
+/// Registers `jaryo_rank` on one connection, reading row sizes from the table `lengths`
+/// (`block INTEGER PRIMARY KEY, sizes BLOB`, see [`lengths`]; it may be missing, or not yet
+/// created), and the aggregate [`TOP_FUNCTION`]. Functions are per connection: call it for
+/// each.
+pub fn register(conn: &rusqlite::Connection, lengths: &str) -> rusqlite::Result<()> {
+    let lengths = CString::new(lengths).map_err(|_| {
+        rusqlite::Error::InvalidParameterName(format!("no table can be called {lengths:?}"))
     })?;
-    let mut handle = conn.lock_handle().await?;
-    let db = handle.as_raw_handle().as_ptr();
-    // SAFETY: `db` is the open connection, held locked by `handle` for the whole call, so no
-    // other thread uses it meanwhile.
-    let rc = unsafe { register_on(db, Box::new(Registration { docsize })) };
+    // SAFETY: the handle is the open connection, which `conn` (not `Sync`) keeps to this
+    // thread for the whole call.
+    let rc = unsafe { register_on(conn.handle(), Box::new(Registration { lengths })) };
     if rc == ffi::SQLITE_OK {
         Ok(())
     } else {
-        Err(sqlx::Error::Configuration(
-            format!("cannot register the FTS5 function {FUNCTION_NAME} (SQLite code {rc})").into(),
+        Err(rusqlite::Error::SqliteFailure(
+            ffi::Error::new(rc),
+            Some(format!("cannot register the FTS5 function {FUNCTION_NAME}")),
         ))
     }
 }
 
 /// What the function knows from its registration: where the ranked table's row sizes are.
 struct Registration {
-    /// The `%_docsize` shadow table of the ranked FTS5 table.
-    docsize: CString,
-}
-
-/// Turns on SQLite's query planner stability guarantee on one connection: a statement's plan
-/// no longer depends on the values bound to it.
-///
-/// Without it, a statement whose LIMIT, OFFSET or FTS5 MATCH takes a bound parameter is
-/// compiled anew every time new values are bound (SQLite looks at them while planning), which
-/// costs a search about a tenth of its time. jaryo plans nothing on bound values (no `LIKE`
-/// prefix optimisation, no `ANALYZE` statistics), so nothing is lost.
-pub async fn stable_query_plans(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
-    let mut handle = conn.lock_handle().await?;
-    let db = handle.as_raw_handle().as_ptr();
-    let mut enabled: c_int = 0;
-    // SAFETY: `db` is the open connection, locked by `handle` for the call; this option takes
-    // an int and an int pointer, both valid.
-    let rc = unsafe {
-        ffi::sqlite3_db_config(
-            db,
-            ffi::SQLITE_DBCONFIG_ENABLE_QPSG,
-            1 as c_int,
-            &raw mut enabled,
-        )
-    };
-    if rc == ffi::SQLITE_OK && enabled == 1 {
-        Ok(())
-    } else {
-        Err(sqlx::Error::Configuration(
-            format!("cannot enable stable query plans (SQLite code {rc})").into(),
-        ))
-    }
+    /// The table of [`lengths`] blocks.
+    lengths: CString,
 }
 
 /// # Safety
@@ -199,24 +172,26 @@ struct QueryState {
     mean_tokens: f64,
     /// Per-row scratch: the weighted occurrences of each phrase.
     frequencies: Vec<f64>,
-    /// Where row sizes are read; `None` once it failed, and FTS5's `xColumnSize` serves.
-    sizes: Option<DocsizeBlob>,
+    /// Where row sizes are read; `None` once they proved unusable, and FTS5's `xColumnSize`
+    /// serves.
+    sizes: Option<LengthBlocks>,
 }
 
-/// A blob handle on the `sz` column of an FTS5 table's `%_docsize`, moved from row to row.
-/// Closed when dropped.
-struct DocsizeBlob {
+/// A blob handle on the `sizes` column of the registered lengths table, moved from block to
+/// block, and the block it is on. Closed when dropped.
+struct LengthBlocks {
     blob: *mut ffi::sqlite3_blob,
-    /// Scratch for one row's record.
-    record: Vec<u8>,
+    block: i64,
+    bytes: [u8; lengths::BLOCK_BYTES],
 }
 
-impl DocsizeBlob {
-    /// Opens the handle on `rowid`'s record in `docsize` (a table name).
+impl LengthBlocks {
+    /// Opens the handle on the block of `rowid` in the table `lengths`.
     ///
     /// # Safety
     /// `db` must be the connection running the current query, used by this thread only.
-    unsafe fn open(db: *mut ffi::sqlite3, docsize: &CString, rowid: i64) -> Option<Self> {
+    unsafe fn open(db: *mut ffi::sqlite3, lengths: &CString, rowid: i64) -> Option<Self> {
+        let block = lengths::block_of(rowid);
         let mut blob: *mut ffi::sqlite3_blob = ptr::null_mut();
         // SAFETY: as this function's contract; every name is NUL-terminated; flags 0 opens it
         // read-only; `blob` is a valid out-pointer.
@@ -224,9 +199,9 @@ impl DocsizeBlob {
             ffi::sqlite3_blob_open(
                 db,
                 c"main".as_ptr(),
-                docsize.as_ptr(),
-                c"sz".as_ptr(),
-                rowid,
+                lengths.as_ptr(),
+                c"sizes".as_ptr(),
+                block,
                 0,
                 &mut blob,
             )
@@ -238,62 +213,47 @@ impl DocsizeBlob {
             }
             return None;
         }
-        Some(Self {
+        let mut blocks = Self {
             blob,
-            record: Vec::with_capacity(16),
+            block,
+            bytes: [0; lengths::BLOCK_BYTES],
+        };
+        blocks.read().ok()?;
+        Some(blocks)
+    }
+
+    /// Reads the block the handle is on; a blob of another size is not a block.
+    fn read(&mut self) -> Result<(), c_int> {
+        // SAFETY: `self.blob` is an open handle.
+        let bytes = unsafe { ffi::sqlite3_blob_bytes(self.blob) };
+        if usize::try_from(bytes) != Ok(lengths::BLOCK_BYTES) {
+            return Err(ffi::SQLITE_CORRUPT);
+        }
+        // SAFETY: `self.bytes` holds exactly `bytes` writable bytes, read from offset 0.
+        check(unsafe {
+            ffi::sqlite3_blob_read(self.blob, self.bytes.as_mut_ptr().cast(), bytes, 0)
         })
     }
 
-    /// The tokens of the row the handle is on, all columns together: the record's varints
-    /// (one per column), or `None` if it is not a record of `columns` varints.
-    fn tokens(&mut self, columns: usize) -> Option<i64> {
-        // SAFETY: `self.blob` is an open handle.
-        let bytes = unsafe { ffi::sqlite3_blob_bytes(self.blob) };
-        self.record.resize(usize::try_from(bytes).ok()?, 0);
-        // SAFETY: `record` holds exactly `bytes` writable bytes, read from offset 0.
-        let rc =
-            unsafe { ffi::sqlite3_blob_read(self.blob, self.record.as_mut_ptr().cast(), bytes, 0) };
-        if rc != ffi::SQLITE_OK {
-            return None;
+    /// `rowid`'s size: `Ok(None)` if its block does not know it, `Err` if the blocks cannot be
+    /// read any more (a missing block leaves the handle unusable).
+    fn tokens(&mut self, rowid: i64) -> Result<Option<u32>, c_int> {
+        let block = lengths::block_of(rowid);
+        if block != self.block {
+            // SAFETY: `self.blob` is an open handle of the current query's connection.
+            check(unsafe { ffi::sqlite3_blob_reopen(self.blob, block) })?;
+            self.block = block;
+            self.read()?;
         }
-        let mut at = 0;
-        let mut total = 0i64;
-        for _ in 0..columns {
-            total += i64::try_from(read_varint(&self.record, &mut at)?).ok()?;
-        }
-        (at == self.record.len()).then_some(total)
-    }
-
-    /// Moves the handle to `rowid`'s record.
-    fn seek(&mut self, rowid: i64) -> Result<(), c_int> {
-        // SAFETY: `self.blob` is an open handle of the current query's connection.
-        check(unsafe { ffi::sqlite3_blob_reopen(self.blob, rowid) })
+        Ok(lengths::size_in(&self.bytes, rowid))
     }
 }
 
-impl Drop for DocsizeBlob {
+impl Drop for LengthBlocks {
     fn drop(&mut self) {
         // SAFETY: the handle is open and closed exactly once, here.
         unsafe { ffi::sqlite3_blob_close(self.blob) };
     }
-}
-
-/// One SQLite varint (big-endian groups of seven bits, the ninth byte whole) from
-/// `bytes[*at..]`, advancing `at`.
-fn read_varint(bytes: &[u8], at: &mut usize) -> Option<u64> {
-    let mut value = 0u64;
-    for index in 0..9 {
-        let byte = *bytes.get(*at)?;
-        *at += 1;
-        if index == 8 {
-            return Some((value << 8) | u64::from(byte));
-        }
-        value = (value << 7) | u64::from(byte & 0x7f);
-        if byte & 0x80 == 0 {
-            return Some(value);
-        }
-    }
-    Some(value)
 }
 
 unsafe extern "C" fn jaryo_rank(
@@ -339,17 +299,19 @@ unsafe fn rank_row(
     ap_val: *mut *mut ffi::sqlite3_value,
 ) -> Result<f64, c_int> {
     let missing = ffi::SQLITE_ERROR;
-    let (Some(get_aux), Some(inst_count), Some(inst), Some(rowid_of)) =
-        (api.xGetAuxdata, api.xInstCount, api.xInst, api.xRowid)
-    else {
+    let (Some(get_aux), Some(phrase_first), Some(phrase_next), Some(rowid_of)) = (
+        api.xGetAuxdata,
+        api.xPhraseFirst,
+        api.xPhraseNext,
+        api.xRowid,
+    ) else {
         return Err(missing);
     };
     // SAFETY: `fts` is the current row's context.
     let rowid = unsafe { rowid_of(fts) };
     // SAFETY: auxiliary data of this query is only ever set below, to a `QueryState`.
     let mut state = unsafe { get_aux(fts, 0) }.cast::<QueryState>();
-    let first_row = state.is_null();
-    if first_row {
+    if state.is_null() {
         // SAFETY: as this function's contract.
         let fresh = Box::new(unsafe { query_state(api, fts, db, rowid, n_val, ap_val) }?);
         let Some(set_aux) = api.xSetAuxdata else {
@@ -362,41 +324,40 @@ unsafe fn rank_row(
     }
     // SAFETY: `state` is the live `QueryState` of this query, used by one row at a time.
     let state = unsafe { &mut *state };
-    state.frequencies.iter_mut().for_each(|f| *f = 0.0);
-    let mut count: c_int = 0;
-    // SAFETY: `fts` is the current row's context; the out-pointer is valid.
-    check(unsafe { inst_count(fts, &mut count) })?;
-    for index in 0..count {
-        let (mut phrase, mut column, mut offset): (c_int, c_int, c_int) = (0, 0, 0);
-        // SAFETY: `index` is below the row's instance count; the out-pointers are valid.
-        check(unsafe { inst(fts, index, &mut phrase, &mut column, &mut offset) })?;
-        let weight = usize::try_from(column)
-            .ok()
-            .and_then(|column| state.weights.get(column))
-            .copied()
-            .unwrap_or(1.0);
-        if let Some(frequency) = usize::try_from(phrase)
-            .ok()
-            .and_then(|phrase| state.frequencies.get_mut(phrase))
-        {
-            *frequency += weight;
+    // Each phrase's occurrences in the row, weighted by column: walked phrase by phrase
+    // (`xInstCount` would first merge every phrase's into one sorted array).
+    for (phrase, frequency) in state.frequencies.iter_mut().enumerate() {
+        *frequency = 0.0;
+        let mut iter = ffi::Fts5PhraseIter {
+            a: ptr::null(),
+            b: ptr::null(),
+        };
+        let (mut column, mut offset): (c_int, c_int) = (0, 0);
+        // SAFETY: `fts` is the current row's context and `phrase` one of its query's phrases
+        // (the state was made for this query); the iterator and out-pointers are valid.
+        check(unsafe { phrase_first(fts, phrase as c_int, &mut iter, &mut column, &mut offset) })?;
+        // A negative column ends the row's occurrences.
+        while let Ok(index) = usize::try_from(column) {
+            *frequency += state.weights.get(index).copied().unwrap_or(1.0);
+            // SAFETY: the iterator was set up by `phrase_first` for this row, just above.
+            unsafe { phrase_next(fts, &mut iter, &mut column, &mut offset) };
         }
     }
-    // The first row's size was read (and checked) by `query_state`, with the handle left on it.
-    if !first_row
-        && let Some(sizes) = &mut state.sizes
-        && sizes.seek(rowid).is_err()
-    {
-        state.sizes = None;
-    }
-    let columns = state.weights.len();
-    let tokens = match state.sizes.as_mut().and_then(|sizes| sizes.tokens(columns)) {
-        Some(tokens) => tokens,
-        None => {
-            state.sizes = None;
-            // SAFETY: as this function's contract.
-            i64::from(unsafe { column_size(api, fts) }?)
-        }
+    let known = match &mut state.sizes {
+        Some(sizes) => match sizes.tokens(rowid) {
+            Ok(known) => known,
+            Err(_) => {
+                // A block that cannot be read: FTS5's sizes for the rest of the query.
+                state.sizes = None;
+                None
+            }
+        },
+        None => None,
+    };
+    let tokens = match known {
+        Some(tokens) => i64::from(tokens),
+        // SAFETY: as this function's contract.
+        None => i64::from(unsafe { column_size(api, fts) }?),
     };
     let length_norm = K1 * (1.0 - B + B * tokens as f64 / state.mean_tokens);
     Ok(state
@@ -491,12 +452,12 @@ unsafe fn query_state(
     // as long as the connection.
     let registration = unsafe { &*user_data(fts).cast::<Registration>() };
     // SAFETY: `db` runs this query, on this thread.
-    let mut sizes = unsafe { DocsizeBlob::open(db, &registration.docsize, rowid) };
-    if let Some(blob) = &mut sizes {
+    let mut sizes = unsafe { LengthBlocks::open(db, &registration.lengths, rowid) };
+    if let Some(blocks) = &mut sizes {
         // Read sizes only where they are what FTS5 itself would say.
         // SAFETY: as this function's contract.
         let expected = i64::from(unsafe { column_size(api, fts) }?);
-        if blob.tokens(columns) != Some(expected) {
+        if blocks.tokens(rowid).ok().flatten().map(i64::from) != Some(expected) {
             sizes = None;
         }
     }

@@ -4,7 +4,8 @@
 //! - WAL journal: readers never block the writer, nor the writer readers.
 //! - All writes of this process go through one connection (a pool of one), so they queue in
 //!   the pool instead of racing for SQLite's lock. Reads use a separate pool of read-only
-//!   connections.
+//!   connections; searches one of their own (`search_pool`: synchronous connections, a whole
+//!   search per call).
 //! - Every write transaction starts with `BEGIN IMMEDIATE`, taking the write lock before its
 //!   first read; a deferred transaction that reads and then writes can fail at once with
 //!   `SQLITE_BUSY_SNAPSHOT` when another process wrote in between, busy timeout or not.
@@ -22,6 +23,7 @@ mod index_merge;
 mod memos;
 mod review;
 mod search;
+mod search_pool;
 
 pub use search::DEFAULT_RANK_WINDOW;
 
@@ -51,7 +53,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Debug, Clone)]
 pub struct SqliteOptions {
     pub path: PathBuf,
-    /// Read-only connections serving reads in parallel with the writer.
+    /// Read-only connections serving reads in parallel with the writer (and as many again
+    /// serving searches).
     pub read_connections: u32,
     /// How long a statement waits for another process's write lock before failing.
     pub busy_timeout: Duration,
@@ -88,6 +91,7 @@ impl SqliteOptions {
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    search_pool: Arc<search_pool::SearchPool>,
     clock: Arc<dyn Clock>,
     signal: DraftSignal,
     chunk_config: ChunkConfig,
@@ -146,14 +150,6 @@ impl SqliteStore {
             // A connection to a local file cannot go stale; the check would cost a round trip
             // to SQLite's thread on every read.
             .test_before_acquire(false)
-            // Searches rank with `jaryo_rank` (see `search`), and bind their LIMITs and MATCH
-            // expressions, which without stable plans would recompile them on every call.
-            .after_connect(|conn, _| {
-                Box::pin(async move {
-                    jaryo_fts5_rank::register(conn, "search_fts").await?;
-                    jaryo_fts5_rank::stable_query_plans(conn).await
-                })
-            })
             .connect_with(
                 connect
                     .clone()
@@ -165,6 +161,14 @@ impl SqliteStore {
             )
             .await
             .map_err(codec::map_error)?;
+        let search_pool = Arc::new(search_pool::SearchPool::new(
+            search_pool::SearchConnectOptions {
+                path: options.path.clone(),
+                busy_timeout: options.busy_timeout,
+                mmap_bytes: READER_MMAP_BYTES,
+            },
+            options.read_connections,
+        ));
         let batcher = batch::Batcher::start(writer.clone());
         let alive = Arc::new(());
         let checkpointer = SqlitePoolOptions::new()
@@ -191,6 +195,7 @@ impl SqliteStore {
         let store = Self {
             writer,
             reader,
+            search_pool,
             clock,
             signal: DraftSignal::default(),
             chunk_config: options.chunk.clone(),
@@ -207,6 +212,7 @@ impl SqliteStore {
     /// the store stops the background checkpointer too.)
     pub async fn close(&self) {
         self.checkpointer.close().await;
+        self.search_pool.close().await;
         self.reader.close().await;
         self.writer.close().await;
     }

@@ -15,12 +15,16 @@
 //!   writes its pending terms out whenever a row id is lower than the one before it in a
 //!   transaction, so rows are written in row-id order ([`write_index_rows`]).
 //! - Ranking is BM25 with the title weighted 10× the body, computed by `jaryo_rank`
-//!   (crate `jaryo-fts5-rank`, registered on every read connection) rather than FTS5's `bm25`:
-//!   same formula, but the document frequency of each phrase comes from us. A one-phrase query
-//!   needs none (it scales every score alike); for several phrases each is counted up to
-//!   [`FREQUENCY_CAP`] rows. `bm25` counts every match of every phrase on each query, which
-//!   for a common Korean word (a phrase of bigrams) cost more than all the rest of a search.
+//!   (crate `jaryo-fts5-rank`, registered on every search connection) rather than FTS5's
+//!   `bm25`: same formula, but the document frequency of each phrase comes from us and each
+//!   row's size from [`LENGTHS_TABLE`]. A one-phrase query needs no frequencies (they scale
+//!   every score alike); for several phrases each is counted up to [`FREQUENCY_SAMPLE`]
+//!   matches per kind and estimated past that ([`phrase_frequencies`]). `bm25` counts every
+//!   match of every phrase on each query, which for a common Korean word (a phrase of bigrams)
+//!   cost more than all the rest of a search, and reads each row's size with a seek of its own.
 //!   The API's score is the negated rank (higher is better).
+//! - Every index row written writes its size into its block of [`LENGTHS_TABLE`], in the same
+//!   transaction ([`write_index_rows`]).
 //! - Bounded ranking: scoring a hit costs about 0.3 µs (reading its positions and its
 //!   length), which for a word in half of 100,000 documents adds up to milliseconds. So an
 //!   unfiltered search ranks only the newest `rank_window` ([`DEFAULT_RANK_WINDOW`] unless
@@ -28,21 +32,27 @@
 //!   come after them with score 0, newest first, so paging still reaches every hit. Below the
 //!   window (almost every query on a personal library) the ranking is exact. Filtered searches
 //!   rank every hit.
-//! - A search is one statement on a read connection (each statement is a round trip to
-//!   SQLite's thread, each row a message back): it counts the phrases, ranks, and reads the
-//!   page's items with their chunks, returned as one JSON value; so a hit never mixes two
-//!   versions of an item. Only a page that reaches past a rank window takes a statement more
-//!   per kind.
+//! - A search runs on a search connection (`search_pool`) in one read transaction, so a hit
+//!   never mixes two versions of an item: the frequencies, one ranking statement, then each
+//!   hit's item and chunks by id, read in place and turned into the hit (snippet, best chunk)
+//!   at once. Only a page that reaches past a rank window takes a statement more per kind.
 
 use crate::SqliteStore;
-use crate::codec::{decode_time, encode_time, execute_with_rows, map_error};
+use crate::codec::{
+    decode_time, encode_time, execute_with_rows, json_rows, map_error as map_sqlx_error,
+};
+use crate::search_pool::map_error;
 use jaryo_domain::{DocumentId, MemoId};
+use jaryo_fts5_rank::lengths;
 use jaryo_store::{
     ChunkLocation, ReindexProgress, ReindexReport, SearchHit, SearchIndexStatus, SearchKind,
     SearchPage, SearchRequest, StoreError, StoreResult,
 };
 use jaryo_text::{Chunk, ChunkConfig, chunk_markdown, index_terms};
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, params};
 use sqlx::{Row, SqliteConnection};
+use std::collections::BTreeMap;
 
 /// Document row ids lie below this, memo row ids above (up to twice it); ids stay below it.
 pub(crate) const KIND_BOUNDARY: i64 = 1 << 40;
@@ -195,7 +205,61 @@ pub(crate) async fn write_index_rows(
         .map(|row| (row.rowid, row.title_terms, row.body_terms))
         .collect();
     rows.sort_unstable_by_key(|row| row.0);
+    write_lengths(conn, &rows).await?;
     execute_with_rows(conn, sql, &rows).await
+}
+
+/// The table of the index rows' sizes, in blocks, that `jaryo_rank` reads (see
+/// `jaryo_fts5_rank::lengths`).
+pub(crate) const LENGTHS_TABLE: &str = "search_lengths";
+
+/// Records the sizes of index rows (row id, title terms, body terms) in their blocks of
+/// [`LENGTHS_TABLE`]: one statement reads the blocks they fall in, one writes them back. The
+/// sizes of rows no longer indexed stay behind: they are never read (a query only ranks rows
+/// it matches), and a row id comes back only through this function.
+async fn write_lengths(conn: &mut SqliteConnection, rows: &[(i64, &str, &str)]) -> StoreResult<()> {
+    let mut numbers: Vec<i64> = rows.iter().map(|row| lengths::block_of(row.0)).collect();
+    numbers.dedup();
+    let stored: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+        "SELECT block, sizes FROM search_lengths \
+         WHERE block IN (SELECT value FROM json_each(?1))",
+    )
+    .bind(json_rows(&numbers)?)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(map_sqlx_error)?;
+    let mut blocks: BTreeMap<i64, lengths::Block> = stored
+        .into_iter()
+        .map(|(number, bytes)| (number, lengths::Block::from_stored(bytes)))
+        .collect();
+    for &(rowid, title, body) in rows {
+        blocks
+            .entry(lengths::block_of(rowid))
+            .or_default()
+            .set(rowid, lengths::row_tokens([title, body]));
+    }
+    let encoded: Vec<(i64, String)> = blocks
+        .iter()
+        .map(|(number, block)| (*number, hex(block.as_bytes())))
+        .collect();
+    execute_with_rows(
+        conn,
+        "INSERT OR REPLACE INTO search_lengths (block, sizes) \
+         SELECT value ->> 0, unhex(value ->> 1) FROM json_each(?1)",
+        &encoded,
+    )
+    .await
+}
+
+/// Bytes as hexadecimal text, for SQLite's `unhex`: blobs travel in a JSON array of rows.
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+    }
+    out
 }
 
 /// Removes a memo from the index.
@@ -204,7 +268,7 @@ pub(crate) async fn unindex_memo(conn: &mut SqliteConnection, id: MemoId) -> Sto
         .bind(memo_rowid(id))
         .execute(&mut *conn)
         .await
-        .map_err(map_error)?;
+        .map_err(map_sqlx_error)?;
     Ok(())
 }
 
@@ -297,7 +361,7 @@ pub(crate) async fn unindex_document(
         .bind(document_rowid(id))
         .execute(&mut *conn)
         .await
-        .map_err(map_error)?;
+        .map_err(map_sqlx_error)?;
     delete_document_derivatives(conn, &[id.0]).await
 }
 
@@ -307,33 +371,15 @@ pub(crate) async fn unindex_document(
 /// library, and its newest matches are what such a vague query most likely wants.
 pub const DEFAULT_RANK_WINDOW: u32 = 500;
 
-/// `frequencies(counts)`: the document frequencies `jaryo_rank` takes, as a JSON array — the
-/// rows holding each phrase of the JSON array `$phrases` (in its order), each counted up to
-/// `$cap` — or null when `$phrases` is null (a one-phrase query, whose inverse document
-/// frequency would scale every score alike).
-macro_rules! phrase_frequencies {
-    ($phrases:literal, $cap:literal) => {
-        concat!(
-            "frequencies AS MATERIALIZED (SELECT CASE WHEN ",
-            $phrases,
-            " IS NULL THEN NULL ELSE \
-               (SELECT json_group_array((SELECT count(*) FROM \
-                  (SELECT 1 FROM search_fts WHERE search_fts MATCH phrase.value LIMIT ",
-            $cap,
-            "))) FROM (SELECT value FROM json_each(",
-            $phrases,
-            ") ORDER BY key) AS phrase) END AS counts)"
-        )
-    };
-}
-
 /// The matches of `?1` with row ids from `$lo` to `$hi`, each with its `jaryo_rank` (title
-/// weighted 10, body 1, the [`phrase_frequencies`]) and the group `$group` (for `jaryo_top`).
+/// weighted 10, body 1, the document frequencies `$frequencies`) and the group `$group` (for
+/// `jaryo_top`).
 macro_rules! ranked_matches {
-    ($lo:literal, $hi:literal, $group:literal) => {
+    ($lo:literal, $hi:literal, $frequencies:literal, $group:literal) => {
         concat!(
-            "SELECT rowid, jaryo_rank(search_fts, 10.0, 1.0, (SELECT counts FROM frequencies)) \
-               AS rank, ",
+            "SELECT rowid, jaryo_rank(search_fts, 10.0, 1.0, ",
+            $frequencies,
+            ") AS rank, ",
             $group,
             " AS grp FROM search_fts WHERE search_fts MATCH ?1 AND rowid BETWEEN ",
             $lo,
@@ -343,84 +389,35 @@ macro_rules! ranked_matches {
     };
 }
 
-/// `ranked(rowid, rank_bits)`: the page `jaryo_top` kept in `top(result)`, each rank as its
-/// `f64` bits.
-macro_rules! page_of_top {
-    () => {
-        "ranked AS MATERIALIZED (SELECT value ->> 0 AS rowid, value ->> 1 AS rank_bits \
-           FROM json_each((SELECT result FROM top), '$.top'))"
-    };
-}
-
-/// The items of the rows of `ranked(rowid, rank_bits)`, read in the statement that ranked
-/// them (so a hit never mixes two versions of an item), as one JSON array — one value per
-/// statement instead of a row each, which through sqlx's SQLite thread cost more than reading
-/// the items. Each element is a [`RankedItem`]; a row whose item is not live is left out.
-macro_rules! ranked_items {
-    () => {
-        "(SELECT json_group_array(json_array( \
-            h.rowid, h.rank_bits, d.title, coalesce(d.extracted_text, m.content), \
-            coalesce(d.created_at, m.created_at), coalesce(d.updated_at, m.updated_at), \
-            CASE WHEN d.id IS NOT NULL THEN json( \
-              (SELECT json_group_array( \
-                 json_array(chunk_index, byte_start, byte_end, json(heading_path))) \
-               FROM (SELECT * FROM document_chunks c WHERE c.document_id = d.id \
-                     ORDER BY chunk_index))) END)) \
-          FROM ranked h \
-          LEFT JOIN documents d \
-            ON h.rowid < 1099511627776 AND d.id = 1099511627776 - h.rowid \
-           AND d.deleted_at IS NULL \
-          LEFT JOIN memos m \
-            ON h.rowid > 1099511627776 AND m.id = 2199023255552 - h.rowid \
-           AND m.deleted_at IS NULL \
-          WHERE d.id IS NOT NULL OR m.id IS NOT NULL)"
-    };
-}
-
 /// Ranks without joining the item tables: the fast path when no filter but the kind is set
 /// (deleted items are never in the index). Per kind (documents `?2..=?3` as group 0, memos
 /// `?4..=?5` as group 1), ranks its newest `?6` matches (its lowest row ids) in one pass
 /// through the index; `jaryo_top` keeps the `?9` best after the cursor (`?7`/`?8`, its rank
 /// and row id) and counts each window's rows and greatest row id (where a full window ends),
-/// streaming the rows rather than writing them to a temporary table and sorting them. Then
-/// reads the page's items — all in one statement, since every statement is a round trip to
-/// SQLite's thread. `?10`/`?11` are the phrases to count and the cap. Returns one row: the
-/// groups of `jaryo_top` (JSON) and the [`ranked_items`].
-const SEARCH_UNFILTERED: &str = concat!(
-    "WITH ",
-    phrase_frequencies!("?10", "?11"),
-    ", top AS MATERIALIZED (SELECT jaryo_top(?9, ?7, ?8, rowid, rank, grp) AS result FROM ( \
-       SELECT * FROM (",
-    ranked_matches!("?2", "?3", "0"),
+/// streaming the rows rather than writing them to a temporary table and sorting them.
+/// `?10`: the [`phrase_frequencies`]. One row: `jaryo_top`'s JSON.
+const RANK_UNFILTERED: &str = concat!(
+    "SELECT jaryo_top(?9, ?7, ?8, rowid, rank, grp) FROM (SELECT * FROM (",
+    ranked_matches!("?2", "?3", "?10", "0"),
     " ORDER BY rowid LIMIT ?6) UNION ALL SELECT * FROM (",
-    ranked_matches!("?4", "?5", "1"),
-    " ORDER BY rowid LIMIT ?6))), ",
-    page_of_top!(),
-    " SELECT (SELECT result -> '$.groups' FROM top), ",
-    ranked_items!()
+    ranked_matches!("?4", "?5", "?10", "1"),
+    " ORDER BY rowid LIMIT ?6))"
 );
 
-/// Matches older than the rank window, unranked, newest first, after the cursor's row id;
-/// one row, the [`ranked_items`] (the null keeps the shape of [`SEARCH_UNFILTERED`]).
-const SEARCH_BEYOND_WINDOW: &str = concat!(
-    "WITH ranked AS MATERIALIZED ( \
-    SELECT rowid, 0 AS rank_bits FROM search_fts \
+/// Matches older than the rank window, unranked, newest first: the row ids from `?2` to `?3`
+/// after `?4`, at most `?5`.
+const MATCHES_BEYOND_WINDOW: &str = "SELECT rowid FROM search_fts \
     WHERE search_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3 AND rowid > ?4 \
-    ORDER BY rowid LIMIT ?5) \
-SELECT NULL, ",
-    ranked_items!()
-);
+    ORDER BY rowid LIMIT ?5";
 
 /// Ranks with the row filters applied through the item tables, `jaryo_top` keeping the `?6`
-/// best after the cursor (`?4`/`?5`); one row, as [`SEARCH_BEYOND_WINDOW`]. (`LIMIT -1`, no
-/// limit, keeps SQLite from flattening the ranking into the aggregate, where `jaryo_rank`
-/// would get a copy of the table's hidden column instead of its cursor and refuse to run.)
-const SEARCH_FILTERED: &str = concat!(
-    "WITH ",
-    phrase_frequencies!("?11", "?12"),
-    ", top AS MATERIALIZED (SELECT jaryo_top(?6, ?4, ?5, h.rowid, h.rank, h.grp) AS result \
-    FROM (",
-    ranked_matches!("?2", "?3", "0"),
+/// best after the cursor (`?4`/`?5`); one row, as [`RANK_UNFILTERED`]; `?11`: the
+/// [`phrase_frequencies`]. (`LIMIT -1`, no limit, keeps SQLite from flattening the ranking
+/// into the aggregate, where `jaryo_rank` would get a copy of the table's hidden column
+/// instead of its cursor and refuse to run.)
+const RANK_FILTERED: &str = concat!(
+    "SELECT jaryo_top(?6, ?4, ?5, h.rowid, h.rank, h.grp) FROM (",
+    ranked_matches!("?2", "?3", "?11", "0"),
     " LIMIT -1) AS h \
 LEFT JOIN documents d ON h.rowid < 1099511627776 AND d.id = 1099511627776 - h.rowid \
 LEFT JOIN memos m ON h.rowid > 1099511627776 AND m.id = 2199023255552 - h.rowid \
@@ -431,62 +428,60 @@ WHERE COALESCE(d.deleted_at, m.deleted_at) IS NULL \
   AND (?9 IS NULL OR d.draft_state = ?9) \
   AND (?10 IS NULL \
        OR EXISTS (SELECT 1 FROM document_tags t WHERE t.tag_key = ?10 AND t.document_id = d.id) \
-       OR EXISTS (SELECT 1 FROM memo_tags t WHERE t.tag_key = ?10 AND t.memo_id = m.id))), ",
-    page_of_top!(),
-    " SELECT NULL, ",
-    ranked_items!()
+       OR EXISTS (SELECT 1 FROM memo_tags t WHERE t.tag_key = ?10 AND t.memo_id = m.id))"
 );
 
-/// Rows counted per phrase for its document frequency: a phrase in more rows counts as in
-/// this many. Counting stops there, so a common phrase costs no more than a rare one, and
-/// phrases that common differ little in weight anyway (BM25's IDF flattens out).
-pub const FREQUENCY_CAP: i64 = 1000;
+/// The first `?4` matches of a phrase (`?1`) with row ids from `?2` to `?3` (one kind's,
+/// newest first): how many, and the greatest row id among them.
+const PHRASE_SAMPLE: &str = "SELECT count(*), max(rowid) FROM (SELECT rowid FROM search_fts \
+    WHERE search_fts MATCH ?1 AND rowid BETWEEN ?2 AND ?3 ORDER BY rowid LIMIT ?4)";
 
-/// One element of [`ranked_items`]: a ranked row and its item, memo or document.
+/// The newest document's and memo's ids (ids count up from 1).
+const NEWEST_IDS: &str = "SELECT (SELECT max(id) FROM documents), (SELECT max(id) FROM memos)";
+
+/// A live document of a hit.
+const DOCUMENT_OF_HIT: &str = "SELECT title, extracted_text, created_at, updated_at \
+    FROM documents WHERE id = ?1 AND deleted_at IS NULL";
+
+/// A document's chunks, in order.
+const CHUNKS_OF_DOCUMENT: &str = "SELECT chunk_index, byte_start, byte_end, heading_path \
+    FROM document_chunks WHERE document_id = ?1 ORDER BY chunk_index";
+
+/// A live memo of a hit.
+const MEMO_OF_HIT: &str =
+    "SELECT content, created_at, updated_at FROM memos WHERE id = ?1 AND deleted_at IS NULL";
+
+/// Matches of a phrase counted, per kind, for its document frequency: below this many the
+/// count is exact; a phrase with more is estimated from how many ids its newest this-many
+/// matches span (see [`phrase_frequencies`]).
+pub const FREQUENCY_SAMPLE: i64 = 256;
+
+/// What `jaryo_top` returns: the kept rows (row id, rank as `f64` bits) in rank order, and
+/// per group its rows and greatest row id.
 #[derive(serde::Deserialize)]
-struct RankedItem {
-    rowid: i64,
-    /// `jaryo_rank`'s rank as `f64` bits (0 for unranked rows).
-    rank_bits: i64,
-    /// A document's title (none for a memo).
-    title: Option<String>,
-    /// A memo's content or a document's original text (none for a document without one).
-    text: Option<String>,
-    created_at: String,
-    updated_at: String,
-    /// A document's chunks.
-    chunks: Option<Vec<StoredChunk>>,
+struct Top {
+    top: Vec<(i64, i64)>,
+    groups: Vec<(i64, Option<i64>)>,
 }
 
-/// A chunk as [`ranked_items`] gives it: index, byte start and end, heading path.
-type StoredChunk = (u32, usize, usize, Vec<String>);
+/// A ranked index row: its row id and rank (0 for unranked rows).
+type Ranked = (i64, f64);
 
-impl RankedItem {
-    fn rank(&self) -> f64 {
-        f64::from_bits(self.rank_bits as u64)
-    }
-}
-
-/// The statement's row: the groups of `jaryo_top` (unfiltered searches only) and the items.
-type RankedRow = (Option<String>, String);
-
-/// A group of `jaryo_top`: its rows and greatest row id.
-type TopGroup = (i64, Option<i64>);
-
-/// The [`ranked_items`] of a statement, in rank order (then row id, as SQL orders them; a
-/// JSON aggregate promises no order).
-fn ranked_items(json: &str) -> StoreResult<Vec<RankedItem>> {
-    let mut items: Vec<RankedItem> = serde_json::from_str(json).map_err(StoreError::internal)?;
-    items.sort_by(|a, b| {
-        a.rank()
-            .partial_cmp(&b.rank())
-            .unwrap_or(std::cmp::Ordering::Equal)
-            .then(a.rowid.cmp(&b.rowid))
-    });
-    Ok(items)
-}
-
+/// A search, on a connection of the search pool.
 pub async fn search(store: &SqliteStore, request: &SearchRequest) -> StoreResult<SearchPage> {
+    let request = request.clone();
+    let window = i64::from(store.search_rank_window);
+    store
+        .search_pool
+        .run(move |conn| search_on(conn, &request, window))
+        .await
+}
+
+fn search_on(
+    conn: &mut Connection,
+    request: &SearchRequest,
+    window: i64,
+) -> StoreResult<SearchPage> {
     let filter = &request.filter;
     let (low, high) = match filter.kind {
         None => (i64::MIN, i64::MAX),
@@ -506,46 +501,64 @@ pub async fn search(store: &SqliteStore, request: &SearchRequest) -> StoreResult
     });
     let limit = i64::from(request.limit.clamp(1, jaryo_store::PAGE_LIMIT_MAX));
     let fts_match = request.query.to_fts5_match();
-    let phrases = request.query.to_fts5_phrases();
-    let phrases = if phrases.len() < 2 {
-        None
-    } else {
-        Some(serde_json::to_string(&phrases).map_err(StoreError::internal)?)
-    };
-    let mut conn = store.reader.acquire().await.map_err(map_error)?;
-    let mut items = if filter.filters_rows() {
-        let (_, items): RankedRow = sqlx::query_as(SEARCH_FILTERED)
-            .bind(&fts_match)
-            .bind(low)
-            .bind(high)
-            .bind(cursor_rank)
-            .bind(cursor_rowid)
-            .bind(limit + 1)
-            .bind(filter.created_from.map(encode_time))
-            .bind(filter.created_before.map(encode_time))
-            .bind(filter.draft_state.map(|state| state.as_str()))
-            .bind(filter.tag.as_deref())
-            .bind(phrases.as_deref())
-            .bind(FREQUENCY_CAP)
-            .fetch_one(&mut *conn)
-            .await
+    // One read transaction: the ranking and every item read see one version of the database,
+    // so a hit never mixes two versions of an item.
+    let tx = conn.transaction().map_err(map_error)?;
+    let frequencies = phrase_frequencies(&tx, &request.query.to_fts5_phrases())?;
+    let ranked = if filter.filters_rows() {
+        let top: String = tx
+            .prepare_cached(RANK_FILTERED)
+            .and_then(|mut statement| {
+                statement.query_row(
+                    params![
+                        fts_match,
+                        low,
+                        high,
+                        cursor_rank,
+                        cursor_rowid,
+                        limit + 1,
+                        filter.created_from.map(encode_time),
+                        filter.created_before.map(encode_time),
+                        filter.draft_state.map(|state| state.as_str()),
+                        filter.tag.as_deref(),
+                        frequencies,
+                    ],
+                    |row| row.get(0),
+                )
+            })
             .map_err(map_error)?;
-        ranked_items(&items)?
+        parse_top(&top)?
+            .top
+            .iter()
+            .map(|&(rowid, bits)| (rowid, rank_of(bits)))
+            .collect()
     } else {
         rank_unfiltered(
-            &mut conn,
+            &tx,
             &fts_match,
             (low, high),
             (cursor_rank, cursor_rowid),
             limit + 1,
-            i64::from(store.search_rank_window),
-            phrases.as_deref(),
-        )
-        .await?
+            window,
+            frequencies.as_deref(),
+        )?
     };
-    let has_more = items.len() > limit as usize;
-    items.truncate(limit as usize);
-    let hits = hits_of(request, items)?;
+    let mut hits = Vec::new();
+    let mut has_more = false;
+    for (rowid, rank) in ranked {
+        if hits.len() as i64 == limit {
+            // One more live item means another page; its hit is not needed.
+            has_more = item_is_live(&tx, rowid)?;
+            if has_more {
+                break;
+            }
+            continue;
+        }
+        if let Some(hit) = hit_of(&tx, &request.query, rowid, rank)? {
+            hits.push(hit);
+        }
+    }
+    tx.finish().map_err(map_error)?;
     let next = if has_more {
         hits.last().map(SearchHit::cursor)
     } else {
@@ -554,52 +567,124 @@ pub async fn search(store: &SqliteStore, request: &SearchRequest) -> StoreResult
     Ok(SearchPage { hits, next })
 }
 
-/// An unfiltered page: per kind, the newest `window` matches ranked by relevance, then the
-/// older matches unranked (rank 0, after every BM25 rank, which is negative), newest first.
-async fn rank_unfiltered(
-    conn: &mut SqliteConnection,
+/// The document frequencies `jaryo_rank` takes, as a JSON array: per phrase (in the order of
+/// the MATCH expression), the live items holding it. `None` for a one-phrase query, whose
+/// inverse document frequency would scale every score alike.
+///
+/// Counting every match of a common phrase would cost more than the rest of the search, so
+/// each kind's matches are counted up to [`FREQUENCY_SAMPLE`], newest first: a phrase with
+/// fewer is counted exactly; one with that many is estimated as being as dense among all the
+/// kind's ids as among those its sample spans (ids count up from 1, so the newest id is how
+/// many there are; deleted ids count on both sides of the ratio alike). Unlike a cap, the
+/// estimate still tells a phrase in a tenth of a large library from one in half of it, which
+/// is what the inverse document frequency weighs.
+fn phrase_frequencies(tx: &Connection, phrases: &[String]) -> StoreResult<Option<String>> {
+    if phrases.len() < 2 {
+        return Ok(None);
+    }
+    let (newest_document, newest_memo): (Option<i64>, Option<i64>) = tx
+        .prepare_cached(NEWEST_IDS)
+        .and_then(|mut statement| statement.query_row([], |row| Ok((row.get(0)?, row.get(1)?))))
+        .map_err(map_error)?;
+    // Per kind: its row ids from the newest item's (the lowest) to the oldest possible one's.
+    let kinds = [
+        newest_document.map(|newest| (document_rowid(DocumentId(newest)), KIND_BOUNDARY - 1)),
+        newest_memo.map(|newest| (memo_rowid(MemoId(newest)), 2 * KIND_BOUNDARY - 1)),
+    ];
+    let mut sample = tx.prepare_cached(PHRASE_SAMPLE).map_err(map_error)?;
+    let mut frequencies = Vec::with_capacity(phrases.len());
+    for phrase in phrases {
+        let mut rows = 0.0;
+        for (first, last) in kinds.iter().flatten().copied() {
+            let (sampled, greatest): (i64, Option<i64>) = sample
+                .query_row(params![phrase, first, last, FREQUENCY_SAMPLE], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
+                .map_err(map_error)?;
+            rows += estimated_rows(sampled, greatest, (first, last));
+        }
+        frequencies.push(rows);
+    }
+    serde_json::to_string(&frequencies)
+        .map(Some)
+        .map_err(StoreError::internal)
+}
+
+/// The rows of a kind (its row ids `first..=last`) holding a phrase, from its newest
+/// `sampled` matches (the greatest row id among them `greatest`): the count itself below
+/// [`FREQUENCY_SAMPLE`], else the count scaled from the ids the sample spans to all of them.
+fn estimated_rows(sampled: i64, greatest: Option<i64>, (first, last): (i64, i64)) -> f64 {
+    match greatest {
+        Some(greatest) if sampled >= FREQUENCY_SAMPLE => {
+            let ids = (last - first + 1) as f64;
+            let spanned = (greatest - first + 1).max(1) as f64;
+            (sampled as f64 * ids / spanned).min(ids)
+        }
+        _ => sampled as f64,
+    }
+}
+
+fn parse_top(json: &str) -> StoreResult<Top> {
+    serde_json::from_str(json).map_err(StoreError::internal)
+}
+
+fn rank_of(bits: i64) -> f64 {
+    f64::from_bits(bits as u64)
+}
+
+/// An unfiltered page's rows: per kind, the newest `window` matches ranked by relevance, then
+/// the older matches unranked (rank 0, after every BM25 rank, which is negative), newest
+/// first.
+fn rank_unfiltered(
+    tx: &Connection,
     fts_match: &str,
     (low, high): (i64, i64),
     (cursor_rank, cursor_rowid): (Option<f64>, Option<i64>),
     wanted: i64,
     window: i64,
-    phrases: Option<&str>,
-) -> StoreResult<Vec<RankedItem>> {
+    frequencies: Option<&str>,
+) -> StoreResult<Vec<Ranked>> {
     // The kinds' row-id ranges inside the requested range (`(1, 0)`: none).
     let ranges = [
         (low, high.min(KIND_BOUNDARY - 1)),
         (low.max(KIND_BOUNDARY + 1), high),
     ]
     .map(|(lo, hi)| if lo <= hi { (lo, hi) } else { (1, 0) });
-    // A cursor past every ranked row wants none of them (`LIMIT 0` ranks nothing), only where
-    // the windows start.
+    // A cursor past every ranked row wants none of them (`k` 0 keeps nothing), only where the
+    // windows end.
     let past_ranked = cursor_rank.is_some_and(|rank| rank >= 0.0);
-    let (groups, items): RankedRow = sqlx::query_as(SEARCH_UNFILTERED)
-        .bind(fts_match)
-        .bind(ranges[0].0)
-        .bind(ranges[0].1)
-        .bind(ranges[1].0)
-        .bind(ranges[1].1)
-        .bind(window)
-        .bind(cursor_rank)
-        .bind(cursor_rowid)
-        .bind(if past_ranked { 0 } else { wanted })
-        .bind(phrases)
-        .bind(FREQUENCY_CAP)
-        .fetch_one(&mut *conn)
-        .await
+    let top: String = tx
+        .prepare_cached(RANK_UNFILTERED)
+        .and_then(|mut statement| {
+            statement.query_row(
+                params![
+                    fts_match,
+                    ranges[0].0,
+                    ranges[0].1,
+                    ranges[1].0,
+                    ranges[1].1,
+                    window,
+                    cursor_rank,
+                    cursor_rowid,
+                    if past_ranked { 0 } else { wanted },
+                    frequencies,
+                ],
+                |row| row.get(0),
+            )
+        })
         .map_err(map_error)?;
-    let mut ranked = ranked_items(&items)?;
-    let groups: Vec<TopGroup> = match groups {
-        Some(groups) => serde_json::from_str(&groups).map_err(StoreError::internal)?,
-        None => Vec::new(),
-    };
+    let top = parse_top(&top)?;
+    let mut ranked: Vec<Ranked> = top
+        .top
+        .iter()
+        .map(|&(rowid, bits)| (rowid, rank_of(bits)))
+        .collect();
     // Per kind, the range past its ranked window (older items), when the window is full
     // (older matches may follow).
     let beyond: Vec<(i64, i64)> = ranges
         .iter()
         .enumerate()
-        .filter_map(|(kind, (_, hi))| match groups.get(kind) {
+        .filter_map(|(kind, (_, hi))| match top.groups.get(kind) {
             Some(&(rows, Some(end))) if rows >= window => Some((end + 1, *hi)),
             _ => None,
         })
@@ -615,57 +700,117 @@ async fn rank_unfiltered(
         if missing <= 0 {
             break;
         }
-        let (_, items): RankedRow = sqlx::query_as(SEARCH_BEYOND_WINDOW)
-            .bind(fts_match)
-            .bind(lo)
-            .bind(hi)
-            .bind(after)
-            .bind(missing)
-            .fetch_one(&mut *conn)
-            .await
+        let mut statement = tx
+            .prepare_cached(MATCHES_BEYOND_WINDOW)
             .map_err(map_error)?;
-        ranked.extend(ranked_items(&items)?);
+        let older = statement
+            .query_map(params![fts_match, lo, hi, after, missing], |row| {
+                Ok((row.get(0)?, 0.0))
+            })
+            .and_then(Iterator::collect::<rusqlite::Result<Vec<Ranked>>>)
+            .map_err(map_error)?;
+        ranked.extend(older);
     }
     Ok(ranked)
 }
 
-/// The hits of ranked items, in their order: each with its highlighted snippet, a
-/// document's from its best chunk.
-fn hits_of(request: &SearchRequest, items: Vec<RankedItem>) -> StoreResult<Vec<SearchHit>> {
-    items
-        .into_iter()
-        .map(|item| {
-            // `0.0 - rank`, not `-rank`: unranked rows (rank 0) score 0, not -0.
-            let score = 0.0 - item.rank();
-            let times = (
-                decode_time(&item.created_at)?,
-                decode_time(&item.updated_at)?,
-            );
-            let text = item.text.as_deref().unwrap_or("");
-            let (kind, id) = item_of_rowid(item.rowid);
-            if kind == SearchKind::Memo {
-                return Ok(SearchHit::of_memo(&request.query, id, text, score, times));
-            }
-            let chunks: Vec<ChunkLocation> = item
-                .chunks
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(index, start, end, heading_path)| ChunkLocation {
-                    index,
-                    range: start..end,
-                    heading_path,
-                })
-                .collect();
-            Ok(SearchHit::of_document(
-                &request.query,
-                id,
-                item.title.unwrap_or_default(),
-                (text, &chunks),
-                score,
-                times,
-            ))
-        })
-        .collect()
+/// Whether the item of an index row is live (in the read transaction's view).
+fn item_is_live(tx: &Connection, rowid: i64) -> StoreResult<bool> {
+    let (sql, id) = match item_of_rowid(rowid) {
+        (SearchKind::Document, id) => (
+            "SELECT 1 FROM documents WHERE id = ?1 AND deleted_at IS NULL",
+            id,
+        ),
+        (SearchKind::Memo, id) => (
+            "SELECT 1 FROM memos WHERE id = ?1 AND deleted_at IS NULL",
+            id,
+        ),
+    };
+    let mut statement = tx.prepare_cached(sql).map_err(map_error)?;
+    statement.exists([id]).map_err(map_error)
+}
+
+/// The hit of a ranked index row — its item with a highlighted snippet, a document's from
+/// its best chunk — or `None` if the item is not live. The item's text is read in place.
+fn hit_of(
+    tx: &Connection,
+    query: &jaryo_text::Query,
+    rowid: i64,
+    rank: f64,
+) -> StoreResult<Option<SearchHit>> {
+    // `0.0 - rank`, not `-rank`: unranked rows (rank 0) score 0, not -0.
+    let score = 0.0 - rank;
+    let (kind, id) = item_of_rowid(rowid);
+    if kind == SearchKind::Memo {
+        let mut statement = tx.prepare_cached(MEMO_OF_HIT).map_err(map_error)?;
+        let mut rows = statement.query([id]).map_err(map_error)?;
+        let Some(row) = rows.next().map_err(map_error)? else {
+            return Ok(None);
+        };
+        let content = text_at(row, 0)?.unwrap_or("");
+        let times = (time_at(row, 1)?, time_at(row, 2)?);
+        return Ok(Some(SearchHit::of_memo(query, id, content, score, times)));
+    }
+    let chunks = chunks_of(tx, id)?;
+    let mut statement = tx.prepare_cached(DOCUMENT_OF_HIT).map_err(map_error)?;
+    let mut rows = statement.query([id]).map_err(map_error)?;
+    let Some(row) = rows.next().map_err(map_error)? else {
+        return Ok(None);
+    };
+    let title = text_at(row, 0)?.unwrap_or("").to_owned();
+    let text = text_at(row, 1)?.unwrap_or("");
+    let times = (time_at(row, 2)?, time_at(row, 3)?);
+    Ok(Some(SearchHit::of_document(
+        query,
+        id,
+        title,
+        (text, &chunks),
+        score,
+        times,
+    )))
+}
+
+/// A document's chunks.
+fn chunks_of(tx: &Connection, id: i64) -> StoreResult<Vec<ChunkLocation>> {
+    let mut statement = tx.prepare_cached(CHUNKS_OF_DOCUMENT).map_err(map_error)?;
+    let mut rows = statement.query([id]).map_err(map_error)?;
+    let mut chunks = Vec::new();
+    while let Some(row) = rows.next().map_err(map_error)? {
+        let index: u32 = row.get(0).map_err(map_error)?;
+        let start: i64 = row.get(1).map_err(map_error)?;
+        let end: i64 = row.get(2).map_err(map_error)?;
+        let heading_path = match text_at(row, 3)? {
+            None | Some("[]") => Vec::new(),
+            Some(json) => serde_json::from_str(json).map_err(StoreError::internal)?,
+        };
+        chunks.push(ChunkLocation {
+            index,
+            range: usize::try_from(start).map_err(StoreError::internal)?
+                ..usize::try_from(end).map_err(StoreError::internal)?,
+            heading_path,
+        });
+    }
+    Ok(chunks)
+}
+
+/// A text column, borrowed from the row (`None` for NULL). Validated as UTF-8 with SIMD: a
+/// page's texts are tens of kilobytes of mostly Korean, which the standard library checks a
+/// byte at a time (a twentieth of a search).
+fn text_at<'row>(row: &'row rusqlite::Row<'_>, index: usize) -> StoreResult<Option<&'row str>> {
+    match row.get_ref(index).map_err(map_error)? {
+        ValueRef::Null => Ok(None),
+        ValueRef::Text(bytes) => simdutf8::basic::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| StoreError::internal("a stored text is not UTF-8")),
+        other => Err(StoreError::internal(format!(
+            "a stored text is a {}",
+            other.data_type()
+        ))),
+    }
+}
+
+fn time_at(row: &rusqlite::Row<'_>, index: usize) -> StoreResult<jaryo_domain::Timestamp> {
+    decode_time(text_at(row, index)?.unwrap_or(""))
 }
 
 pub async fn status(store: &SqliteStore) -> StoreResult<SearchIndexStatus> {
@@ -677,11 +822,11 @@ pub async fn status(store: &SqliteStore) -> StoreResult<SearchIndexStatus> {
     )
     .fetch_one(&store.reader)
     .await
-    .map_err(map_error)?;
-    let version: i64 = row.try_get("analyzer_version").map_err(map_error)?;
-    let max_chars: Option<i64> = row.try_get("chunk_max_chars").map_err(map_error)?;
-    let overlap_chars: Option<i64> = row.try_get("chunk_overlap_chars").map_err(map_error)?;
-    let items: i64 = row.try_get("items").map_err(map_error)?;
+    .map_err(map_sqlx_error)?;
+    let version: i64 = row.try_get("analyzer_version").map_err(map_sqlx_error)?;
+    let max_chars: Option<i64> = row.try_get("chunk_max_chars").map_err(map_sqlx_error)?;
+    let overlap_chars: Option<i64> = row.try_get("chunk_overlap_chars").map_err(map_sqlx_error)?;
+    let items: i64 = row.try_get("items").map_err(map_sqlx_error)?;
     let chunk_config = match (max_chars, overlap_chars) {
         (Some(max_chars), Some(overlap_chars)) => Some(ChunkConfig {
             max_chars: usize::try_from(max_chars).map_err(StoreError::internal)?,
@@ -729,7 +874,7 @@ pub async fn reindex(
         .bind(REINDEX_BATCH)
         .fetch_all(&mut *tx)
         .await
-        .map_err(map_error)?;
+        .map_err(map_sqlx_error)?;
         let entries: Vec<(MemoId, MemoEntry)> = rows
             .iter()
             .map(|(id, content)| (MemoId(*id), MemoEntry::new(content)))
@@ -739,7 +884,7 @@ pub async fn reindex(
             .map(|(id, entry)| entry.index_row(*id))
             .collect();
         write_index_rows(&mut tx, &index_rows, false).await?;
-        tx.commit().await.map_err(map_error)?;
+        tx.commit().await.map_err(map_sqlx_error)?;
         let Some((last, _)) = rows.last() else {
             break;
         };
@@ -759,7 +904,7 @@ pub async fn reindex(
         .bind(REINDEX_BATCH)
         .fetch_all(&mut *tx)
         .await
-        .map_err(map_error)?;
+        .map_err(map_sqlx_error)?;
         let entries: Vec<(DocumentId, DocumentEntry)> = rows
             .iter()
             .map(|(id, title, text)| {
@@ -781,7 +926,7 @@ pub async fn reindex(
             .map(|(id, entry)| entry.index_row(*id))
             .collect();
         write_index_rows(&mut tx, &index_rows, false).await?;
-        tx.commit().await.map_err(map_error)?;
+        tx.commit().await.map_err(map_sqlx_error)?;
         let Some((last, _, _)) = rows.last() else {
             break;
         };
@@ -805,21 +950,21 @@ pub async fn reindex(
     )
     .execute(&mut *tx)
     .await
-    .map_err(map_error)?;
+    .map_err(map_sqlx_error)?;
     sqlx::query(
         "DELETE FROM document_chunks WHERE document_id NOT IN \
          (SELECT id FROM documents WHERE deleted_at IS NULL)",
     )
     .execute(&mut *tx)
     .await
-    .map_err(map_error)?;
+    .map_err(map_sqlx_error)?;
     sqlx::query(
         "DELETE FROM document_tags WHERE document_id NOT IN \
          (SELECT id FROM documents WHERE deleted_at IS NULL)",
     )
     .execute(&mut *tx)
     .await
-    .map_err(map_error)?;
+    .map_err(map_sqlx_error)?;
     sqlx::query(
         "UPDATE search_index_state SET analyzer_version = ?1, chunk_max_chars = ?2, \
          chunk_overlap_chars = ?3, built_at = ?4 WHERE id = 1",
@@ -830,8 +975,8 @@ pub async fn reindex(
     .bind(encode_time(store.clock.now()))
     .execute(&mut *tx)
     .await
-    .map_err(map_error)?;
-    tx.commit().await.map_err(map_error)?;
+    .map_err(map_sqlx_error)?;
+    tx.commit().await.map_err(map_sqlx_error)?;
     set_delete_merge(store, DEFAULT_DELETE_MERGE_PERCENT).await?;
     // Every row was replaced, leaving a tombstone per row that searches and merges would
     // check from now on: merge the index into one segment without them, in short steps (one
@@ -851,8 +996,8 @@ async fn set_delete_merge(store: &SqliteStore, percent: i64) -> StoreResult<()> 
         .bind(percent)
         .execute(&mut *tx)
         .await
-        .map_err(map_error)?;
-    tx.commit().await.map_err(map_error)
+        .map_err(map_sqlx_error)?;
+    tx.commit().await.map_err(map_sqlx_error)
 }
 
 /// Stamps a brand-new, empty database as built by this analyzer and chunk settings, so its
@@ -871,8 +1016,8 @@ pub(crate) async fn stamp_if_empty(store: &SqliteStore) -> StoreResult<()> {
     .bind(encode_time(store.clock.now()))
     .execute(&mut *tx)
     .await
-    .map_err(map_error)?;
-    tx.commit().await.map_err(map_error)?;
+    .map_err(map_sqlx_error)?;
+    tx.commit().await.map_err(map_sqlx_error)?;
     Ok(())
 }
 
@@ -901,5 +1046,17 @@ mod tests {
             item_of_rowid(document_rowid(DocumentId(7))),
             (SearchKind::Document, 7)
         );
+    }
+
+    #[test]
+    fn document_frequencies_are_exact_below_the_sample_and_scaled_from_it_above() {
+        let kind = (1000, 10_999);
+        assert_eq!(estimated_rows(0, None, kind), 0.0);
+        assert_eq!(estimated_rows(37, Some(5000), kind), 37.0);
+        // The newest 256 matches span the newest 512 ids: one id in two matches.
+        assert_eq!(estimated_rows(FREQUENCY_SAMPLE, Some(1511), kind), 5000.0);
+        // Every id of the span matches: every id, not more.
+        assert_eq!(estimated_rows(FREQUENCY_SAMPLE, Some(1255), kind), 10_000.0);
+        assert_eq!(estimated_rows(FREQUENCY_SAMPLE, Some(1000), kind), 10_000.0);
     }
 }
