@@ -40,8 +40,10 @@ struct Args {
     /// Query words per class, from the most frequent to the rarest.
     #[arg(long, default_value_t = 10)]
     queries_per_class: usize,
-    /// Times each query is run for the latency figures.
-    #[arg(long, default_value_t = 5)]
+    /// Times each query is run for the latency figures. (Each query's LIKE scan reads every
+    /// document, 140 MB at 100,000, and leaves the CPU caches cold for the next query's first
+    /// few searches: enough runs put its p50 on the steady state, not on that transient.)
+    #[arg(long, default_value_t = 20)]
     repeat: usize,
     /// Tasks submitting documents at once during the build (an import client, or many people).
     #[arg(long, default_value_t = 64)]
@@ -70,6 +72,9 @@ struct Args {
     /// Print the queries of the selected classes, one per line after its class, and exit.
     #[arg(long)]
     list_queries: bool,
+    /// Time only jaryo's searches, without the LIKE scan (for profiling; no speedup figures).
+    #[arg(long)]
+    skip_like: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -332,6 +337,9 @@ async fn measure_queries(
                     own[own.len() / 2] as f64 / 1000.0
                 );
             }
+            if args.skip_like {
+                continue;
+            }
             let words: Vec<&str> = query.text.split_whitespace().collect();
             let pattern = |word: Option<&&str>| word.map_or("%".to_owned(), |w| format!("%{w}%"));
             let started = Instant::now();
@@ -356,7 +364,7 @@ async fn measure_queries(
         let like_p50 = like_latency.value_at_quantile(0.5) as f64 / 1000.0;
         let like_p99 = like_latency.value_at_quantile(0.99) as f64 / 1000.0;
         let speedup = like_p50 / p50.max(0.001);
-        let floored = class != QueryClass::KoreanOneSyllable;
+        let floored = class != QueryClass::KoreanOneSyllable && !args.skip_like;
         let ok = !floored || (p99 <= 20.0 && speedup >= 100.0);
         floors_ok &= ok;
         println!(
