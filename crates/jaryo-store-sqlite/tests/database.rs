@@ -4,6 +4,8 @@ use jaryo_domain::{MemoId, MemoText};
 use jaryo_store::Store;
 use jaryo_store_sqlite::{SqliteOptions, SqliteStore};
 
+mod support;
+
 async fn open(dir: &tempfile::TempDir) -> SqliteStore {
     SqliteStore::open(&SqliteOptions::in_data_dir(dir.path()))
         .await
@@ -221,45 +223,25 @@ async fn changed_chunk_settings_make_the_index_stale() {
 #[tokio::test]
 async fn an_index_with_the_old_row_ids_is_dropped_and_rebuilt() {
     let dir = tempfile::tempdir().unwrap();
-    let old_migrations = dir.path().join("old-migrations");
-    std::fs::create_dir(&old_migrations).unwrap();
-    let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-    for name in [
-        "0001_memos_and_documents.sql",
-        "0002_search_index_and_chunks.sql",
-        "0003_search_index_automerge.sql",
-    ] {
-        std::fs::copy(migrations.join(name), old_migrations.join(name)).unwrap();
-    }
-    let path = dir.path().join("jaryo.db");
-    {
-        let options = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(&path)
-            .create_if_missing(true);
-        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
-        sqlx::migrate::Migrator::new(old_migrations.as_path())
-            .await
-            .unwrap()
-            .run(&pool)
-            .await
-            .unwrap();
-        for sql in [
-            "INSERT INTO memos (id, content, tags, created_at, updated_at) VALUES \
-             (3, '예전 색인 메모', '[]', '2026-01-01T00:00:00.000000Z', \
-              '2026-01-01T00:00:00.000000Z')",
-            "INSERT INTO documents (id, title, extracted_text, content_origin, created_at, \
-             updated_at) VALUES (5, '예전 문서', '예전 색인 본문', 'import', \
-             '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z')",
-            // The rows the old numbering gave them, and the stamp of a built index.
-            "INSERT INTO search_fts (rowid, title, body) VALUES \
-             (1099511627779, '', '예전 전 색인 인 메모'), (5, '예전 전 문서', '예전 전 색인 인 본문')",
-            "UPDATE search_index_state SET analyzer_version = 1, chunk_max_chars = 1200, \
-             chunk_overlap_chars = 150",
-        ] {
-            sqlx::query(sql).execute(&pool).await.unwrap();
-        }
-        pool.close().await;
-    }
+    let (path, pool) = support::database_at_migration(
+        &dir,
+        &[
+            "0001_memos_and_documents.sql",
+            "0002_search_index_and_chunks.sql",
+            "0003_search_index_automerge.sql",
+        ],
+    )
+    .await;
+    support::old_memo_and_document(&pool).await;
+    // The rows the old numbering gave them.
+    sqlx::query(
+        "INSERT INTO search_fts (rowid, title, body) VALUES \
+         (1099511627779, '', '예전 전 색인 인 메모'), (5, '예전 전 문서', '예전 전 색인 인 본문')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
     let store = SqliteStore::open(&SqliteOptions::at(path)).await.unwrap();
     assert!(store.search_index_status().await.unwrap().stale);
     assert!(

@@ -9,6 +9,20 @@ use jaryo_store::{DocumentPatch, NewDocument, Store};
 use jaryo_store_sqlite::{SqliteOptions, SqliteStore};
 use std::collections::BTreeMap;
 
+mod support;
+
+/// Each hit of a search: kind, id and score.
+async fn hits(
+    store: &SqliteStore,
+    search: &jaryo_store::SearchRequest,
+) -> Vec<(jaryo_store::SearchKind, i64, f64)> {
+    let page = store.search(search).await.unwrap();
+    page.hits
+        .iter()
+        .map(|hit| (hit.kind, hit.id, hit.score))
+        .collect()
+}
+
 /// One SQLite varint from `bytes[*at..]`, advancing `at`.
 fn varint(bytes: &[u8], at: &mut usize) -> u64 {
     let mut value = 0u64;
@@ -156,41 +170,18 @@ async fn every_indexed_row_has_its_fts5_size_in_its_block() {
 #[tokio::test]
 async fn an_index_from_before_the_blocks_is_rebuilt_with_them() {
     let dir = tempfile::tempdir().unwrap();
-    let old_migrations = dir.path().join("old-migrations");
-    std::fs::create_dir(&old_migrations).unwrap();
-    let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-    for name in [
-        "0001_memos_and_documents.sql",
-        "0002_search_index_and_chunks.sql",
-        "0003_search_index_automerge.sql",
-        "0004_search_index_newest_first.sql",
-    ] {
-        std::fs::copy(migrations.join(name), old_migrations.join(name)).unwrap();
-    }
-    let path = dir.path().join("jaryo.db");
+    let (path, pool) = support::database_at_migration(
+        &dir,
+        &[
+            "0001_memos_and_documents.sql",
+            "0002_search_index_and_chunks.sql",
+            "0003_search_index_automerge.sql",
+            "0004_search_index_newest_first.sql",
+        ],
+    )
+    .await;
+    support::old_memo_and_document(&pool).await;
     {
-        let options = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(&path)
-            .create_if_missing(true);
-        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
-        sqlx::migrate::Migrator::new(old_migrations.as_path())
-            .await
-            .unwrap()
-            .run(&pool)
-            .await
-            .unwrap();
-        for sql in [
-            "INSERT INTO memos (id, content, tags, created_at, updated_at) VALUES \
-             (3, '예전 색인 메모', '[]', '2026-01-01T00:00:00.000000Z', \
-              '2026-01-01T00:00:00.000000Z')",
-            "INSERT INTO documents (id, title, extracted_text, content_origin, created_at, \
-             updated_at) VALUES (5, '예전 문서', '예전 색인 본문', 'import', \
-             '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z')",
-            "UPDATE search_index_state SET analyzer_version = 1, chunk_max_chars = 1200, \
-             chunk_overlap_chars = 150",
-        ] {
-            sqlx::query(sql).execute(&pool).await.unwrap();
-        }
         // Their rows as that jaryo numbered and analysed them.
         for (rowid, title, body) in [
             (2199023255549_i64, "", "예전 색인 메모"),
@@ -214,27 +205,13 @@ async fn an_index_from_before_the_blocks_is_rebuilt_with_them() {
         limit: 10,
         after: None,
     };
-    let before: Vec<_> = store
-        .search(&search)
-        .await
-        .unwrap()
-        .hits
-        .iter()
-        .map(|hit| (hit.kind, hit.id, hit.score))
-        .collect();
+    let before = hits(&store, &search).await;
     assert_eq!(before.len(), 2);
 
     store.reindex(&|_| {}).await.unwrap();
     assert!(!store.search_index_status().await.unwrap().stale);
     assert_eq!(assert_blocks_hold_fts5_sizes(&store).await, 2);
-    let after: Vec<_> = store
-        .search(&search)
-        .await
-        .unwrap()
-        .hits
-        .iter()
-        .map(|hit| (hit.kind, hit.id, hit.score))
-        .collect();
+    let after = hits(&store, &search).await;
     assert_eq!(after, before, "the same ranking with the blocks as without");
     store.close().await;
 }
