@@ -527,11 +527,7 @@ fn search_on(
                 )
             })
             .map_err(map_error)?;
-        parse_top(&top)?
-            .top
-            .iter()
-            .map(|&(rowid, bits)| (rowid, rank_of(bits)))
-            .collect()
+        parse_top(&top)?.ranked()
     } else {
         rank_unfiltered(
             &tx,
@@ -628,8 +624,14 @@ fn parse_top(json: &str) -> StoreResult<Top> {
     serde_json::from_str(json).map_err(StoreError::internal)
 }
 
-fn rank_of(bits: i64) -> f64 {
-    f64::from_bits(bits as u64)
+impl Top {
+    /// The kept rows, in rank order, with their ranks.
+    fn ranked(&self) -> Vec<Ranked> {
+        self.top
+            .iter()
+            .map(|&(rowid, bits)| (rowid, f64::from_bits(bits as u64)))
+            .collect()
+    }
 }
 
 /// An unfiltered page's rows: per kind, the newest `window` matches ranked by relevance, then
@@ -674,11 +676,7 @@ fn rank_unfiltered(
         })
         .map_err(map_error)?;
     let top = parse_top(&top)?;
-    let mut ranked: Vec<Ranked> = top
-        .top
-        .iter()
-        .map(|&(rowid, bits)| (rowid, rank_of(bits)))
-        .collect();
+    let mut ranked = top.ranked();
     // Per kind, the range past its ranked window (older items), when the window is full
     // (older matches may follow).
     let beyond: Vec<(i64, i64)> = ranges
@@ -717,14 +715,8 @@ fn rank_unfiltered(
 /// Whether the item of an index row is live (in the read transaction's view).
 fn item_is_live(tx: &Connection, rowid: i64) -> StoreResult<bool> {
     let (sql, id) = match item_of_rowid(rowid) {
-        (SearchKind::Document, id) => (
-            "SELECT 1 FROM documents WHERE id = ?1 AND deleted_at IS NULL",
-            id,
-        ),
-        (SearchKind::Memo, id) => (
-            "SELECT 1 FROM memos WHERE id = ?1 AND deleted_at IS NULL",
-            id,
-        ),
+        (SearchKind::Document, id) => (DOCUMENT_OF_HIT, id),
+        (SearchKind::Memo, id) => (MEMO_OF_HIT, id),
     };
     let mut statement = tx.prepare_cached(sql).map_err(map_error)?;
     statement.exists([id]).map_err(map_error)
