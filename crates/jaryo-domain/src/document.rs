@@ -160,6 +160,22 @@ pub struct Document {
     /// Bumped by every change to the document's content; used for optimistic concurrency.
     pub version: i64,
     pub draft: DraftWork,
+    /// Tags given with the document when it was written (an import's own tags), beside the
+    /// `#tags` of its text; see [`Document::tags`].
+    pub given_tags: Vec<String>,
+}
+
+impl Document {
+    /// The document's tags: the given ones, then those of its original text.
+    pub fn tags(&self) -> Vec<String> {
+        crate::merge_tags(
+            &self.given_tags,
+            self.extracted_text
+                .as_deref()
+                .map(crate::parse_tags)
+                .unwrap_or_default(),
+        )
+    }
 }
 
 /// Text of a document: not empty or whitespace-only, at most [`DOCUMENT_TEXT_MAX_BYTES`];

@@ -50,6 +50,9 @@ pub struct Memo {
     pub updated_at: Timestamp,
     /// The live document this memo was promoted to, if any.
     pub document_id: Option<DocumentId>,
+    /// 1 when written, bumped by every change of the text; an edit that names an older
+    /// version is refused, so two tabs cannot silently overwrite each other.
+    pub version: i64,
 }
 
 #[cfg(test)]

@@ -32,6 +32,31 @@ pub fn parse_tags(text: &str) -> Vec<String> {
     tags
 }
 
+/// One tag given on its own (an import's `tags`), with or without its `#`: the tag exactly as
+/// [`parse_tags`] reads it from `#tag`, or `None` when the text is not one whole tag.
+pub fn parse_one_tag(text: &str) -> Option<String> {
+    let text = text.trim();
+    let bare = text.strip_prefix('#').unwrap_or(text);
+    let mut found = Vec::new();
+    collect_tags(&format!("#{bare}"), &mut found);
+    match found.as_slice() {
+        [tag] if tag.chars().count() == bare.nfc().count() => found.pop(),
+        _ => None,
+    }
+}
+
+/// Tags given with an item followed by the ones its text carries, each once
+/// (case-insensitively), in order of first appearance.
+pub fn merge_tags(given: &[String], from_text: Vec<String>) -> Vec<String> {
+    let mut tags: Vec<String> = Vec::with_capacity(given.len() + from_text.len());
+    for tag in given.iter().cloned().chain(from_text) {
+        if !tags.iter().any(|t| t.to_lowercase() == tag.to_lowercase()) {
+            tags.push(tag);
+        }
+    }
+    tags
+}
+
 fn collect_tags(text: &str, tags: &mut Vec<String>) {
     // Most text holds no tag; NFC makes no `#` where there was none, so skip normalising it
     // (which cost an import three times what analysing the text for search does).
@@ -105,6 +130,25 @@ mod tests {
         assert_eq!(
             parse_tags("#Rust #rust #RUST issue #42 #v2"),
             ["Rust", "v2"]
+        );
+    }
+
+    #[test]
+    fn one_tag_is_read_as_from_the_text_and_merged_once() {
+        assert_eq!(parse_one_tag("예산").as_deref(), Some("예산"));
+        assert_eq!(
+            parse_one_tag("#project/jaryo").as_deref(),
+            Some("project/jaryo")
+        );
+        for not_one in ["", "#", "두 단어", "42", "a#b", "tag!"] {
+            assert_eq!(parse_one_tag(not_one), None, "{not_one:?}");
+        }
+        assert_eq!(
+            merge_tags(
+                &["예산".into(), "Rust".into()],
+                vec!["rust".into(), "회의".into()]
+            ),
+            ["예산", "Rust", "회의"]
         );
     }
 

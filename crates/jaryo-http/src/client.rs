@@ -4,7 +4,7 @@
 
 use crate::wire::{
     DocumentJson, DocumentPage, DocumentPatchInput, ErrorJson, MemoInput, MemoJson, MemoPage,
-    NewDocumentInput, SearchPageJson,
+    MemoPatchInput, NewDocumentInput, SearchPageJson,
 };
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
@@ -255,8 +255,9 @@ impl ApiClient {
     }
 
     pub async fn update_memo(&self, id: i64, content: &str) -> Result<MemoJson, ClientError> {
-        let body = MemoInput {
+        let body = MemoPatchInput {
             content: content.to_owned(),
+            version: None,
         };
         self.call_some(
             Method::PATCH,

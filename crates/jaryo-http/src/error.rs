@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use jaryo_domain::InputError;
 use jaryo_store::StoreError;
 use serde_json::{Map, Value, json};
+use std::borrow::Cow;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -33,7 +34,7 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("{message}")]
     Invalid {
-        field: Option<&'static str>,
+        field: Option<Cow<'static, str>>,
         message: String,
     },
     #[error("the service is temporarily unavailable")]
@@ -101,7 +102,7 @@ impl From<InputError> for ApiError {
             | InputError::NulCharacter { field } => *field,
         };
         Self::Invalid {
-            field: Some(field),
+            field: Some(field.into()),
             message: error.to_string(),
         }
     }
@@ -133,7 +134,7 @@ impl From<StoreError> for ApiError {
                 Self::Conflict {
                     code: "version_conflict",
                     message: format!(
-                        "the document changed since you read it (now version {current_version}); \
+                        "it changed since you read it (now version {current_version}); \
                          reload and try again"
                     ),
                     details,

@@ -6,9 +6,12 @@ use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
-/// A JSON body. Malformed JSON is 400, a body of the wrong shape 422, a body over the limit
-/// 413, a missing `Content-Type: application/json` 415.
+/// A JSON body. Malformed JSON is 400, a body over the limit 413, a missing
+/// `Content-Type: application/json` 415. A body that is not a JSON object, holds a field the
+/// type does not know, lacks one it needs or has one of the wrong type is 422 naming the
+/// field: a misspelt filter must never widen what a request touches.
 pub struct ApiJson<T>(pub T);
 
 impl<T, S> FromRequest<S> for ApiJson<T>
@@ -19,11 +22,41 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(json_rejection(rejection)),
-        }
+        // axum's `Json` checks the content type and the syntax; the shape is checked below,
+        // where the field at fault can be named.
+        let value = match axum::Json::<Value>::from_request(req, state).await {
+            Ok(axum::Json(value)) => value,
+            Err(rejection) => return Err(json_rejection(rejection)),
+        };
+        parse_body(value).map(Self)
     }
+}
+
+/// Reads a JSON body into `T`, refusing anything but an object: serde reads a struct from
+/// an array too, and `[]` would then be a body with every field left out.
+pub fn parse_body<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    if !value.is_object() {
+        return Err(ApiError::invalid("the body must be a JSON object"));
+    }
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner().to_string();
+        // A missing field is reported at the object holding it; name the field itself.
+        let named = ["unknown field `", "missing field `"]
+            .iter()
+            .find_map(|prefix| inner.strip_prefix(prefix))
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_owned);
+        let field = match (named, path.as_str()) {
+            (Some(name), ".") => name,
+            (Some(name), path) if !path.ends_with(&name) => format!("{path}.{name}"),
+            (_, path) => path.to_owned(),
+        };
+        ApiError::Invalid {
+            message: format!("{field}: {inner}"),
+            field: Some(field.into()),
+        }
+    })
 }
 
 fn json_rejection(rejection: JsonRejection) -> ApiError {

@@ -62,13 +62,14 @@ pub fn router(state: AppState, config: &HttpConfig) -> Router {
         .merge(api::review::routes())
         .merge(api::status::routes())
         .merge(api::search::routes())
-        .route("/openapi.json", get(api::openapi::openapi_json))
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(axum::middleware::from_fn_with_state(
             state.token.clone(),
             auth::require_token,
         ))
-        .with_state(state);
+        .with_state(state)
+        // Public: it describes the API, not what the API holds.
+        .route("/openapi.json", get(api::openapi::openapi_json));
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", api)
@@ -96,7 +97,11 @@ pub async fn serve(
         .await
 }
 
-async fn healthz() -> Json<serde_json::Value> {
+/// Whether this process is up; needs no token.
+#[utoipa::path(get, path = "/healthz", tag = "status", security(()),
+    responses((status = 200, description = "`{\"status\": \"ok\"}`",
+        content_type = "application/json")))]
+pub async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use jaryo_domain::{ContentOrigin, Document, DraftState, MdDraftStatus, Memo};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
@@ -21,6 +21,8 @@ pub struct MemoJson {
     pub updated_at: DateTime<Utc>,
     /// The live document this memo was promoted to.
     pub document_id: Option<i64>,
+    /// Send it back in a `PATCH` to refuse overwriting someone else's change.
+    pub version: i64,
 }
 
 impl From<Memo> for MemoJson {
@@ -32,15 +34,30 @@ impl From<Memo> for MemoJson {
             created_at: memo.created_at,
             updated_at: memo.updated_at,
             document_id: memo.document_id.map(|id| id.0),
+            version: memo.version,
         }
     }
 }
 
-/// The body of `POST /memos` and `PATCH /memos/{id}`.
+/// The body of `POST /memos`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct MemoInput {
-    /// Markdown text; not empty or whitespace-only.
+    /// Markdown text; not empty or whitespace-only, no NUL character, at most 1 MiB.
+    #[schema(min_length = 1, pattern = "\\S")]
     pub content: String,
+}
+
+/// The body of `PATCH /memos/{id}`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemoPatchInput {
+    /// The new text; not empty or whitespace-only, no NUL character, at most 1 MiB.
+    #[schema(min_length = 1, pattern = "\\S")]
+    pub content: String,
+    /// The version you read; a stale one is refused with 409 `version_conflict`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
 }
 
 /// The drafting work of a document.
@@ -58,6 +75,99 @@ pub struct DraftJson {
     /// The draft awaits review and its fidelity check found something the memo does not say
     /// (details in `source_metadata.fidelity`).
     pub needs_attention: bool,
+    /// While `pending`: why the draft has not started (in `GET /documents` and
+    /// `GET /documents/{id}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<WaitingJson>,
+}
+
+/// Why a waiting draft has not started, so a person knows whether to act.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct WaitingJson {
+    pub reason: WaitingReason,
+    /// The reason in words.
+    pub message: String,
+    /// With `retry`: when the next attempt may start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<DateTime<Utc>>,
+    /// With `queue`: drafts ready to run now, this one included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queued: Option<u64>,
+}
+
+/// What a waiting draft waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitingReason {
+    /// The model server does not answer; drafting resumes by itself when it does.
+    ModelDown,
+    /// The worker has paused drafting.
+    Paused,
+    /// The last attempt failed; the next one waits for its time (`until`).
+    Retry,
+    /// Its turn in the queue: drafts are made oldest first, as many at once as the gate allows.
+    Queue,
+}
+
+/// What a waiting draft can wait for, as seen at one moment.
+#[derive(Debug, Clone, Copy)]
+pub struct WaitingContext {
+    pub now: DateTime<Utc>,
+    pub model_down: bool,
+    pub paused: bool,
+    /// Pending drafts whose time has come.
+    pub ready: u64,
+}
+
+impl WaitingContext {
+    /// Why a draft in `draft` waits, or `None` when it is not waiting. The root cause
+    /// first: a model server that is down explains a retry too.
+    pub fn reason(&self, draft: &DraftJson) -> Option<WaitingJson> {
+        if draft.state != DraftState::Pending {
+            return None;
+        }
+        let waiting = |reason, message: String| WaitingJson {
+            reason,
+            message,
+            until: None,
+            queued: None,
+        };
+        if self.model_down {
+            return Some(waiting(
+                WaitingReason::ModelDown,
+                "the model server does not answer; drafting resumes by itself when it does".into(),
+            ));
+        }
+        if self.paused {
+            return Some(waiting(WaitingReason::Paused, "drafting is paused".into()));
+        }
+        if let Some(at) = draft.next_attempt_at
+            && at > self.now
+        {
+            return Some(WaitingJson {
+                until: Some(at),
+                ..waiting(
+                    WaitingReason::Retry,
+                    match &draft.last_error {
+                        Some(error) => {
+                            format!("the last attempt failed ({error}); tried again at {at}")
+                        }
+                        None => format!("tried again at {at}"),
+                    },
+                )
+            });
+        }
+        Some(WaitingJson {
+            queued: Some(self.ready.max(1)),
+            ..waiting(
+                WaitingReason::Queue,
+                format!(
+                    "queued: {} drafts ready to run, made oldest first",
+                    self.ready.max(1)
+                ),
+            )
+        })
+    }
 }
 
 /// A document, with every column by its seed name.
@@ -83,6 +193,10 @@ pub struct DocumentJson {
     /// Send it back in a `PATCH` to refuse overwriting someone else's change.
     pub version: i64,
     pub draft: DraftJson,
+    /// The tags given when the document was written (an import's), then the `#tags` of its
+    /// original text, each once.
+    #[serde(default)]
+    pub tags: Vec<String>,
 }
 
 impl From<Document> for DocumentJson {
@@ -94,7 +208,9 @@ impl From<Document> for DocumentJson {
             .and_then(Value::as_bool)
             .unwrap_or(false);
         let needs_attention = flagged && doc.md_draft_status == Some(MdDraftStatus::Draft);
+        let tags = doc.tags();
         Self {
+            tags,
             id: doc.id.0,
             title: doc.title,
             extracted_text: doc.extracted_text,
@@ -116,23 +232,46 @@ impl From<Document> for DocumentJson {
                 next_attempt_at: doc.draft.next_attempt_at,
                 lease_expires_at: doc.draft.lease_expires_at,
                 needs_attention,
+                waiting: None,
             },
         }
     }
 }
 
 /// The body of `POST /documents`.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewDocumentInput {
     /// Derived from the text when absent.
     pub title: Option<String>,
     pub extracted_text: String,
     /// `user` (default) or `import`.
     pub content_origin: Option<ContentOrigin>,
+    /// An import's own date: when the note was written where it came from (an RFC 3339 time,
+    /// or a date for its midnight UTC). Only with `content_origin: import`; default now.
+    #[serde(
+        default,
+        deserialize_with = "date_or_time",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>, example = "2020-01-01T09:30:00+09:00")]
+    pub created_at: Option<DateTime<Utc>>,
+    /// When it was last changed there; default `created_at`. Only with `import`.
+    #[serde(
+        default,
+        deserialize_with = "date_or_time",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schema(value_type = Option<String>, example = "2020-02-01")]
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Tags of the document besides the `#tags` in its text, with or without `#`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
 }
 
 /// The body of `PATCH /documents/{id}`: the fields to change.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DocumentPatchInput {
     pub title: Option<String>,
     pub extracted_text: Option<String>,
@@ -251,6 +390,7 @@ pub struct ErrorDetail {
 /// alternatives (a document in any is selected; none set selects every document with draft
 /// work); `model` and the times narrow the selection.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[serde(default)]
 pub struct RedraftSelection {
     /// Drafts the fidelity check flagged.
@@ -261,9 +401,15 @@ pub struct RedraftSelection {
     pub outdated_prompt: bool,
     /// Only drafts made by this model.
     pub model: Option<String>,
-    /// Only drafts made at or after this time.
+    /// Only drafts made at or after this time: an RFC 3339 time, or a date (`2026-11-01`,
+    /// from its midnight UTC).
+    #[serde(deserialize_with = "date_or_time")]
+    #[schema(value_type = Option<String>, example = "2026-11-01")]
     pub drafted_from: Option<DateTime<Utc>>,
-    /// Only drafts made before this time.
+    /// Only drafts made before this time: an RFC 3339 time, or a date (before its midnight
+    /// UTC).
+    #[serde(deserialize_with = "date_or_time")]
+    #[schema(value_type = Option<String>, example = "2026-12-01T09:00:00Z")]
     pub drafted_before: Option<DateTime<Utc>>,
     /// Queue exactly these documents; the filters above are then ignored.
     pub document_ids: Option<Vec<i64>>,
@@ -284,6 +430,7 @@ pub struct RedraftSummary {
 
 /// The body of `POST /documents/{id}/draft/accept`; every field may be left out.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[serde(default)]
 pub struct AcceptDraftInput {
     /// The person's edited text, which becomes the accepted `md_content`. Absent: the draft
@@ -295,8 +442,30 @@ pub struct AcceptDraftInput {
 
 /// The body of `POST /documents/{id}/draft/reject`; may be left out.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[serde(default)]
 pub struct RejectDraftInput {
     /// The version you read; a stale one is refused with 409 `version_conflict`.
     pub version: Option<i64>,
+}
+
+/// Reads a time given as an RFC 3339 time or as a plain date (`2026-11-01`), which means that
+/// day's midnight UTC. The one reading of a person's date everywhere the API and the CLI take
+/// one.
+pub fn parse_date_or_time(text: &str) -> Result<DateTime<Utc>, String> {
+    let text = text.trim();
+    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
+        return Ok(time.with_timezone(&Utc));
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map(|date| date.and_time(chrono::NaiveTime::MIN).and_utc())
+        .map_err(|_| format!("expected a date like 2026-11-01 or an RFC 3339 time, not {text:?}"))
+}
+
+fn date_or_time<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<DateTime<Utc>>, D::Error> {
+    Option::<String>::deserialize(deserializer)?
+        .map(|text| parse_date_or_time(&text).map_err(serde::de::Error::custom))
+        .transpose()
 }

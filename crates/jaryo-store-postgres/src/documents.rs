@@ -23,7 +23,7 @@ macro_rules! document_columns {
         "id, title, extracted_text, md_content, content_origin, md_status, md_draft_status, \
          md_extraction_engine, md_generated_at, source_metadata, created_at, updated_at, \
          deleted_at, version, draft_state, draft_attempts, draft_next_attempt_at, \
-         draft_last_error, draft_lease_owner, draft_lease_expires_at"
+         draft_last_error, draft_lease_owner, draft_lease_expires_at, given_tags"
     };
 }
 pub(crate) use document_columns;
@@ -39,6 +39,7 @@ pub(crate) fn decode(row: &PgRow) -> StoreResult<Document> {
     let draft_state: String = row.try_get("draft_state").map_err(map_error)?;
     let Json(source_metadata): Json<Map<String, Value>> =
         row.try_get("source_metadata").map_err(map_error)?;
+    let Json(given_tags): Json<Vec<String>> = row.try_get("given_tags").map_err(map_error)?;
     Ok(Document {
         id: DocumentId(row.try_get("id").map_err(map_error)?),
         title: row.try_get("title").map_err(map_error)?,
@@ -65,6 +66,7 @@ pub(crate) fn decode(row: &PgRow) -> StoreResult<Document> {
             lease_owner: text("draft_lease_owner")?,
             lease_expires_at: time("draft_lease_expires_at")?,
         },
+        given_tags,
     })
 }
 
@@ -156,7 +158,7 @@ pub async fn create(store: &PostgresStore, new: &NewDocument) -> StoreResult<Doc
             new.content_origin
         )));
     }
-    let now = store.clock.now();
+    let (created_at, updated_at) = new.times(store.clock.now());
     let title = new
         .title
         .as_ref()
@@ -166,18 +168,21 @@ pub async fn create(store: &PostgresStore, new: &NewDocument) -> StoreResult<Doc
         &title,
         Some(new.extracted_text.as_str()),
         &store.chunk_config,
-    );
+    )
+    .with_given_tags(&new.tags);
     let mut tx = store.begin_write().await?;
     let row = sqlx::query(concat!(
         "INSERT INTO documents (title, extracted_text, content_origin, source_metadata, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) RETURNING ",
+         created_at, updated_at, given_tags) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ",
         document_columns!()
     ))
     .bind(title)
     .bind(new.extracted_text.as_str())
     .bind(new.content_origin.as_str())
     .bind(Json(&new.source_metadata))
-    .bind(now)
+    .bind(created_at)
+    .bind(updated_at)
+    .bind(Json(&new.tags))
     .fetch_one(&mut *tx)
     .await
     .map_err(map_error)?;
@@ -216,6 +221,8 @@ pub async fn list(
          AND ($5::bool IS NULL OR (md_draft_status IS NOT DISTINCT FROM 'draft' \
               AND COALESCE(source_metadata #> '{fidelity,flagged}' \
                            IN ('true'::jsonb, '1'::jsonb), false)) = $5) \
+         AND ($7::bool IS NULL OR (draft_state IN ('pending', 'running') \
+              AND draft_last_error IS NOT NULL) = $7) \
          ORDER BY id DESC LIMIT $6"
     ))
     .bind(page.before.unwrap_or(i64::MAX))
@@ -224,6 +231,7 @@ pub async fn list(
     .bind(filter.content_origin.map(|s| s.as_str()))
     .bind(filter.needs_attention)
     .bind(i64::from(page.limit) + 1)
+    .bind(filter.retrying)
     .fetch_all(pool)
     .await
     .map_err(map_error)?;
@@ -286,7 +294,8 @@ pub async fn update(
         &document.title,
         document.extracted_text.as_deref(),
         &store.chunk_config,
-    );
+    )
+    .with_given_tags(&document.given_tags);
     index_document(&mut tx, document.id, &entry).await?;
     let wake = document.draft.state == DraftState::Pending;
     if wake {

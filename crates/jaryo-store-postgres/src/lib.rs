@@ -306,8 +306,9 @@ impl jaryo_store::Store for PostgresStore {
         &self,
         id: jaryo_domain::MemoId,
         text: &jaryo_domain::MemoText,
+        expected_version: Option<i64>,
     ) -> StoreResult<jaryo_domain::Memo> {
-        memos::update(self, id, text).await
+        memos::update(self, id, text, expected_version).await
     }
 
     async fn delete_memo(&self, id: jaryo_domain::MemoId) -> StoreResult<()> {

@@ -11,7 +11,7 @@ use sqlx::{PgConnection, PgPool, Row};
 
 macro_rules! memo_columns {
     () => {
-        "id, content, tags, document_id, created_at, updated_at"
+        "id, content, tags, document_id, created_at, updated_at, version"
     };
 }
 
@@ -31,6 +31,7 @@ fn decode(row: &PgRow) -> StoreResult<Memo> {
         updated_at: row
             .try_get::<Timestamp, _>("updated_at")
             .map_err(map_error)?,
+        version: row.try_get("version").map_err(map_error)?,
     })
 }
 
@@ -88,6 +89,7 @@ pub async fn create(store: &PostgresStore, text: &MemoText) -> StoreResult<Memo>
         created_at: now,
         updated_at: now,
         document_id: None,
+        version: 1,
     })
 }
 
@@ -120,13 +122,28 @@ pub async fn list(pool: &PgPool, page: PageRequest) -> StoreResult<Page<Memo>> {
     Ok(Page::from_overfetch(memos, page.limit, |m| m.id.0))
 }
 
-pub async fn update(store: &PostgresStore, id: MemoId, text: &MemoText) -> StoreResult<Memo> {
+pub async fn update(
+    store: &PostgresStore,
+    id: MemoId,
+    text: &MemoText,
+    expected_version: Option<i64>,
+) -> StoreResult<Memo> {
     let now = store.clock.now();
     let tags = text.tags();
     let entry = MemoEntry::new(text.as_str());
     let mut tx = store.begin_write().await?;
+    // Locked, so two edits naming the same version cannot both pass the check.
+    let current: i64 = sqlx::query_scalar(
+        "SELECT version FROM memos WHERE id = $1 AND deleted_at IS NULL FOR UPDATE",
+    )
+    .bind(id.0)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(map_error)?
+    .ok_or_else(|| not_found(id))?;
+    jaryo_store::check_version(expected_version, current)?;
     let row = sqlx::query(concat!(
-        "UPDATE memos SET content = $1, tags = $2, updated_at = $3 \
+        "UPDATE memos SET content = $1, tags = $2, updated_at = $3, version = version + 1 \
          WHERE id = $4 AND deleted_at IS NULL RETURNING ",
         memo_columns!()
     ))

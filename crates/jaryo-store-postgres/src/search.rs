@@ -57,6 +57,9 @@ pub(crate) struct DocumentEntry {
     body: Option<BodyEntry>,
 }
 
+/// A document as a reindex reads it: id, title, original text, given tags.
+type ReindexedDocument = (i64, String, Option<String>, Json<Vec<String>>);
+
 /// The chunks and tags of a document's `extracted_text`.
 struct BodyEntry {
     chunks: Vec<Chunk>,
@@ -75,6 +78,14 @@ impl DocumentEntry {
                     .collect(),
             }),
         }
+    }
+
+    /// Adds the document's given tags (an import's own) to the ones of its text.
+    pub(crate) fn with_given_tags(mut self, given: &[String]) -> Self {
+        if let Some(body) = &mut self.body {
+            jaryo_store::search::add_given_tag_keys(&mut body.tags, given);
+        }
+        self
     }
 }
 
@@ -440,22 +451,23 @@ pub async fn reindex(
     let mut after = 0i64;
     loop {
         let mut tx = store.begin_write().await?;
-        let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(
-            "SELECT id, title, extracted_text FROM documents WHERE deleted_at IS NULL \
-             AND id > $1 ORDER BY id LIMIT $2 FOR SHARE",
+        let rows: Vec<ReindexedDocument> = sqlx::query_as(
+            "SELECT id, title, extracted_text, given_tags FROM documents \
+             WHERE deleted_at IS NULL AND id > $1 ORDER BY id LIMIT $2 FOR SHARE",
         )
         .bind(after)
         .bind(REINDEX_BATCH)
         .fetch_all(&mut *tx)
         .await
         .map_err(map_error)?;
-        for (id, title, text) in &rows {
-            let entry = DocumentEntry::new(title, text.as_deref(), &store.chunk_config);
+        for (id, title, text, Json(given)) in &rows {
+            let entry = DocumentEntry::new(title, text.as_deref(), &store.chunk_config)
+                .with_given_tags(given);
             report.chunks += entry.body.as_ref().map_or(0, |body| body.chunks.len()) as u64;
             index_document(&mut tx, DocumentId(*id), &entry).await?;
         }
         tx.commit().await.map_err(map_error)?;
-        let Some((last, _, _)) = rows.last() else {
+        let Some((last, ..)) = rows.last() else {
             break;
         };
         after = *last;

@@ -177,7 +177,7 @@ async fn a_statement_stuck_past_the_statement_timeout_fails_as_unavailable() {
 
     let started = Instant::now();
     match store
-        .update_memo(memo.id, &text("기다리다 포기한 편집"))
+        .update_memo(memo.id, &text("기다리다 포기한 편집"), None)
         .await
     {
         Err(StoreError::Unavailable(_)) => {}

@@ -47,8 +47,11 @@ pub(crate) struct NewDocumentRow {
     pub extracted_text: String,
     pub content_origin: &'static str,
     pub source_metadata: String,
+    /// JSON array of the tags given with the document.
+    pub given_tags: String,
     pub entry: DocumentEntry,
-    pub now: Timestamp,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 /// An item to insert and the caller waiting for it.
@@ -304,6 +307,7 @@ async fn insert_memos(conn: &mut SqliteConnection, rows: &[&NewMemoRow]) -> Stor
             created_at: row.now,
             updated_at: row.now,
             document_id: None,
+            version: 1,
         })
         .collect();
     let tags: Vec<(MemoId, &[String])> = memos
@@ -321,7 +325,7 @@ async fn insert_documents(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let values: Vec<(&str, &str, &str, &str, String)> = rows
+    let values: Vec<(&str, &str, &str, &str, String, String, &str)> = rows
         .iter()
         .map(|row| {
             (
@@ -329,15 +333,17 @@ async fn insert_documents(
                 row.extracted_text.as_str(),
                 row.content_origin,
                 row.source_metadata.as_str(),
-                encode_time(row.now),
+                encode_time(row.created_at),
+                encode_time(row.updated_at),
+                row.given_tags.as_str(),
             )
         })
         .collect();
     let records = sqlx::query(concat!(
         "INSERT INTO documents (title, extracted_text, content_origin, source_metadata, \
-         created_at, updated_at) \
-         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 4 \
-         FROM json_each(?1) ORDER BY key RETURNING ",
+         created_at, updated_at, given_tags) \
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
+         value ->> 6 FROM json_each(?1) ORDER BY key RETURNING ",
         document_columns!()
     ))
     .bind(json_rows(&values)?)

@@ -17,7 +17,7 @@ macro_rules! document_columns {
         "id, title, extracted_text, md_content, content_origin, md_status, md_draft_status, \
          md_extraction_engine, md_generated_at, source_metadata, created_at, updated_at, \
          deleted_at, version, draft_state, draft_attempts, draft_next_attempt_at, \
-         draft_last_error, draft_lease_owner, draft_lease_expires_at"
+         draft_last_error, draft_lease_owner, draft_lease_expires_at, given_tags"
     };
 }
 pub(crate) use document_columns;
@@ -30,6 +30,7 @@ pub(crate) fn decode(row: &SqliteRow) -> StoreResult<Document> {
     let draft_state: String = row.try_get("draft_state").map_err(map_error)?;
     let source_metadata: String = row.try_get("source_metadata").map_err(map_error)?;
     let attempts: i64 = row.try_get("draft_attempts").map_err(map_error)?;
+    let given_tags: String = row.try_get("given_tags").map_err(map_error)?;
     Ok(Document {
         id: DocumentId(row.try_get("id").map_err(map_error)?),
         title: row.try_get("title").map_err(map_error)?,
@@ -56,6 +57,7 @@ pub(crate) fn decode(row: &SqliteRow) -> StoreResult<Document> {
             lease_owner: get_text("draft_lease_owner")?,
             lease_expires_at: decode_opt_time(get_text("draft_lease_expires_at")?)?,
         },
+        given_tags: serde_json::from_str(&given_tags).map_err(StoreError::internal)?,
     })
 }
 
@@ -137,7 +139,7 @@ pub async fn create(store: &SqliteStore, new: &NewDocument) -> StoreResult<Docum
             new.content_origin
         )));
     }
-    let now = store.clock.now();
+    let (created_at, updated_at) = new.times(store.clock.now());
     let title = new
         .title
         .as_ref()
@@ -147,14 +149,17 @@ pub async fn create(store: &SqliteStore, new: &NewDocument) -> StoreResult<Docum
         &title,
         Some(new.extracted_text.as_str()),
         &store.chunk_config,
-    );
+    )
+    .with_given_tags(&new.tags);
     let row = crate::batch::NewDocumentRow {
         title,
         extracted_text: new.extracted_text.as_str().to_owned(),
         content_origin: new.content_origin.as_str(),
         source_metadata: serde_json::Value::Object(new.source_metadata.clone()).to_string(),
+        given_tags: serde_json::to_string(&new.tags).map_err(StoreError::internal)?,
         entry,
-        now,
+        created_at,
+        updated_at,
     };
     store.batcher.insert_document(row).await
 }
@@ -187,6 +192,8 @@ pub async fn list(
          AND (?4 IS NULL OR content_origin = ?4) \
          AND (?5 IS NULL OR (md_draft_status IS 'draft' \
               AND coalesce(json_extract(source_metadata, '$.fidelity.flagged'), 0) = 1) = ?5) \
+         AND (?7 IS NULL OR (draft_state IN ('pending', 'running') \
+              AND draft_last_error IS NOT NULL) = ?7) \
          ORDER BY id DESC LIMIT ?6"
     ))
     .bind(page.before.unwrap_or(i64::MAX))
@@ -195,6 +202,7 @@ pub async fn list(
     .bind(filter.content_origin.map(|s| s.as_str()))
     .bind(filter.needs_attention)
     .bind(i64::from(page.limit) + 1)
+    .bind(filter.retrying)
     .fetch_all(pool)
     .await
     .map_err(map_error)?;
@@ -261,7 +269,8 @@ pub async fn update(
             document.extracted_text.as_deref(),
             &store.chunk_config,
         ),
-    };
+    }
+    .with_given_tags(&document.given_tags);
     index_document(&mut tx, document.id, &entry, false).await?;
     tx.commit().await.map_err(map_error)?;
     if document.draft.state == jaryo_domain::DraftState::Pending {

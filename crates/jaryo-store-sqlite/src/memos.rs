@@ -10,7 +10,7 @@ use sqlx::{Row, SqliteConnection, SqlitePool};
 
 macro_rules! memo_columns {
     () => {
-        "id, content, tags, document_id, created_at, updated_at"
+        "id, content, tags, document_id, created_at, updated_at, version"
     };
 }
 
@@ -26,6 +26,7 @@ fn decode(row: &SqliteRow) -> StoreResult<Memo> {
             .map(DocumentId),
         created_at: decode_time(row.try_get("created_at").map_err(map_error)?)?,
         updated_at: decode_time(row.try_get("updated_at").map_err(map_error)?)?,
+        version: row.try_get("version").map_err(map_error)?,
     })
 }
 
@@ -110,14 +111,27 @@ pub async fn list(pool: &SqlitePool, page: PageRequest) -> StoreResult<Page<Memo
     Ok(Page::from_overfetch(memos, page.limit, |m| m.id.0))
 }
 
-pub async fn update(store: &SqliteStore, id: MemoId, text: &MemoText) -> StoreResult<Memo> {
+pub async fn update(
+    store: &SqliteStore,
+    id: MemoId,
+    text: &MemoText,
+    expected_version: Option<i64>,
+) -> StoreResult<Memo> {
     let now = store.clock.now();
     let tags = text.tags();
     let tags_json = serde_json::to_string(&tags).map_err(StoreError::internal)?;
     let entry = MemoEntry::new(text.as_str());
     let mut tx = store.begin_write().await?;
+    let current: i64 =
+        sqlx::query_scalar("SELECT version FROM memos WHERE id = ?1 AND deleted_at IS NULL")
+            .bind(id.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_error)?
+            .ok_or_else(|| not_found(id))?;
+    jaryo_store::check_version(expected_version, current)?;
     let row = sqlx::query(concat!(
-        "UPDATE memos SET content = ?1, tags = ?2, updated_at = ?3 \
+        "UPDATE memos SET content = ?1, tags = ?2, updated_at = ?3, version = version + 1 \
          WHERE id = ?4 AND deleted_at IS NULL RETURNING ",
         memo_columns!()
     ))

@@ -133,6 +133,14 @@ impl DocumentEntry {
             body: Some(body),
         }
     }
+
+    /// Adds the document's given tags (an import's own) to the ones of its text.
+    pub(crate) fn with_given_tags(mut self, given: &[String]) -> Self {
+        if let Some(body) = &mut self.body {
+            jaryo_store::search::add_given_tag_keys(&mut body.tags, given);
+        }
+        self
+    }
 }
 
 /// One row of the index: a row id and the terms of its title and body columns.
@@ -888,9 +896,9 @@ pub async fn reindex(
     let mut after = 0i64;
     loop {
         let mut tx = store.begin_write().await?;
-        let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(
-            "SELECT id, title, extracted_text FROM documents WHERE deleted_at IS NULL \
-             AND id > ?1 ORDER BY id LIMIT ?2",
+        let rows: Vec<(i64, String, Option<String>, String)> = sqlx::query_as(
+            "SELECT id, title, extracted_text, given_tags FROM documents \
+             WHERE deleted_at IS NULL AND id > ?1 ORDER BY id LIMIT ?2",
         )
         .bind(after)
         .bind(REINDEX_BATCH)
@@ -899,11 +907,14 @@ pub async fn reindex(
         .map_err(map_sqlx_error)?;
         let entries: Vec<(DocumentId, DocumentEntry)> = rows
             .iter()
-            .map(|(id, title, text)| {
-                let entry = DocumentEntry::new(title, text.as_deref(), &store.chunk_config);
-                (DocumentId(*id), entry)
+            .map(|(id, title, text, given_tags)| {
+                let given: Vec<String> =
+                    serde_json::from_str(given_tags).map_err(StoreError::internal)?;
+                let entry = DocumentEntry::new(title, text.as_deref(), &store.chunk_config)
+                    .with_given_tags(&given);
+                Ok((DocumentId(*id), entry))
             })
-            .collect();
+            .collect::<StoreResult<_>>()?;
         report.chunks += entries
             .iter()
             .map(|(_, entry)| entry.body.as_ref().map_or(0, |body| body.chunks.len()) as u64)
@@ -919,7 +930,7 @@ pub async fn reindex(
             .collect();
         write_index_rows(&mut tx, &index_rows, false).await?;
         tx.commit().await.map_err(map_sqlx_error)?;
-        let Some((last, _, _)) = rows.last() else {
+        let Some((last, ..)) = rows.last() else {
             break;
         };
         after = *last;

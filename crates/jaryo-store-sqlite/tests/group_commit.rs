@@ -119,6 +119,9 @@ async fn memos_and_documents_written_together_keep_their_own_ids_and_index_rows(
                             .unwrap(),
                         content_origin: ContentOrigin::Import,
                         source_metadata: Default::default(),
+                        created_at: None,
+                        updated_at: None,
+                        tags: Vec::new(),
                     })
                     .await
                     .unwrap();

@@ -30,6 +30,9 @@ async fn fill(store: &SqliteStore) -> (i64, Vec<(SearchKind, i64)>) {
             .unwrap(),
             content_origin: ContentOrigin::User,
             source_metadata: Default::default(),
+            created_at: None,
+            updated_at: None,
+            tags: Vec::new(),
         })
         .await
         .unwrap();
@@ -45,6 +48,9 @@ async fn fill(store: &SqliteStore) -> (i64, Vec<(SearchKind, i64)>) {
                 .unwrap(),
                 content_origin: ContentOrigin::User,
                 source_metadata: Default::default(),
+                created_at: None,
+                updated_at: None,
+                tags: Vec::new(),
             })
             .await
             .unwrap();

@@ -13,6 +13,9 @@ async fn create_document(store: &SqliteStore, text: &str) -> i64 {
             extracted_text: DocumentText::parse("extracted_text", text.to_owned()).unwrap(),
             content_origin: ContentOrigin::Import,
             source_metadata: Default::default(),
+            created_at: None,
+            updated_at: None,
+            tags: Vec::new(),
         })
         .await
         .unwrap()

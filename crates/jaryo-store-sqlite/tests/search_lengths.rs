@@ -75,6 +75,9 @@ fn new_document(title: &str, text: &str) -> NewDocument {
         extracted_text: DocumentText::parse("extracted_text", text.to_owned()).unwrap(),
         content_origin: ContentOrigin::Import,
         source_metadata: Default::default(),
+        created_at: None,
+        updated_at: None,
+        tags: Vec::new(),
     }
 }
 
@@ -117,7 +120,7 @@ async fn every_indexed_row_has_its_fts5_size_in_its_block() {
 
     // Edits change sizes; deletes and promotes take rows away and add them.
     store
-        .update_memo(memos[5].id, &MemoText::parse("짧게".into()).unwrap())
+        .update_memo(memos[5].id, &MemoText::parse("짧게".into()).unwrap(), None)
         .await
         .unwrap();
     store

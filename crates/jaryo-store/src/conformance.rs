@@ -9,7 +9,8 @@ use crate::{
     Store, StoreError,
 };
 use jaryo_domain::{
-    ContentOrigin, DocumentId, DocumentText, DraftState, ManualClock, MdDraftStatus, MemoText,
+    ContentOrigin, DocumentId, DocumentText, DraftState, ManualClock, MdDraftStatus, MemoId,
+    MemoText,
 };
 use serde_json::json;
 use std::sync::Arc;
@@ -48,7 +49,7 @@ pub async fn memos_round_trip_and_soft_delete(fx: Fixture) {
     assert_eq!(store.get_memo(memo.id).await.unwrap(), memo);
     fx.clock.advance(Duration::from_secs(1));
     let edited = store
-        .update_memo(memo.id, &text("고친 메모 #새태그"))
+        .update_memo(memo.id, &text("고친 메모 #새태그"), None)
         .await
         .unwrap();
     assert_eq!(edited.tags, ["새태그"]);
@@ -70,6 +71,53 @@ pub async fn memos_round_trip_and_soft_delete(fx: Fixture) {
             .items
             .is_empty()
     );
+}
+
+pub async fn memo_edits_use_optimistic_concurrency(fx: Fixture) {
+    let store = fx.store.clone();
+    let memo = store.create_memo(&text("장보기: 우유")).await.unwrap();
+    assert_eq!(memo.version, 1);
+    assert_eq!(store.get_memo(memo.id).await.unwrap().version, 1);
+    // Two tabs read version 1; the first edit wins and bumps it.
+    let first = store
+        .update_memo(memo.id, &text("장보기: 우유, 계란"), Some(1))
+        .await
+        .unwrap();
+    assert_eq!(first.version, 2);
+    match store
+        .update_memo(memo.id, &text("장보기: 두부"), Some(1))
+        .await
+    {
+        Err(StoreError::VersionConflict { current_version }) => assert_eq!(current_version, 2),
+        other => panic!("expected VersionConflict, got {other:?}"),
+    }
+    let kept = store.get_memo(memo.id).await.unwrap();
+    assert_eq!(
+        (kept.content.as_str(), kept.version),
+        ("장보기: 우유, 계란", 2)
+    );
+    // An edit that names no version still goes through, and bumps it.
+    let blind = store
+        .update_memo(memo.id, &text("장보기: 두부 #마트"), None)
+        .await
+        .unwrap();
+    assert_eq!(blind.version, 3);
+    assert_eq!(blind.tags, ["마트"]);
+    assert_eq!(
+        store
+            .list_memos(PageRequest::default())
+            .await
+            .unwrap()
+            .items[0]
+            .version,
+        3
+    );
+    assert!(matches!(
+        store
+            .update_memo(MemoId(424242), &text("없는 메모"), Some(1))
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
 }
 
 pub async fn promote_is_once_while_the_document_lives(fx: Fixture) {
@@ -541,6 +589,75 @@ async fn paged_hits(
     }
 }
 
+pub async fn an_import_keeps_its_dates_and_tags_through_edits_and_reindex(fx: Fixture) {
+    use crate::SearchKind::Document as Doc;
+    let store = fx.store.clone();
+    let written = chrono::DateTime::parse_from_rfc3339("2020-01-01T09:30:00.123456+09:00")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let changed = chrono::DateTime::parse_from_rfc3339("2020-02-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let imported = store
+        .create_document(&crate::NewDocument {
+            title: None,
+            extracted_text: document_text("# 2020년 예산 메모\n분기별 예산 정리 #회계"),
+            content_origin: ContentOrigin::Import,
+            source_metadata: Default::default(),
+            created_at: Some(written),
+            updated_at: Some(changed),
+            tags: vec!["예산".into(), "Archive".into()],
+        })
+        .await
+        .unwrap();
+    assert_eq!(imported.created_at, written);
+    assert_eq!(imported.updated_at, changed);
+    assert_eq!(imported.given_tags, ["예산", "Archive"]);
+    assert_eq!(imported.tags(), ["예산", "Archive", "회계"]);
+    let read = store.get_document(imported.id).await.unwrap();
+    assert_eq!(read, imported);
+    // Only updated_at given: created_at is now, and updated_at never before it.
+    let plain = new_document(&store, "오늘 쓴 문서", "오늘 쓴 본문").await;
+    let plain = store.get_document(plain).await.unwrap();
+    assert_eq!(plain.created_at, plain.updated_at);
+    assert!(plain.given_tags.is_empty());
+
+    let by_tag = |tag: &str| {
+        let store = store.clone();
+        let tag = crate::search::tag_key(tag);
+        async move {
+            let mut request = search_request("예산");
+            request.filter.tag = Some(tag);
+            hits_of(&store, request).await
+        }
+    };
+    assert_eq!(by_tag("예산").await, [(Doc, imported.id.0)]);
+    assert_eq!(by_tag("archive").await, [(Doc, imported.id.0)]);
+    assert_eq!(by_tag("회계").await, [(Doc, imported.id.0)]);
+    // A change of title or text keeps the given tags; the created date stays.
+    let patched = store
+        .update_document(
+            imported.id,
+            &DocumentPatch {
+                title: Some(jaryo_domain::DocumentTitle::parse("예산 (옮겨 옴)").unwrap()),
+                extracted_text: Some(document_text("예산 정리, 고쳐 씀")),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(patched.created_at, written);
+    assert_eq!(patched.given_tags, ["예산", "Archive"]);
+    assert_eq!(by_tag("예산").await, [(Doc, imported.id.0)]);
+    assert!(
+        by_tag("회계").await.is_empty(),
+        "the text's own tag left with the text"
+    );
+    // A rebuilt index derives them again.
+    store.reindex(&|_| {}).await.unwrap();
+    assert_eq!(by_tag("archive").await, [(Doc, imported.id.0)]);
+}
+
 fn document_text(s: &str) -> DocumentText {
     DocumentText::parse("extracted_text", s.to_owned()).expect("valid text")
 }
@@ -552,6 +669,9 @@ async fn new_document(store: &Arc<dyn Store>, title: &str, body: &str) -> Docume
             extracted_text: document_text(body),
             content_origin: ContentOrigin::User,
             source_metadata: Default::default(),
+            created_at: None,
+            updated_at: None,
+            tags: Vec::new(),
         })
         .await
         .expect("document created")
@@ -638,7 +758,7 @@ pub async fn search_follows_every_write_at_once(fx: Fixture) {
         .unwrap();
     assert_eq!(hits(&store, "주간").await, [(Memo, memo.id.0)]);
     store
-        .update_memo(memo.id, &text("고친 메모: 분기 계획"))
+        .update_memo(memo.id, &text("고친 메모: 분기 계획"), None)
         .await
         .unwrap();
     assert!(hits(&store, "주간").await.is_empty());
@@ -1240,6 +1360,9 @@ pub async fn reviews_are_refused_without_a_draft_or_while_one_is_made(fx: Fixtur
             extracted_text: DocumentText::parse("extracted_text", "직접 쓴 문서".into()).unwrap(),
             content_origin: ContentOrigin::User,
             source_metadata: Default::default(),
+            created_at: None,
+            updated_at: None,
+            tags: Vec::new(),
         })
         .await
         .unwrap()
@@ -1371,6 +1494,8 @@ macro_rules! conformance_suite {
     ($open:path) => {
         $crate::conformance_suite!(@checks $open;
             memos_round_trip_and_soft_delete,
+            memo_edits_use_optimistic_concurrency,
+            an_import_keeps_its_dates_and_tags_through_edits_and_reindex,
             promote_is_once_while_the_document_lives,
             patches_use_optimistic_concurrency,
             claims_take_due_work_oldest_first_in_batches,

@@ -41,7 +41,7 @@ pub enum StoreError {
         memo_id: MemoId,
         document_id: DocumentId,
     },
-    #[error("the document changed since it was read: now at version {current_version}")]
+    #[error("it changed since it was read: now at version {current_version}")]
     VersionConflict { current_version: i64 },
     /// A review the document's state does not allow (see [`review`]).
     #[error("{0}")]
@@ -129,6 +129,9 @@ pub struct DocumentFilter {
     /// `Some(true)`: only drafts awaiting review that the fidelity check flagged (the "needs
     /// attention" of the API and the UI); `Some(false)`: every other document.
     pub needs_attention: Option<bool>,
+    /// `Some(true)`: only drafts that failed and will be tried again (pending or running,
+    /// with the last attempt's error kept); `Some(false)`: every other document.
+    pub retrying: Option<bool>,
 }
 
 /// A document written directly (not promoted from a memo).
@@ -139,6 +142,28 @@ pub struct NewDocument {
     /// `user` or `import`; promoted and drafted documents are made by their own calls.
     pub content_origin: ContentOrigin,
     pub source_metadata: serde_json::Map<String, serde_json::Value>,
+    /// An import's own dates: when the note was written and last changed where it came from.
+    /// Unset: now (and `updated_at` defaults to `created_at`).
+    pub created_at: Option<jaryo_domain::Timestamp>,
+    pub updated_at: Option<jaryo_domain::Timestamp>,
+    /// Tags given with the document, beside the `#tags` of its text (each one parsed with
+    /// `jaryo_domain::parse_one_tag`).
+    pub tags: Vec<String>,
+}
+
+impl NewDocument {
+    /// The document's times: the given ones, else `now`; never updated before created.
+    pub fn times(
+        &self,
+        now: jaryo_domain::Timestamp,
+    ) -> (jaryo_domain::Timestamp, jaryo_domain::Timestamp) {
+        let created = self.created_at.unwrap_or(now);
+        let updated = self.updated_at.unwrap_or(created).max(created);
+        (
+            jaryo_domain::truncate_to_micros(created),
+            jaryo_domain::truncate_to_micros(updated),
+        )
+    }
 }
 
 /// A change to a document's own content. Each applied patch bumps the version.
@@ -165,8 +190,14 @@ pub trait Store: Send + Sync + Debug + 'static {
     async fn get_memo(&self, id: MemoId) -> StoreResult<Memo>;
     /// Live memos, newest first.
     async fn list_memos(&self, page: PageRequest) -> StoreResult<Page<Memo>>;
-    /// Replaces a memo's text (and so its tags).
-    async fn update_memo(&self, id: MemoId, text: &MemoText) -> StoreResult<Memo>;
+    /// Replaces a memo's text (and so its tags) and bumps its version; a stale
+    /// `expected_version` gives `VersionConflict` and changes nothing.
+    async fn update_memo(
+        &self,
+        id: MemoId,
+        text: &MemoText,
+        expected_version: Option<i64>,
+    ) -> StoreResult<Memo>;
     /// Soft-deletes a memo. A document promoted from it stays.
     async fn delete_memo(&self, id: MemoId) -> StoreResult<()>;
 
@@ -251,4 +282,15 @@ pub trait Store: Send + Sync + Debug + 'static {
         &self,
         progress: &(dyn Fn(ReindexProgress) + Send + Sync),
     ) -> StoreResult<ReindexReport>;
+}
+
+/// The one rule of optimistic concurrency, for memos and documents alike: a write naming the
+/// version it read goes ahead only while that is still the current version.
+pub fn check_version(expected: Option<i64>, current: i64) -> StoreResult<()> {
+    match expected {
+        Some(expected) if expected != current => Err(StoreError::VersionConflict {
+            current_version: current,
+        }),
+        _ => Ok(()),
+    }
 }

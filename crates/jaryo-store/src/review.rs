@@ -294,6 +294,7 @@ mod tests {
             created_at: now,
             updated_at: now,
             deleted_at: None,
+            given_tags: Vec::new(),
             version: 3,
             draft: DraftWork {
                 state: DraftState::Done,

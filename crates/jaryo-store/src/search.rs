@@ -92,6 +92,17 @@ pub fn tag_key(tag: &str) -> String {
     tag.to_lowercase()
 }
 
+/// Adds the keys of a document's given tags (an import's own) to the keys read from its text,
+/// each key once: every backend indexes a document's tags this way.
+pub fn add_given_tag_keys(keys: &mut Vec<String>, given: &[String]) {
+    for tag in given {
+        let key = tag_key(tag);
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+}
+
 /// Where a page of hits ends: the position of its last hit in the result order.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SearchCursor {

@@ -57,6 +57,7 @@ async fn patch_bumps_the_version_and_refuses_a_stale_one(backend: Backend) {
             title: None,
             extracted_text: "원래 텍스트입니다. 충분히 긴 메모.".into(),
             content_origin: None,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -160,6 +161,7 @@ async fn listing_filters_by_draft_state_and_pages(backend: Backend) {
             title: None,
             extracted_text: "# 직접 쓴 문서\n본문".into(),
             content_origin: None,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -289,9 +291,91 @@ async fn documents_can_only_be_written_as_user_or_import(backend: Backend) {
             title: Some("가져온 문서".into()),
             extracted_text: "본문".into(),
             content_origin: Some(jaryo_domain::ContentOrigin::Import),
+            ..Default::default()
         })
         .await
         .unwrap();
     assert_eq!(imported.content_origin, jaryo_domain::ContentOrigin::Import);
+    app.stop().await;
+}
+
+jaryo_testkit::test_on_both_stores!(an_import_keeps_its_dates_and_tags);
+async fn an_import_keeps_its_dates_and_tags(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
+    let response = app
+        .authed(Method::POST, "/documents")
+        .json(&json!({
+            "extracted_text": "2020년 예산 회의록 #회계",
+            "content_origin": "import",
+            "created_at": "2020-01-01",
+            "updated_at": "2020-03-05T09:00:00+09:00",
+            "tags": ["예산", "#archive"],
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let imported: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(imported["created_at"], "2020-01-01T00:00:00Z");
+    assert_eq!(imported["updated_at"], "2020-03-05T00:00:00Z");
+    assert_eq!(imported["tags"], json!(["예산", "archive", "회계"]));
+    let id = imported["id"].as_i64().unwrap();
+    let read = app.api.get_document(id).await.unwrap();
+    assert_eq!(read.created_at.to_rfc3339(), "2020-01-01T00:00:00+00:00");
+    // Its tags find it, and its date places it in 2020.
+    let found: serde_json::Value = app
+        .authed(Method::GET, "/search?q=회의록&tag=예산&to=2020-12-31")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["hits"][0]["id"], id, "{found}");
+
+    // A note written here has no other date, and a tag must be one.
+    for (body, field) in [
+        (
+            json!({"extracted_text": "본문", "created_at": "2020-01-01"}),
+            "created_at",
+        ),
+        (
+            json!({"extracted_text": "본문", "content_origin": "import",
+                   "created_at": "2020-02-01", "updated_at": "2020-01-01"}),
+            "updated_at",
+        ),
+        (
+            json!({"extracted_text": "본문", "tags": ["두 단어"]}),
+            "tags",
+        ),
+        (
+            json!({"extracted_text": "본문", "content_origin": "import",
+                   "created_at": "어제"}),
+            "created_at",
+        ),
+    ] {
+        let response = app
+            .authed(Method::POST, "/documents")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let (status, code, answer) = error_code(response).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (422, "invalid_input"),
+            "{body}: {answer}"
+        );
+        assert_eq!(answer["error"]["field"], field, "{body}: {answer}");
+    }
+    assert_eq!(
+        app.api
+            .list_documents(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
     app.stop().await;
 }

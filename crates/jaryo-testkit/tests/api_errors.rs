@@ -1,5 +1,6 @@
 //! Auth, bad input and every error status, over real HTTP.
 
+use jaryo_http::wire::NewDocumentInput;
 use jaryo_testkit::{Backend, TestApp, error_code};
 use reqwest::Method;
 use serde_json::json;
@@ -27,7 +28,8 @@ async fn health_needs_no_token_and_everything_else_does(backend: Backend) {
         (Method::GET, "/documents/1"),
         (Method::PATCH, "/documents/1"),
         (Method::DELETE, "/documents/1"),
-        (Method::GET, "/openapi.json"),
+        (Method::GET, "/status"),
+        (Method::GET, "/search?q=x"),
     ];
     for (method, path) in routes {
         for auth in [None, Some("Bearer wrong-token"), Some("Basic dXNlcjpwYXNz")] {
@@ -48,6 +50,14 @@ async fn health_needs_no_token_and_everything_else_does(backend: Backend) {
             );
         }
     }
+    // The OpenAPI document is public: it says what the API takes, not what it holds.
+    let openapi = app
+        .http
+        .get(app.api_url("/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(openapi.status(), 200);
     app.stop().await;
 }
 
@@ -326,5 +336,139 @@ async fn the_openapi_document_describes_every_route(backend: Backend) {
         }
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    app.stop().await;
+}
+
+jaryo_testkit::test_on_both_stores!(every_json_body_refuses_unknown_fields_and_non_objects);
+async fn every_json_body_refuses_unknown_fields_and_non_objects(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
+    let memo = app.api.create_memo("고칠 메모 #예산").await.unwrap();
+    let document = app
+        .api
+        .create_document(&NewDocumentInput {
+            title: Some("문서".into()),
+            extracted_text: "원문 그대로".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let memo_path = format!("/memos/{}", memo.id);
+    let document_path = format!("/documents/{}", document.id);
+    let accept_path = format!("/documents/{}/draft/accept", document.id);
+    let reject_path = format!("/documents/{}/draft/reject", document.id);
+    let cases = [
+        (
+            Method::POST,
+            "/memos",
+            json!({"content": "새 메모", "pinned": true}),
+            "pinned",
+        ),
+        (
+            Method::PATCH,
+            memo_path.as_str(),
+            json!({"content": "바뀐 메모", "versoin": 1}),
+            "versoin",
+        ),
+        (
+            Method::POST,
+            "/documents",
+            json!({"extracted_text": "본문", "origin": "import"}),
+            "origin",
+        ),
+        (
+            Method::PATCH,
+            document_path.as_str(),
+            json!({"titel": "새 제목"}),
+            "titel",
+        ),
+        (
+            Method::POST,
+            "/drafts/redraft",
+            json!({"flaged": true, "dry_run": true}),
+            "flaged",
+        ),
+        (
+            Method::POST,
+            accept_path.as_str(),
+            json!({"md": "편집"}),
+            "md",
+        ),
+        (
+            Method::POST,
+            reject_path.as_str(),
+            json!({"reason": "별로"}),
+            "reason",
+        ),
+        (
+            Method::POST,
+            "/ask",
+            json!({"question": "예산?", "k": 3}),
+            "k",
+        ),
+        (
+            Method::POST,
+            "/drafts/redraft",
+            json!({"drafted_from": 20260101}),
+            "drafted_from",
+        ),
+    ];
+    for (method, path, body, field) in cases {
+        let response = app
+            .authed(method.clone(), path)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let (status, code, answer) = error_code(response).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (422, "invalid_input"),
+            "{method} {path} {body}: {answer}"
+        );
+        assert_eq!(answer["error"]["field"], field, "{method} {path}: {answer}");
+    }
+    // serde reads a struct from an array too: `[]` would be a redraft of everything.
+    for (method, path) in [
+        (Method::POST, "/drafts/redraft"),
+        (Method::POST, "/memos"),
+        (Method::POST, accept_path.as_str()),
+    ] {
+        let response = app
+            .authed(method.clone(), path)
+            .json(&json!([]))
+            .send()
+            .await
+            .unwrap();
+        let (status, code, answer) = error_code(response).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (422, "invalid_input"),
+            "{path}: {answer}"
+        );
+    }
+    // Nothing was written.
+    assert_eq!(
+        app.api.get_memo(memo.id).await.unwrap().content,
+        "고칠 메모 #예산"
+    );
+    let unchanged = app.api.get_document(document.id).await.unwrap();
+    assert_eq!(
+        (unchanged.title.as_str(), unchanged.version),
+        ("문서", document.version)
+    );
+    assert_eq!(app.api.list_memos(None, None).await.unwrap().items.len(), 1);
+
+    // The times of a redraft selection take a plain date as well as a time.
+    let response = app
+        .authed(Method::POST, "/drafts/redraft")
+        .json(&json!({
+            "drafted_from": "2020-01-01",
+            "drafted_before": "2100-01-01T00:00:00+09:00",
+            "dry_run": true,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
     app.stop().await;
 }

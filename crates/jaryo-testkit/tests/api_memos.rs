@@ -265,3 +265,46 @@ async fn promoting_a_missing_or_deleted_memo_is_404(backend: Backend) {
     }
     app.stop().await;
 }
+
+jaryo_testkit::test_on_both_stores!(a_stale_memo_version_is_409_and_the_first_edit_stays);
+async fn a_stale_memo_version_is_409_and_the_first_edit_stays(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
+    let memo = app.api.create_memo("회의 안건: 예산").await.unwrap();
+    assert_eq!(memo.version, 1);
+    let path = format!("/memos/{}", memo.id);
+    // Two tabs read version 1. The first saves.
+    let first = app
+        .authed(Method::PATCH, &path)
+        .json(&json!({"content": "회의 안건: 예산, 일정", "version": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 200);
+    let first: serde_json::Value = first.json().await.unwrap();
+    assert_eq!(first["version"], 2);
+    // The second names the version it read and is refused.
+    let second = app
+        .authed(Method::PATCH, &path)
+        .json(&json!({"content": "회의 안건: 점심", "version": 1}))
+        .send()
+        .await
+        .unwrap();
+    let (status, code, body) = error_code(second).await;
+    assert_eq!((status, code.as_str()), (409, "version_conflict"), "{body}");
+    assert_eq!(body["error"]["current_version"], 2);
+    let kept = app.api.get_memo(memo.id).await.unwrap();
+    assert_eq!(
+        (kept.content.as_str(), kept.version),
+        ("회의 안건: 예산, 일정", 2)
+    );
+    // With the current version it goes through.
+    let third = app
+        .authed(Method::PATCH, &path)
+        .json(&json!({"content": "회의 안건: 점심", "version": 2}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(third.status(), 200);
+    assert_eq!(app.api.get_memo(memo.id).await.unwrap().version, 3);
+    app.stop().await;
+}

@@ -198,6 +198,7 @@ async fn a_document_without_a_draft_cannot_be_reviewed(backend: Backend) {
             title: None,
             extracted_text: "사람이 직접 쓴 문서".into(),
             content_origin: None,
+            ..Default::default()
         })
         .await
         .unwrap();

@@ -29,6 +29,7 @@ async fn document(app: &TestApp, title: &str, text: &str) -> i64 {
             title: Some(title.into()),
             extracted_text: text.into(),
             content_origin: None,
+            ..Default::default()
         })
         .await
         .expect("document created")

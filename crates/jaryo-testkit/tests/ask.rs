@@ -35,6 +35,7 @@ async fn seed(app: &TestApp) -> i64 {
                              배포 담당은 민수, 롤백 담당은 지현."
                 .into(),
             content_origin: None,
+            ..Default::default()
         })
         .await
         .unwrap()

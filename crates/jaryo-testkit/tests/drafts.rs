@@ -236,3 +236,74 @@ async fn flagged_and_failed_drafts_can_be_rerun_selectively(backend: Backend) {
     assert_eq!(app.api.get_document(clean).await.unwrap().draft.attempts, 1);
     app.stop().await;
 }
+
+jaryo_testkit::test_on_both_stores!(
+    a_retrying_draft_shows_its_last_error_and_a_waiting_one_says_why
+);
+async fn a_retrying_draft_shows_its_last_error_and_a_waiting_one_says_why(backend: Backend) {
+    // The retry waits a minute: long enough to look at it.
+    let app = TestApp::spawn_on_with(backend, |config| {
+        config.draft.backoff_base_ms = 60_000;
+        config.draft.backoff_max_ms = 60_000;
+    })
+    .await;
+    app.llm
+        .push_replies([Reply::http_error(500, "the GPU caught fire")]);
+    let memo = app.api.create_memo(MEMO).await.unwrap();
+    let document = app.api.promote_memo(memo.id).await.unwrap();
+    let retrying = app
+        .wait_for_document(document.id, WAIT, |d| {
+            d.draft.state == DraftState::Pending && d.draft.last_error.is_some()
+        })
+        .await;
+    let waiting = retrying.draft.waiting.expect("a waiting draft says why");
+    assert_eq!(waiting.reason, jaryo_http::wire::WaitingReason::Retry);
+    assert_eq!(waiting.until, retrying.draft.next_attempt_at);
+    assert!(
+        waiting.message.contains("the GPU caught fire"),
+        "{waiting:?}"
+    );
+
+    let status: serde_json::Value = app
+        .authed(Method::GET, "/status")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        status["retrying"][0]["document_id"], document.id,
+        "{status}"
+    );
+    assert_eq!(status["retrying"][0]["attempts"], 1);
+    assert!(
+        status["retrying"][0]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("the GPU caught fire"),
+        "{status}"
+    );
+    assert_eq!(status["recent_failures"], serde_json::json!([]));
+    let listed = app
+        .authed(Method::GET, "/documents?retrying=true")
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert_eq!(listed["items"][0]["id"], document.id, "{listed}");
+    assert_eq!(listed["items"][0]["draft"]["waiting"]["reason"], "retry");
+    app.stop().await;
+
+    // With no worker drafting here, a promoted memo waits its turn in the queue.
+    let app = TestApp::spawn_on_with(backend, |config| config.draft.enabled = false).await;
+    let memo = app.api.create_memo(MEMO).await.unwrap();
+    let document = app.api.promote_memo(memo.id).await.unwrap();
+    let read = app.api.get_document(document.id).await.unwrap();
+    let waiting = read.draft.waiting.expect("a waiting draft says why");
+    assert_eq!(waiting.reason, jaryo_http::wire::WaitingReason::Queue);
+    assert_eq!(waiting.queued, Some(1));
+    app.stop().await;
+}

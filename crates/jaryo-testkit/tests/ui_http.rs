@@ -205,3 +205,53 @@ async fn pages_forbid_inline_script_and_embed_their_assets(backend: Backend) {
     );
     app.stop().await;
 }
+
+jaryo_testkit::test_on_both_stores!(
+    the_memo_edit_form_carries_the_version_so_a_second_tab_cannot_overwrite
+);
+async fn the_memo_edit_form_carries_the_version_so_a_second_tab_cannot_overwrite(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
+    let memo = app.api.create_memo("장보기: 우유").await.unwrap();
+    let mut web = Web::new(&app);
+    web.sign_in(app.token.expose_secret()).await;
+    let edit = format!("/memos/{}/edit", memo.id);
+    // Two tabs open the edit form.
+    let first_tab = web.get(&edit).await.text().await.unwrap();
+    let second_tab = web.get(&edit).await.text().await.unwrap();
+    assert!(
+        first_tab.contains("<input type=\"hidden\" name=\"version\" value=\"1\">"),
+        "{first_tab}"
+    );
+    let version_of = |html: &str| {
+        let at = html.find("name=\"version\" value=\"").unwrap() + 22;
+        html[at..at + html[at..].find('"').unwrap()].to_owned()
+    };
+    let saved = web
+        .post(
+            &edit,
+            &[
+                ("csrf", &csrf_of(&first_tab)),
+                ("content", "장보기: 우유, 계란"),
+                ("version", &version_of(&first_tab)),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status(), 303);
+    let refused = web
+        .post(
+            &edit,
+            &[
+                ("csrf", &csrf_of(&second_tab)),
+                ("content", "장보기: 두부"),
+                ("version", &version_of(&second_tab)),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), 409);
+    let kept = app.api.get_memo(memo.id).await.unwrap();
+    assert_eq!(
+        (kept.content.as_str(), kept.version),
+        ("장보기: 우유, 계란", 2)
+    );
+    app.stop().await;
+}

@@ -43,6 +43,7 @@ impl Services {
     /// Opens the data directory and the store, and builds the model client, gate and worker.
     pub async fn open(config: &Config) -> anyhow::Result<Self> {
         create_private_dir(&config.data_dir)?;
+        tighten_data_dir(&config.data_dir)?;
         let store = open_store(config).await?;
         reindex_if_stale(store.as_ref()).await?;
         let llm = LlmClient::new(config.llm.client.clone())
@@ -218,6 +219,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
         search_rank_window: config.search.rank_window,
         ..SqliteOptions::in_data_dir(&config.data_dir)
     };
+    create_private_file(&options.path)?;
     let store = SqliteStore::open(&options)
         .await
         .with_context(|| format!("cannot open the database {}", options.path.display()))?;
@@ -321,12 +323,75 @@ pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create the data directory {}", dir.display()))
 }
 
+/// Notes are private: the data directory is its owner's alone (0700) and so is every file in
+/// it (0600). A directory or file an older jaryo (or a person) left readable by others is
+/// tightened here, at start, with a log line saying so.
+pub fn tighten_data_dir(dir: &Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let tighten = |path: &Path, mode: u32| -> anyhow::Result<()> {
+            let metadata = std::fs::symlink_metadata(path)
+                .with_context(|| format!("cannot read the permissions of {}", path.display()))?;
+            let was = metadata.permissions().mode() & 0o777;
+            if was & 0o077 != 0 {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(was & mode))
+                    .with_context(|| format!("cannot restrict {}", path.display()))?;
+                tracing::warn!(
+                    path = %path.display(),
+                    was = format!("{was:o}"),
+                    now = format!("{:o}", was & mode),
+                    "tightened permissions: others could read your notes"
+                );
+            }
+            Ok(())
+        };
+        tighten(dir, 0o700)?;
+        let entries = std::fs::read_dir(dir)
+            .with_context(|| format!("cannot read the data directory {}", dir.display()))?;
+        for entry in entries {
+            let entry = entry?;
+            if entry.file_type()?.is_file() {
+                tighten(&entry.path(), 0o600)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Creates `path` empty and 0600 when it does not exist. The SQLite database is created
+/// here before SQLite opens it, because SQLite gives its WAL and shared-memory files the
+/// database file's permissions (and would create the database 0644 under the usual umask).
+fn create_private_file(path: &Path) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => {
+            Err(error).with_context(|| format!("cannot create the database {}", path.display()))
+        }
+    }
+}
+
 fn write_address_file(path: &Path, address: &ServerAddress) -> anyhow::Result<()> {
-    // Write then rename, so a reader never sees half a file.
+    // Write then rename, so a reader never sees half a file; private like everything else in
+    // the data directory.
     let temporary = path.with_extension("json.tmp");
-    std::fs::write(&temporary, serde_json::to_vec_pretty(address)?)
-        .and_then(|()| std::fs::rename(&temporary, path))
-        .with_context(|| format!("cannot write {}", path.display()))
+    let _ = std::fs::remove_file(&temporary);
+    let write = || -> std::io::Result<()> {
+        use std::io::Write;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&temporary)?;
+        file.write_all(&serde_json::to_vec_pretty(address)?)?;
+        std::fs::rename(&temporary, path)
+    };
+    write().with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn remove_address_file(path: &Path) {

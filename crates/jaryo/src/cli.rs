@@ -113,7 +113,8 @@ pub struct ServeArgs {
 pub enum ConfigCommand {
     /// Print a commented jaryo.toml with every default.
     Default,
-    /// Print the configuration in effect (secrets redacted).
+    /// Print the configuration in effect as TOML, each value with where it came from (flag,
+    /// env, file or default); secrets redacted.
     Show,
 }
 

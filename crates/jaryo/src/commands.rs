@@ -27,7 +27,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Config(ConfigCommand::Show) => {
-            println!("{config:#?}");
+            print!("{}", Config::show(cli.config.as_deref(), &overrides)?);
             Ok(())
         }
         Command::Memo(command) => memo(&config, command).await,

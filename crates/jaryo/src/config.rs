@@ -7,12 +7,17 @@
 //!
 //! Secrets (the API token, the model server's key, a database URL with a password) are held in
 //! types whose `Debug` shows `[REDACTED]`, so a logged config never leaks them.
+//!
+//! A key of the file jaryo does not know (a typo such as `base_ur`) stops the start with an
+//! error naming the key and the file: a setting silently ignored is worse than none. The known
+//! keys are the ones [`Config`] serializes, so the check never drifts from the type.
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::value::{Uncased, UncasedStr};
 use secrecy::SecretString;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value as JsonValue;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -21,8 +26,9 @@ pub const CONFIG_FILE_NAME: &str = "jaryo.toml";
 /// Sections of the file; `JARYO_<SECTION>_<KEY>` sets `<key>` under `[<section>]`.
 const SECTIONS: &[&str] = &["llm", "draft", "fidelity", "chunk", "search", "postgres"];
 
-/// Everything `jaryo serve` and `jaryo worker` read at start.
-#[derive(Debug, Clone, Deserialize)]
+/// Everything `jaryo serve` and `jaryo worker` read at start. Serialized (secrets as
+/// `[REDACTED]`) by `jaryo config show`, and for the set of keys the file may hold.
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct Config {
     /// Where the database, the token and the server's address file live.
@@ -30,13 +36,13 @@ pub struct Config {
     /// Address the HTTP server listens on.
     pub listen: SocketAddr,
     /// The API token; generated into `<data-dir>/api-token` when unset.
-    #[serde(deserialize_with = "lenient_secret")]
+    #[serde(deserialize_with = "lenient_secret", serialize_with = "redacted")]
     pub api_token: Option<SecretString>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
     /// The database: unset for the embedded SQLite file in the data directory, or a
     /// `postgres://` URL shared by several jaryo processes. A secret: it may hold a password.
-    #[serde(deserialize_with = "lenient_secret")]
+    #[serde(deserialize_with = "lenient_secret", serialize_with = "redacted")]
     pub database_url: Option<SecretString>,
     /// Connection settings used when `database_url` is a PostgreSQL URL.
     pub postgres: PostgresSection,
@@ -82,7 +88,7 @@ pub enum LogFormat {
 }
 
 /// `[llm]`: the model server and the gate.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct LlmSection {
     #[serde(flatten)]
@@ -151,8 +157,72 @@ pub struct Overrides {
 pub enum ConfigError {
     #[error("the configuration file {0} does not exist")]
     MissingFile(PathBuf),
+    #[error("cannot read the configuration file {file}: {message}")]
+    Unreadable { file: PathBuf, message: String },
+    #[error(
+        "unknown key `{key}` in the configuration file {file} (`jaryo config default` lists every key)"
+    )]
+    UnknownKey { key: String, file: PathBuf },
+    /// One line per bad value, each naming its key and where it was set. (Not a `source`:
+    /// printed once, here.)
     #[error("invalid configuration: {0}")]
-    Invalid(#[from] Box<figment::Error>),
+    Invalid(String),
+}
+
+impl From<figment::Error> for ConfigError {
+    fn from(error: figment::Error) -> Self {
+        let lines: Vec<String> = error.into_iter().map(|one| describe(&one)).collect();
+        Self::Invalid(lines.join("; "))
+    }
+}
+
+/// `key listen: invalid type ... (in the file /x/jaryo.toml)`: the key as a person writes it
+/// (`llm.base_url`, or `JARYO_LLM_BASE_URL` when set in the environment), never figment's
+/// profile-prefixed path.
+fn describe(error: &figment::Error) -> String {
+    let key = error.path.join(".");
+    let origin = error.metadata.as_ref().map(origin_of);
+    match (key.is_empty(), origin) {
+        (_, Some(Origin::Env)) if !key.is_empty() => format!(
+            "{}: {} (environment variable JARYO_{})",
+            key,
+            error.kind,
+            error.path.join("_").to_ascii_uppercase()
+        ),
+        (false, Some(origin)) => format!("{key}: {} ({})", error.kind, origin.describe()),
+        (false, None) => format!("{key}: {}", error.kind),
+        (true, Some(origin)) => format!("{} ({})", error.kind, origin.describe()),
+        (true, None) => error.kind.to_string(),
+    }
+}
+
+/// Where a value of the configuration came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Flag,
+    Env,
+    File(PathBuf),
+    Default,
+}
+
+impl Origin {
+    fn describe(&self) -> String {
+        match self {
+            Self::Flag => "flag".into(),
+            Self::Env => "env".into(),
+            Self::File(path) => format!("file {}", path.display()),
+            Self::Default => "default".into(),
+        }
+    }
+}
+
+fn origin_of(metadata: &figment::Metadata) -> Origin {
+    match &metadata.source {
+        Some(figment::Source::File(path)) => Origin::File(path.clone()),
+        _ if metadata.name.contains("environment") => Origin::Env,
+        _ if metadata.name.contains("Overrides") => Origin::Flag,
+        _ => Origin::Default,
+    }
 }
 
 impl Config {
@@ -167,6 +237,15 @@ impl Config {
         overrides: &Overrides,
         env: Env,
     ) -> Result<Self, ConfigError> {
+        extract(&Self::figment(explicit_file, overrides, env)?)
+    }
+
+    /// The layers, in order, with the file's keys checked.
+    fn figment(
+        explicit_file: Option<&Path>,
+        overrides: &Overrides,
+        env: Env,
+    ) -> Result<Figment, ConfigError> {
         let env = env.map(section_key);
         // The data directory decides where the file is, so find it first without the file.
         let file = match explicit_file {
@@ -176,21 +255,59 @@ impl Config {
                 let early: Config = Figment::new()
                     .merge(env.clone())
                     .merge(Serialized::defaults(overrides))
-                    .extract()
-                    .map_err(Box::new)?;
+                    .extract()?;
                 early.data_dir.join(CONFIG_FILE_NAME)
             }
         };
         let mut figment = Figment::new();
         if file.exists() {
+            check_known_keys(&file)?;
             figment = figment.merge(Toml::file_exact(file));
         }
-        let config = figment
-            .merge(env)
-            .merge(Serialized::defaults(overrides))
-            .extract()
-            .map_err(Box::new)?;
-        Ok(config)
+        Ok(figment.merge(env).merge(Serialized::defaults(overrides)))
+    }
+
+    /// The configuration in effect as TOML, each value with where it came from (flag, env,
+    /// file or default) and secrets redacted: what `jaryo config show` prints.
+    pub fn show(
+        explicit_file: Option<&Path>,
+        overrides: &Overrides,
+    ) -> Result<String, ConfigError> {
+        Self::show_from(explicit_file, overrides, Env::prefixed("JARYO_"))
+    }
+
+    fn show_from(
+        explicit_file: Option<&Path>,
+        overrides: &Overrides,
+        env: Env,
+    ) -> Result<String, ConfigError> {
+        let figment = Self::figment(explicit_file, overrides, env)?;
+        let config = extract(&figment)?;
+        let value = serde_json::to_value(&config).expect("the configuration serializes");
+        let origin = |key: &str| {
+            figment
+                .find_metadata(key)
+                .map(origin_of)
+                .unwrap_or(Origin::Default)
+        };
+        let mut top = String::new();
+        let mut sections = String::new();
+        for (key, value) in value.as_object().expect("a table") {
+            match value {
+                JsonValue::Object(table) => {
+                    sections.push_str(&format!("\n[{key}]\n"));
+                    for (inner, value) in table {
+                        let path = format!("{key}.{inner}");
+                        sections.push_str(&show_line(inner, value, &origin(&path)));
+                    }
+                }
+                value => top.push_str(&show_line(key, value, &origin(key))),
+            }
+        }
+        Ok(format!(
+            "# The configuration in effect; after each value, where it came from\n\
+             # (flag, env, file or default). Secrets are shown as [REDACTED].\n{top}{sections}"
+        ))
     }
 
     /// `<data-dir>/api-token`.
@@ -201,6 +318,98 @@ impl Config {
     /// `<data-dir>/server.json`: where a running server says it listens.
     pub fn address_file(&self) -> PathBuf {
         self.data_dir.join("server.json")
+    }
+}
+
+/// The configuration the layers of `figment` make.
+fn extract(figment: &Figment) -> Result<Config, ConfigError> {
+    figment.extract::<Config>().map_err(|error| {
+        // `[llm]` is two flattened structs, and serde reports a bad value inside a flattened
+        // struct at the section itself (`llm`); read each part alone to name the key.
+        if error.path != ["llm"] {
+            return error.into();
+        }
+        let precise = figment
+            .extract_inner::<jaryo_llm::LlmConfig>("llm")
+            .err()
+            .or_else(|| figment.extract_inner::<jaryo_gate::GateConfig>("llm").err());
+        let Some(precise) = precise else {
+            return error.into();
+        };
+        let mut lines = Vec::new();
+        for mut one in precise {
+            if one.path.first().map(String::as_str) != Some("llm") {
+                one.path.insert(0, "llm".to_owned());
+            }
+            lines.push(describe(&one));
+        }
+        ConfigError::Invalid(lines.join("; "))
+    })
+}
+
+/// One `key = value  # origin` line; an unset key is shown commented out.
+fn show_line(key: &str, value: &JsonValue, origin: &Origin) -> String {
+    let origin = origin.describe();
+    match value {
+        JsonValue::Null => format!("# {key} is unset  # {origin}\n"),
+        value => {
+            let text = toml::Value::try_from(value)
+                .map(|value| value.to_string())
+                .unwrap_or_else(|_| value.to_string());
+            format!("{key} = {text}  # {origin}\n")
+        }
+    }
+}
+
+/// Refuses a key of `file` that [`Config`] does not have, at any depth.
+fn check_known_keys(file: &Path) -> Result<(), ConfigError> {
+    let text = std::fs::read_to_string(file).map_err(|error| ConfigError::Unreadable {
+        file: file.to_owned(),
+        message: error.to_string(),
+    })?;
+    // A file that is not TOML is reported by figment with its line; only keys are checked here.
+    let Ok(table) = text.parse::<toml::Table>() else {
+        return Ok(());
+    };
+    let known = serde_json::to_value(Config::default()).expect("the configuration serializes");
+    match first_unknown_key(&table, &known, "") {
+        Some(key) => Err(ConfigError::UnknownKey {
+            key,
+            file: file.to_owned(),
+        }),
+        None => Ok(()),
+    }
+}
+
+fn first_unknown_key(table: &toml::Table, known: &JsonValue, prefix: &str) -> Option<String> {
+    for (key, value) in table {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match known.get(key) {
+            None => return Some(path),
+            Some(known @ JsonValue::Object(_)) => {
+                if let toml::Value::Table(inner) = value
+                    && let Some(unknown) = first_unknown_key(inner, known, &path)
+                {
+                    return Some(unknown);
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    None
+}
+
+fn redacted<S: Serializer>(
+    secret: &Option<SecretString>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(_) => serializer.serialize_str("[REDACTED]"),
+        None => serializer.serialize_none(),
     }
 }
 

@@ -2,12 +2,12 @@
 //! prompt or a given model or time — with a progress bar.
 
 use crate::cli::ClientArgs;
-use anyhow::{Context, bail};
-use chrono::{DateTime, NaiveDate, Utc};
+use anyhow::bail;
+use chrono::{DateTime, Utc};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use jaryo_http::client::ApiClient;
-use jaryo_http::wire::RedraftSelection;
+use jaryo_http::wire::{RedraftSelection, parse_date_or_time};
 
 /// Documents queued per request, so the bar moves and one request stays small.
 const BATCH: usize = 50;
@@ -15,9 +15,10 @@ const BATCH: usize = 50;
 #[derive(Debug, Args)]
 #[command(
     after_help = "--flagged, --failed and --outdated-prompt add to each other; with none \
-                        of them every document with draft work is selected. --model, --since \
-                        and --until narrow the selection. Accepted drafts are never touched. \
-                        Example: jaryo redraft --flagged --since 2026-11-01"
+                        of them every document with draft work is selected. --model, \
+                        --drafted-from and --drafted-before narrow the selection. Accepted \
+                        drafts are never touched. \
+                        Example: jaryo redraft --flagged --drafted-from 2026-11-01"
 )]
 pub struct RedraftArgs {
     /// Drafts the fidelity check flagged.
@@ -32,12 +33,13 @@ pub struct RedraftArgs {
     /// Only drafts made by this model.
     #[arg(long)]
     pub model: Option<String>,
-    /// Only drafts made on or after this date (2026-11-01) or RFC 3339 time.
+    /// Only drafts made on or after this date (2026-11-01, from its midnight UTC) or RFC 3339
+    /// time.
     #[arg(long)]
-    pub since: Option<String>,
-    /// Only drafts made before this date or RFC 3339 time.
+    pub drafted_from: Option<String>,
+    /// Only drafts made before this date (before its midnight UTC) or RFC 3339 time.
     #[arg(long)]
-    pub until: Option<String>,
+    pub drafted_before: Option<String>,
     /// Only list what would be queued.
     #[arg(long)]
     pub dry_run: bool,
@@ -46,16 +48,7 @@ pub struct RedraftArgs {
 }
 
 fn parse_time(flag: &str, value: &str) -> anyhow::Result<DateTime<Utc>> {
-    if let Ok(time) = DateTime::parse_from_rfc3339(value) {
-        return Ok(time.with_timezone(&Utc));
-    }
-    let date = NaiveDate::parse_from_str(value, "%Y-%m-%d").with_context(|| {
-        format!("{flag} wants a date like 2026-11-01 or an RFC 3339 time, not {value:?}")
-    })?;
-    Ok(date
-        .and_hms_opt(0, 0, 0)
-        .expect("midnight exists")
-        .and_utc())
+    parse_date_or_time(value).map_err(|message| anyhow::anyhow!("{flag}: {message}"))
 }
 
 pub async fn run(api: &ApiClient, args: RedraftArgs) -> anyhow::Result<()> {
@@ -65,14 +58,14 @@ pub async fn run(api: &ApiClient, args: RedraftArgs) -> anyhow::Result<()> {
         outdated_prompt: args.outdated_prompt,
         model: args.model.clone(),
         drafted_from: args
-            .since
+            .drafted_from
             .as_deref()
-            .map(|v| parse_time("--since", v))
+            .map(|v| parse_time("--drafted-from", v))
             .transpose()?,
         drafted_before: args
-            .until
+            .drafted_before
             .as_deref()
-            .map(|v| parse_time("--until", v))
+            .map(|v| parse_time("--drafted-before", v))
             .transpose()?,
         document_ids: None,
         dry_run: true,
@@ -80,7 +73,7 @@ pub async fn run(api: &ApiClient, args: RedraftArgs) -> anyhow::Result<()> {
     if let (Some(from), Some(before)) = (selection.drafted_from, selection.drafted_before)
         && from >= before
     {
-        bail!("--since must be before --until");
+        bail!("--drafted-from must be before --drafted-before");
     }
     let matched = api.redraft_selection(&selection).await?;
     if args.dry_run {

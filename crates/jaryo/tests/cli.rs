@@ -8,12 +8,16 @@ const BIN: &str = env!("CARGO_BIN_EXE_jaryo");
 
 struct Server {
     child: Child,
-    data_dir: tempfile::TempDir,
+    /// Taken only by `terminate_keeping_dir`.
+    data_dir: Option<tempfile::TempDir>,
 }
 
 impl Server {
     fn start() -> Self {
-        let data_dir = tempfile::tempdir().unwrap();
+        Self::start_in(tempfile::tempdir().unwrap())
+    }
+
+    fn start_in(data_dir: tempfile::TempDir) -> Self {
         let child = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir.path())
@@ -25,11 +29,20 @@ impl Server {
             .unwrap();
         let address = data_dir.path().join("server.json");
         wait_until(Duration::from_secs(30), || address.exists());
-        Self { child, data_dir }
+        Self {
+            child,
+            data_dir: Some(data_dir),
+        }
     }
 
     fn dir(&self) -> &Path {
-        self.data_dir.path()
+        self.data_dir.as_ref().expect("kept").path()
+    }
+
+    /// Like `terminate`, handing back the data directory for a next start.
+    fn terminate_keeping_dir(mut self) -> (std::process::ExitStatus, String, tempfile::TempDir) {
+        let (status, logs) = self.stop();
+        (status, logs, self.data_dir.take().expect("kept"))
     }
 
     fn jaryo(&self, args: &[&str]) -> Output {
@@ -38,6 +51,10 @@ impl Server {
 
     /// Sends SIGTERM and returns the server's exit status and logs.
     fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        self.stop()
+    }
+
+    fn stop(&mut self) -> (std::process::ExitStatus, String) {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -263,8 +280,119 @@ fn environment_variables_override_the_file_and_secrets_stay_hidden() {
         .unwrap();
     let shown = String::from_utf8(output.stdout).unwrap();
     assert!(shown.contains("127.0.0.1:7001"), "{shown}");
-    assert!(shown.contains("concurrency: 3"), "{shown}");
+    assert!(shown.contains("concurrency = 3  # env"), "{shown}");
     assert!(!shown.contains("super-secret-value"), "{shown}");
+}
+
+#[test]
+fn config_show_prints_toml_saying_where_each_value_came_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("jaryo.toml");
+    std::fs::write(
+        &file,
+        "max_body_bytes = 4096\n[llm]\nmodel = \"exaone3.5:7.8b\"\n",
+    )
+    .unwrap();
+    let output = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["config", "show"])
+        .env_remove("JARYO_API_TOKEN")
+        .env("JARYO_LLM_API_KEY", "sk-very-secret-key")
+        .env("JARYO_DATABASE_URL", "postgres://jaryo:hunter2@db/notes")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let shown = String::from_utf8(output.stdout).unwrap();
+    let file_origin = format!("# file {}", file.display());
+    let data_dir = format!("data_dir = {:?}  # flag", dir.path().display().to_string());
+    for line in [
+        data_dir.as_str(),
+        &format!("max_body_bytes = 4096  {file_origin}"),
+        &format!("model = \"exaone3.5:7.8b\"  {file_origin}"),
+        "api_key = \"[REDACTED]\"  # env",
+        "database_url = \"[REDACTED]\"  # env",
+        "listen = \"127.0.0.1:8765\"  # default",
+        "[llm]",
+        "[draft]",
+    ] {
+        assert!(
+            shown.lines().any(|shown| shown == line),
+            "{line:?} missing from:\n{shown}"
+        );
+    }
+    assert!(!shown.contains("sk-very-secret"), "{shown}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    // It is TOML.
+    shown
+        .parse::<toml::Table>()
+        .expect("config show prints TOML");
+}
+
+#[test]
+fn an_unknown_key_in_the_file_stops_the_start_naming_the_key_and_the_file_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("jaryo.toml");
+    std::fs::write(&file, "[llm]\nbase_ur = \"http://127.0.0.1:11434/v1\"\n").unwrap();
+    let output = jaryo_in(dir.path(), &["serve", "--listen", "127.0.0.1:0"], None);
+    assert!(!output.status.success());
+    let message = String::from_utf8(output.stderr).unwrap();
+    assert!(message.contains("unknown key `llm.base_ur`"), "{message}");
+    assert!(message.contains(&file.display().to_string()), "{message}");
+    assert_eq!(
+        message.matches("base_ur").count(),
+        1,
+        "said once: {message}"
+    );
+    assert!(!dir.path().join("jaryo.db").exists(), "nothing was started");
+
+    // A bad value names its key as written (not figment's `default.llm`), once.
+    std::fs::write(&file, "[llm]\nconcurrency = \"many\"\n").unwrap();
+    let output = jaryo_in(dir.path(), &["config", "show"], None);
+    assert!(!output.status.success());
+    let message = String::from_utf8(output.stderr).unwrap();
+    assert!(message.contains("llm.concurrency"), "{message}");
+    assert!(!message.contains("default."), "{message}");
+    assert_eq!(message.matches("many").count(), 1, "said once: {message}");
+}
+
+#[cfg(unix)]
+#[test]
+fn the_data_directory_and_every_file_in_it_are_private_even_when_made_open_before() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let data_dir = tempfile::tempdir().unwrap();
+    let dir = data_dir.path().to_owned();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let server = Server::start_in(data_dir);
+    json(&server.jaryo(&["memo", "add", "남이 읽으면 안 되는 메모", "--json"]));
+    assert_eq!(mode(&dir), 0o700);
+    for name in [
+        "jaryo.db",
+        "jaryo.db-wal",
+        "jaryo.db-shm",
+        "api-token",
+        "server.json",
+    ] {
+        assert_eq!(mode(&dir.join(name)), 0o600, "{name}");
+    }
+    let (status, logs, data_dir) = server.terminate_keeping_dir();
+    assert!(status.success());
+    assert!(logs.contains("tightened permissions"), "{logs}");
+
+    // An older jaryo left its database and directory open: the next start closes them.
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(dir.join("jaryo.db"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let server = Server::start_in(data_dir);
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&dir.join("jaryo.db")), 0o600);
+    let (status, logs) = server.terminate();
+    assert!(status.success());
+    assert!(logs.contains("jaryo.db"), "{logs}");
 }
 
 #[test]
@@ -284,10 +412,25 @@ fn redraft_selects_from_the_command_line_and_refuses_bad_dates() {
     let queued = json(&server.jaryo(&["redraft", "--json"]));
     assert_eq!(queued["queued"], 1, "{queued}");
 
-    let bad = server.jaryo(&["redraft", "--since", "last tuesday"]);
+    // The API's names, a plain date or a time alike.
+    let dated = json(&server.jaryo(&[
+        "redraft",
+        "--drafted-from",
+        "2000-01-01",
+        "--drafted-before",
+        "2100-01-01T00:00:00Z",
+        "--dry-run",
+        "--json",
+    ]));
+    assert_eq!(dated["matched"], 0, "{dated}");
+
+    let bad = server.jaryo(&["redraft", "--drafted-from", "last tuesday"]);
     assert!(!bad.status.success());
     let message = String::from_utf8(bad.stderr).unwrap();
-    assert!(message.contains("--since wants a date"), "{message}");
+    assert!(
+        message.contains("--drafted-from: expected a date like 2026-11-01"),
+        "{message}"
+    );
 }
 
 #[test]

@@ -156,6 +156,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 .expect("corpus bodies are valid"),
             content_origin: ContentOrigin::Import,
             source_metadata: Default::default(),
+            created_at: None,
+            updated_at: None,
+            tags: Vec::new(),
         })
         .collect();
     let text_bytes: usize = documents

@@ -26,9 +26,13 @@ pub fn routes() -> Router<AppState> {
 
 /// The body of `POST /ask`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AskInput {
+    /// Not empty; at most 2000 characters.
+    #[schema(min_length = 1, max_length = 2000)]
     pub question: String,
     /// How many passages to answer from (1-8, default 4).
+    #[schema(minimum = 1, maximum = 8)]
     pub sources: Option<usize>,
 }
 
@@ -63,20 +67,20 @@ pub async fn ask(
     let question = input.question.trim().to_owned();
     if question.is_empty() {
         return Err(ApiError::Invalid {
-            field: Some("question"),
+            field: Some("question".into()),
             message: "question must not be empty".into(),
         });
     }
     if question.chars().count() > QUESTION_MAX_CHARS {
         return Err(ApiError::Invalid {
-            field: Some("question"),
+            field: Some("question".into()),
             message: format!("question must be at most {QUESTION_MAX_CHARS} characters"),
         });
     }
     let count = input.sources.unwrap_or(DEFAULT_SOURCES);
     if !(1..=8).contains(&count) {
         return Err(ApiError::Invalid {
-            field: Some("sources"),
+            field: Some("sources".into()),
             message: "sources must be between 1 and 8".into(),
         });
     }

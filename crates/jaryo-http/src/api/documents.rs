@@ -4,7 +4,9 @@ use super::{PageQuery, cursor_of};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::wire::{DocumentJson, DocumentPage, DocumentPatchInput, ErrorJson, NewDocumentInput};
+use crate::wire::{
+    DocumentJson, DocumentPage, DocumentPatchInput, ErrorJson, NewDocumentInput, WaitingContext,
+};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -29,13 +31,20 @@ pub fn routes() -> Router<AppState> {
 
 /// Filters of `GET /documents`.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct DocumentQuery {
     pub draft_state: Option<DraftState>,
     pub md_draft_status: Option<MdDraftStatus>,
     pub content_origin: Option<ContentOrigin>,
     /// `true`: only drafts awaiting review that the fidelity check flagged.
     pub needs_attention: Option<bool>,
+    /// `true`: only drafts that failed and will be tried again (`draft.last_error` says why).
+    pub retrying: Option<bool>,
+    /// Items per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
@@ -57,15 +66,42 @@ pub async fn list_documents(
         md_draft_status: query.md_draft_status,
         content_origin: query.content_origin,
         needs_attention: query.needs_attention,
+        retrying: query.retrying,
     };
     let page = state.store.list_documents(&filter, page).await?;
+    let mut items: Vec<DocumentJson> = page.items.into_iter().map(Into::into).collect();
+    say_why_drafts_wait(&state, &mut items).await?;
     Ok(Json(DocumentPage {
-        items: page.items.into_iter().map(Into::into).collect(),
+        items,
         next_cursor: cursor_of(page.next_before),
     }))
 }
 
-/// Write a document directly (not from a memo).
+/// Fills `draft.waiting` of the waiting documents among `documents`.
+pub(crate) async fn say_why_drafts_wait(
+    state: &AppState,
+    documents: &mut [DocumentJson],
+) -> Result<(), ApiError> {
+    if !documents
+        .iter()
+        .any(|document| document.draft.state == DraftState::Pending)
+    {
+        return Ok(());
+    }
+    let context = WaitingContext {
+        now: chrono::Utc::now(),
+        model_down: state.llm.health().status == jaryo_llm::HealthStatus::Down,
+        paused: state.draft_metrics.snapshot().paused,
+        ready: state.store.draft_queue_stats().await?.ready,
+    };
+    for document in documents {
+        document.draft.waiting = context.reason(&document.draft);
+    }
+    Ok(())
+}
+
+/// Write a document directly (not from a memo). An import (`content_origin: import`) keeps
+/// its own `created_at` and `updated_at`; `tags` are kept beside the `#tags` of the text.
 #[utoipa::path(post, path = "/api/v1/documents", tag = "documents",
     request_body = NewDocumentInput,
     responses((status = 201, body = DocumentJson), (status = 422, body = ErrorJson)))]
@@ -76,12 +112,44 @@ pub async fn create_document(
     let content_origin = input.content_origin.unwrap_or(ContentOrigin::User);
     if !matches!(content_origin, ContentOrigin::User | ContentOrigin::Import) {
         return Err(ApiError::Invalid {
-            field: Some("content_origin"),
+            field: Some("content_origin".into()),
             message: "content_origin must be user or import; promote a memo or let the \
                       worker draft for the others"
                 .into(),
         });
     }
+    for (field, given) in [
+        ("created_at", input.created_at.is_some()),
+        ("updated_at", input.updated_at.is_some()),
+    ] {
+        if given && content_origin != ContentOrigin::Import {
+            return Err(ApiError::Invalid {
+                field: Some(field.into()),
+                message: format!(
+                    "{field} keeps an imported note's own date: send it with \
+                     content_origin import"
+                ),
+            });
+        }
+    }
+    if let (Some(created), Some(updated)) = (input.created_at, input.updated_at)
+        && updated < created
+    {
+        return Err(ApiError::Invalid {
+            field: Some("updated_at".into()),
+            message: "updated_at must not be before created_at".into(),
+        });
+    }
+    let tags = input
+        .tags
+        .iter()
+        .map(|tag| {
+            jaryo_domain::parse_one_tag(tag).ok_or_else(|| ApiError::Invalid {
+                field: Some("tags".into()),
+                message: format!("{tag:?} is not a tag: letters, digits, _, - or /"),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let new = NewDocument {
         title: input
             .title
@@ -91,6 +159,9 @@ pub async fn create_document(
         extracted_text: DocumentText::parse("extracted_text", input.extracted_text)?,
         content_origin,
         source_metadata: Default::default(),
+        created_at: input.created_at,
+        updated_at: input.updated_at,
+        tags: jaryo_domain::merge_tags(&tags, Vec::new()),
     };
     let document = state.store.create_document(&new).await?;
     Ok((StatusCode::CREATED, Json(document.into())))
@@ -104,7 +175,9 @@ pub async fn get_document(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<DocumentJson>, ApiError> {
-    Ok(Json(state.store.get_document(DocumentId(id)).await?.into()))
+    let mut document: DocumentJson = state.store.get_document(DocumentId(id)).await?.into();
+    say_why_drafts_wait(&state, std::slice::from_mut(&mut document)).await?;
+    Ok(Json(document))
 }
 
 /// Change a document's title or original text; bumps `version`.

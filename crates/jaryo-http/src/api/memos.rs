@@ -4,7 +4,7 @@ use super::{PageQuery, cursor_of};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::wire::{DocumentJson, ErrorJson, MemoInput, MemoJson, MemoPage};
+use crate::wire::{DocumentJson, ErrorJson, MemoInput, MemoJson, MemoPage, MemoPatchInput};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -65,19 +65,25 @@ pub async fn get_memo(
     Ok(Json(state.store.get_memo(MemoId(id)).await?.into()))
 }
 
-/// Replace a memo's text.
+/// Replace a memo's text; bumps `version`.
 #[utoipa::path(patch, path = "/api/v1/memos/{id}", tag = "memos",
-    params(("id" = i64, Path)), request_body = MemoInput,
+    params(("id" = i64, Path)), request_body = MemoPatchInput,
     responses((status = 200, body = MemoJson), (status = 404, body = ErrorJson),
+        (status = 409, description = "Stale `version` (`version_conflict`, with \
+                                      `current_version`)", body = ErrorJson),
         (status = 422, body = ErrorJson)))]
 pub async fn update_memo(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
-    ApiJson(input): ApiJson<MemoInput>,
+    ApiJson(input): ApiJson<MemoPatchInput>,
 ) -> Result<Json<MemoJson>, ApiError> {
     let text = MemoText::parse(input.content)?;
     Ok(Json(
-        state.store.update_memo(MemoId(id), &text).await?.into(),
+        state
+            .store
+            .update_memo(MemoId(id), &text, input.version)
+            .await?
+            .into(),
     ))
 }
 

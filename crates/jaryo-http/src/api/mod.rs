@@ -14,10 +14,14 @@ use jaryo_store::{PAGE_LIMIT_MAX, PageRequest, SearchCursor};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-/// `?limit=&cursor=` on every listing.
+/// `?limit=&cursor=` on every listing. An unknown parameter is refused (400
+/// `invalid_query`), like an unknown field of a body.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Items per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -29,6 +29,8 @@ pub fn routes() -> Router<AppState> {
 
 /// Parameters of `GET /search`.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     /// The query: words and `"quoted phrases"`, all required. Korean words match inside
     /// longer words (`서버` finds `서버를`); English words match whole, in any case.
@@ -44,6 +46,7 @@ pub struct SearchQuery {
     /// Only documents whose draft is in this state.
     pub draft_state: Option<DraftState>,
     /// Hits per page, 1 to 200 (default 20).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -132,7 +135,7 @@ fn parse_request(params: SearchQuery) -> Result<SearchRequest, ApiError> {
 
 fn query_error(error: QueryError) -> ApiError {
     ApiError::Invalid {
-        field: Some("q"),
+        field: Some("q".into()),
         message: match error {
             QueryError::Empty => "q must have at least one word to search for".into(),
             other => other.to_string(),

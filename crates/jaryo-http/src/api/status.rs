@@ -58,6 +58,21 @@ pub struct FailedDraft {
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
+/// A draft that failed and will be tried again: not a failure yet, but not well either.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RetryingDraft {
+    pub document_id: i64,
+    pub title: String,
+    /// `pending` (waiting for its next attempt) or `running` (being tried again now).
+    pub state: DraftState,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// Why the last attempt failed, in words safe to show.
+    pub last_error: Option<String>,
+    /// When the next attempt may start.
+    pub next_attempt_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// Everything `GET /api/v1/status` reports.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StatusJson {
@@ -71,11 +86,13 @@ pub struct StatusJson {
     pub queue: QueueStatus,
     #[schema(value_type = Object)]
     pub worker: DraftMetricsSnapshot,
+    /// Drafts that failed and will be tried again, newest first (at most 10).
+    pub retrying: Vec<RetryingDraft>,
     pub recent_failures: Vec<FailedDraft>,
 }
 
 /// Model server health, the LLM gate's holders and waiters, the draft queue, the worker's
-/// counters and the latest failed drafts.
+/// counters, the drafts being retried with their last error, and the latest failed drafts.
 #[utoipa::path(get, path = "/api/v1/status", tag = "status",
     responses((status = 200, body = StatusJson)))]
 pub async fn status(State(state): State<AppState>) -> Result<axum::Json<StatusJson>, ApiError> {
@@ -85,6 +102,16 @@ pub async fn status(State(state): State<AppState>) -> Result<axum::Json<StatusJs
         .list_documents(
             &DocumentFilter {
                 draft_state: Some(DraftState::Failed),
+                ..DocumentFilter::default()
+            },
+            PageRequest::new(Some(10), None),
+        )
+        .await?;
+    let retrying = state
+        .store
+        .list_documents(
+            &DocumentFilter {
+                retrying: Some(true),
                 ..DocumentFilter::default()
             },
             PageRequest::new(Some(10), None),
@@ -114,6 +141,18 @@ pub async fn status(State(state): State<AppState>) -> Result<axum::Json<StatusJs
             next_due: stats.next_due,
         },
         worker: state.draft_metrics.snapshot(),
+        retrying: retrying
+            .items
+            .into_iter()
+            .map(|document| RetryingDraft {
+                document_id: document.id.0,
+                title: document.title,
+                state: document.draft.state,
+                attempts: document.draft.attempts,
+                last_error: document.draft.last_error,
+                next_attempt_at: document.draft.next_attempt_at,
+            })
+            .collect(),
         recent_failures: failed
             .items
             .into_iter()
@@ -131,7 +170,8 @@ pub async fn status(State(state): State<AppState>) -> Result<axum::Json<StatusJs
 /// Prometheus metrics: queue depth by state, drafts by outcome, model latency, gate waits by
 /// priority, pre-emptions, model server health.
 #[utoipa::path(get, path = "/api/v1/metrics", tag = "status",
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+    responses((status = 200, description = "The metrics in the OpenMetrics text format",
+        content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8")))]
 pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let snapshot = Snapshot {
         queue: state.store.draft_queue_stats().await?,

@@ -170,6 +170,10 @@ pub struct MemoForm {
     pub csrf: String,
     #[serde(default)]
     pub content: String,
+    /// The version the edit form was made from: an edit in another tab since then wins,
+    /// and this one is refused rather than silently overwriting it.
+    #[serde(default)]
+    pub version: Option<i64>,
 }
 
 pub async fn create_memo(
@@ -203,7 +207,12 @@ pub async fn update_memo(
         Ok(text) => text,
         Err(error) => return error_page(viewer.lang, error.into()),
     };
-    match ui.app.store.update_memo(MemoId(id), &text).await {
+    match ui
+        .app
+        .store
+        .update_memo(MemoId(id), &text, form.version)
+        .await
+    {
         Ok(_) => see_other(&format!("/memos?done=saved#memo-{id}")),
         Err(error) => error_page(viewer.lang, error.into()),
     }

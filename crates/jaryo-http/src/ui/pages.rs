@@ -184,6 +184,7 @@ pub async fn edit_memo(
     match ui.app.store.get_memo(MemoId(id)).await {
         Ok(memo) => render(&MemoEditPage {
             id,
+            version: memo.version,
             content: memo.content,
             chrome: chrome(&viewer, "memos", &uri),
         }),
@@ -467,6 +468,17 @@ pub async fn status(State(ui): State<UiState>, viewer: Viewer, uri: Uri) -> Resp
             (t.badge_retrying, worker.retried),
             (t.badge_failed, worker.failed),
         ],
+        retrying: status
+            .retrying
+            .into_iter()
+            .map(|retry| FailureView {
+                id: retry.document_id,
+                title: retry.title,
+                error: retry.last_error.unwrap_or_default(),
+                attempts: retry.attempts,
+                next_attempt: retry.next_attempt_at.map(|at| time_pair(viewer.lang, at)),
+            })
+            .collect(),
         failures: status
             .recent_failures
             .into_iter()
@@ -475,6 +487,7 @@ pub async fn status(State(ui): State<UiState>, viewer: Viewer, uri: Uri) -> Resp
                 title: failure.title,
                 error: failure.last_error.unwrap_or_default(),
                 attempts: failure.attempts,
+                next_attempt: None,
             })
             .collect(),
         chrome: chrome(&viewer, "status", &uri),

@@ -149,6 +149,8 @@ pub struct MemoPage {
 pub struct MemoEditPage {
     pub chrome: Chrome,
     pub id: i64,
+    /// Sent back with the edit, so a change made elsewhere meanwhile is not overwritten.
+    pub version: i64,
     pub content: String,
 }
 
@@ -400,6 +402,8 @@ pub struct FailureView {
     pub title: String,
     pub error: String,
     pub attempts: u32,
+    /// For a draft being retried: when its next attempt may start (machine, shown).
+    pub next_attempt: Option<(String, String)>,
 }
 
 #[derive(Template)]
@@ -425,5 +429,7 @@ pub struct StatusPage {
     /// On PostgreSQL: the slots every process on the database shares.
     pub cluster: Option<jaryo_gate::SharedSlotsSnapshot>,
     pub worker: Vec<(&'static str, u64)>,
+    /// Drafts that failed and will be tried again, with the last error.
+    pub retrying: Vec<FailureView>,
     pub failures: Vec<FailureView>,
 }
