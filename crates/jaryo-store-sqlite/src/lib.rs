@@ -302,6 +302,10 @@ impl jaryo_store::Store for SqliteStore {
         drafts::claim(self, request).await
     }
 
+    async fn release_dead_leases(&self, predecessor: &str) -> StoreResult<u64> {
+        drafts::release_dead_leases(self, predecessor).await
+    }
+
     async fn renew_draft_lease(&self, claim: &DraftClaim, lease: Duration) -> StoreResult<bool> {
         drafts::renew(self, claim, lease).await
     }

@@ -193,6 +193,66 @@ pub async fn an_expired_lease_is_reclaimed_and_the_old_holder_is_fenced_out(fx: 
     );
 }
 
+pub async fn a_dead_predecessors_leases_come_back_at_once_without_an_attempt(fx: Fixture) {
+    let store = fx.store.clone();
+    let orphaned = promoted(&store, "죽은 프로세스가 잡고 있던 문서").await;
+    let alive = promoted(&store, "살아 있는 다른 프로세스의 문서").await;
+    let lookalike = promoted(&store, "이름만 비슷한 다른 작업자의 문서").await;
+    let dead = store
+        .claim_drafts(&request("dir-1/0@host:100", 1))
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(dead.document_id, orphaned);
+    store
+        .claim_drafts(&request("dir-1/1@host:101", 1))
+        .await
+        .unwrap();
+    store
+        .claim_drafts(&request("dir-1/00@host:102", 1))
+        .await
+        .unwrap();
+
+    // Long before the lease would lapse, the predecessor's claim is handed back.
+    assert_eq!(store.release_dead_leases("dir-1/0").await.unwrap(), 1);
+    let back = store.get_document(orphaned).await.unwrap();
+    assert_eq!(back.draft.state, DraftState::Pending);
+    assert_eq!(
+        back.draft.attempts, 0,
+        "the process died; the draft did not fail"
+    );
+    assert_eq!(back.draft.lease_owner, None);
+    for other in [alive, lookalike] {
+        let held = store.get_document(other).await.unwrap();
+        assert_eq!(
+            held.draft.state,
+            DraftState::Running,
+            "others' leases stay theirs"
+        );
+    }
+
+    // The dead claim is fenced out, and the work is claimable again at once.
+    let drafted = Settlement::Drafted {
+        markdown: "# 늦게 온 초안".into(),
+        metadata: Default::default(),
+        model_calls: 1,
+    };
+    assert_eq!(
+        store.settle_draft(&dead, &drafted).await.unwrap(),
+        Settled::LostClaim
+    );
+    let again = store
+        .claim_drafts(&request("dir-1/0@host:200", 5))
+        .await
+        .unwrap();
+    assert_eq!(
+        again.iter().map(|c| c.document_id).collect::<Vec<_>>(),
+        [orphaned]
+    );
+    assert_eq!(again[0].attempt(), 1);
+    assert_eq!(store.release_dead_leases("dir-9/0").await.unwrap(), 0);
+}
+
 pub async fn renewing_keeps_a_lease_alive(fx: Fixture) {
     let store = fx.store.clone();
     promoted(&store, "갱신되는 임대의 원문입니다").await;
@@ -1375,6 +1435,7 @@ macro_rules! conformance_suite {
             patches_use_optimistic_concurrency,
             claims_take_due_work_oldest_first_in_batches,
             an_expired_lease_is_reclaimed_and_the_old_holder_is_fenced_out,
+            a_dead_predecessors_leases_come_back_at_once_without_an_attempt,
             renewing_keeps_a_lease_alive,
             a_draft_applies_the_seed_fields,
             a_changed_text_requeues_and_a_deleted_document_drops,

@@ -196,6 +196,11 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// worker died). Each claim counts one attempt and holds a lease until renewed or settled.
     /// Work whose lease expired after its last allowed attempt is marked failed instead.
     async fn claim_drafts(&self, request: &ClaimRequest) -> StoreResult<Vec<DraftClaim>>;
+    /// Hands back, at once and without counting the attempt, every running draft whose lease
+    /// is held by a worker known to be dead: one whose `lease_owner` is `predecessor` followed
+    /// by `@` (a restarted process's earlier self, see the `jaryo` crate's worker seat). Other
+    /// owners' leases are left alone. Returns how many drafts went back to the queue.
+    async fn release_dead_leases(&self, predecessor: &str) -> StoreResult<u64>;
     /// Extends a claim's lease; `false` when the claim was lost (taken over, redrafted or
     /// settled), in which case its holder must stop.
     async fn renew_draft_lease(

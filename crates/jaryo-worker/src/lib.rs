@@ -22,9 +22,12 @@
 mod config;
 mod metrics;
 mod prompt;
+pub mod sections;
 mod worker;
 
 pub use config::DraftConfig;
 pub use metrics::{DraftMetrics, DraftMetricsSnapshot, Histogram, MODEL_LATENCY_BUCKETS};
 pub use prompt::{DraftPrompt, MemoLanguage, PROMPT_VERSION};
-pub use worker::{DraftOutcome, DraftWorker, MIN_DRAFT_CHARS, ReleaseReason, WorkerParts};
+pub use worker::{
+    DraftOutcome, DraftWorker, MIN_DRAFT_CHARS, ReleaseReason, WorkerParts, hostname,
+};

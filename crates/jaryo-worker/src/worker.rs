@@ -92,8 +92,13 @@ enum Generation {
         completion: Box<Completion>,
         report: FidelityReport,
         model_calls: u32,
+        /// What the draft spends of the document's attempts: its model calls, or with
+        /// sections the most any one section made.
+        attempts: u32,
         stricter: bool,
         language: MemoLanguage,
+        /// Sections drafted one by one ([`crate::sections`]); 1 for text within the budget.
+        sections: usize,
     },
     Empty,
     Failed(LlmError),
@@ -109,6 +114,13 @@ impl DraftWorker {
             std::process::id(),
             rand::random::<u16>()
         );
+        Self::named(parts, owner)
+    }
+
+    /// A worker whose claims name `owner`: a name its process can recognise again after a
+    /// restart, so that its dead predecessor's leases can be handed back at once
+    /// ([`jaryo_store::Store::release_dead_leases`]).
+    pub fn named(parts: WorkerParts, owner: String) -> Self {
         Self {
             inner: Arc::new(Inner {
                 parts,
@@ -220,7 +232,9 @@ impl DraftWorker {
 
         let mut timing = Timing::default();
         let generation = tokio::select! {
-            generation = self.generate(&claim, source, cancel, &mut timing) => generation,
+            generation = self.generate_within_budget(&claim, source, cancel, &mut timing) => {
+                generation
+            }
             () = self.hold_lease(&claim) => {
                 tracing::warn!(
                     document_id = %claim.document_id,
@@ -236,12 +250,14 @@ impl DraftWorker {
                 completion,
                 report,
                 model_calls,
+                attempts,
                 stricter,
                 language,
+                sections,
             } => {
                 let flagged = report.flagged;
                 let draft_chars = markdown.chars().count();
-                let metadata = self.draft_metadata(
+                let mut metadata = self.draft_metadata(
                     &completion,
                     &report,
                     model_calls,
@@ -249,11 +265,14 @@ impl DraftWorker {
                     language,
                     &timing,
                 );
+                if let Some(Value::Object(draft)) = metadata.get_mut("draft") {
+                    draft.insert("sections".into(), json!(sections));
+                }
                 (
                     Settlement::Drafted {
                         markdown,
                         metadata,
-                        model_calls,
+                        model_calls: attempts,
                     },
                     DraftOutcome::Drafted {
                         flagged,
@@ -397,6 +416,71 @@ impl DraftWorker {
         }
     }
 
+    /// Drafts `source` in one call when it fits the context budget, else section by section
+    /// ([`crate::sections`]), joining the drafts and checking the whole against the whole.
+    async fn generate_within_budget(
+        &self,
+        claim: &DraftClaim,
+        source: &str,
+        cancel: &CancellationToken,
+        timing: &mut Timing,
+    ) -> Generation {
+        let sections = crate::sections::sections(source, self.parts().config.context_budget_chars);
+        if sections.len() == 1 {
+            return self.generate(claim, source, cancel, timing).await;
+        }
+        tracing::info!(
+            document_id = %claim.document_id,
+            sections = sections.len(),
+            "the text is longer than the model's context budget; drafting it in sections"
+        );
+        let count = sections.len();
+        let mut drafts = Vec::with_capacity(count);
+        let (mut model_calls, mut attempts, mut stricter) = (0, 0, false);
+        let mut first: Option<(Box<Completion>, MemoLanguage)> = None;
+        for section in sections {
+            match self.generate(claim, section, cancel, timing).await {
+                Generation::Answer {
+                    markdown,
+                    completion,
+                    model_calls: calls,
+                    stricter: stricter_kept,
+                    language,
+                    ..
+                } => {
+                    drafts.push(markdown);
+                    model_calls += calls;
+                    attempts = attempts.max(calls);
+                    stricter |= stricter_kept;
+                    first.get_or_insert((completion, language));
+                }
+                // A section the model had nothing to say about stays as written: dropping it
+                // would drop its facts.
+                Generation::Empty => {
+                    drafts.push(section.to_owned());
+                    model_calls += 1;
+                    attempts = attempts.max(1);
+                }
+                failed => return failed,
+            }
+        }
+        let Some((completion, language)) = first else {
+            return Generation::Empty;
+        };
+        let markdown = drafts.join("\n\n");
+        let report = jaryo_fidelity::check(source, &markdown, &self.parts().fidelity);
+        Generation::Answer {
+            markdown,
+            completion,
+            report,
+            model_calls,
+            attempts,
+            stricter,
+            language,
+            sections: count,
+        }
+    }
+
     async fn generate(
         &self,
         claim: &DraftClaim,
@@ -424,8 +508,10 @@ impl DraftWorker {
                 completion: Box::new(completion),
                 report,
                 model_calls: 1,
+                attempts: 1,
                 stricter: false,
                 language: prompt.language,
+                sections: 1,
             };
         }
 
@@ -459,8 +545,10 @@ impl DraftWorker {
                     completion: Box::new(completion),
                     report,
                     model_calls: 2,
+                    attempts: 2,
                     stricter: false,
                     language: prompt.language,
+                    sections: 1,
                 };
             }
         };
@@ -472,8 +560,10 @@ impl DraftWorker {
                 completion: Box::new(second),
                 report: second_report,
                 model_calls: 2,
+                attempts: 2,
                 stricter: true,
                 language: prompt.language,
+                sections: 1,
             }
         } else {
             Generation::Answer {
@@ -481,8 +571,10 @@ impl DraftWorker {
                 completion: Box::new(completion),
                 report,
                 model_calls: 2,
+                attempts: 2,
                 stricter: false,
                 language: prompt.language,
+                sections: 1,
             }
         }
     }
@@ -749,7 +841,8 @@ fn outcome_name(outcome: &DraftOutcome) -> &'static str {
     }
 }
 
-fn hostname() -> String {
+/// This machine's name, as a worker's lease owner shows it.
+pub fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .map(|name| name.trim().to_owned())

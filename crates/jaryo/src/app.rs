@@ -4,6 +4,7 @@
 //! tests start jaryo the same way, so they exercise the real wiring.
 
 use crate::config::Config;
+use crate::seat::WorkerSeat;
 use crate::token::{TokenOrigin, ensure_token};
 use anyhow::Context;
 use jaryo_gate::Gate;
@@ -37,6 +38,8 @@ pub struct Services {
     pub llm: LlmClient,
     pub gate: Gate,
     pub worker: DraftWorker,
+    /// Held while this process lives; names the worker's leases.
+    pub seat: WorkerSeat,
 }
 
 impl Services {
@@ -45,25 +48,30 @@ impl Services {
         create_private_dir(&config.data_dir)?;
         let store = open_store(config).await?;
         reindex_if_stale(store.as_ref()).await?;
+        let seat = take_seat(config, store.as_ref()).await?;
         let llm = LlmClient::new(config.llm.client.clone())
             .context("invalid model server settings ([llm] / JARYO_LLM_*)")?;
         let gate = match shared_gate_slots(config)? {
             Some(slots) => Gate::with_shared_slots(config.llm.gate.clone(), slots),
             None => Gate::new(config.llm.gate.clone()),
         };
-        let worker = DraftWorker::new(WorkerParts {
-            store: store.clone(),
-            llm: llm.clone(),
-            gate: gate.clone(),
-            config: config.draft.clone(),
-            fidelity: config.fidelity.clone(),
-            clock: Arc::new(jaryo_domain::SystemClock),
-        });
+        let worker = DraftWorker::named(
+            WorkerParts {
+                store: store.clone(),
+                llm: llm.clone(),
+                gate: gate.clone(),
+                config: config.draft.clone(),
+                fidelity: config.fidelity.clone(),
+                clock: Arc::new(jaryo_domain::SystemClock),
+            },
+            seat.owner.clone(),
+        );
         Ok(Self {
             store,
             llm,
             gate,
             worker,
+            seat,
         })
     }
 
@@ -93,6 +101,7 @@ pub struct App {
     stop_worker: CancellationToken,
     worker_task: JoinHandle<()>,
     address_file: std::path::PathBuf,
+    _seat: WorkerSeat,
 }
 
 impl App {
@@ -143,6 +152,7 @@ impl App {
             stop_worker,
             worker_task,
             address_file,
+            _seat: services.seat,
         })
     }
 
@@ -308,6 +318,27 @@ pub async fn reindex_if_stale(store: &dyn Store) -> anyhow::Result<()> {
         "search index rebuilt"
     );
     Ok(())
+}
+
+/// Takes this process's worker seat and hands back at once the drafts that dead processes of
+/// this data directory left running, instead of letting them wait out their leases.
+async fn take_seat(config: &Config, store: &dyn Store) -> anyhow::Result<WorkerSeat> {
+    let mut seat = WorkerSeat::take(&config.data_dir)?;
+    for predecessor in &seat.dead {
+        let released = store
+            .release_dead_leases(predecessor)
+            .await
+            .context("cannot hand back the drafts of a stopped worker")?;
+        if released > 0 {
+            tracing::info!(
+                released,
+                predecessor = %predecessor,
+                "drafts left running by a stopped jaryo went back to the queue"
+            );
+        }
+    }
+    seat.leave_the_dead();
+    Ok(seat)
 }
 
 /// Creates `dir` (and parents) readable only by its owner when it is new.

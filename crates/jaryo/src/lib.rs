@@ -11,6 +11,7 @@ mod commands;
 pub mod config;
 mod display;
 mod redraft;
+pub mod seat;
 pub mod token;
 
 use clap::Parser;
