@@ -34,6 +34,9 @@ pub struct AppState {
     pub llm: jaryo_llm::LlmClient,
     /// The draft worker's counters (zero when this process runs no worker).
     pub draft_metrics: Arc<jaryo_worker::DraftMetrics>,
+    /// Where scheduled backups of the SQLite library go (`None` on PostgreSQL); the status
+    /// shows the newest one there.
+    pub backup_dir: Option<std::path::PathBuf>,
 }
 
 /// Limits and knobs of the HTTP layer.

@@ -15,6 +15,7 @@
 //! Architecture invariant: SQL lives here and in `migrations/`, nowhere else. An applied
 //! migration is never edited; a change is a new migration.
 
+pub mod backup;
 mod batch;
 mod codec;
 mod documents;

@@ -101,6 +101,7 @@ pub struct App {
     stop_worker: CancellationToken,
     worker_task: JoinHandle<()>,
     address_file: std::path::PathBuf,
+    backup_task: Option<JoinHandle<()>>,
     _seat: WorkerSeat,
 }
 
@@ -120,6 +121,8 @@ impl App {
             gate: services.gate.clone(),
             llm: services.llm.clone(),
             draft_metrics: services.worker.metrics(),
+            backup_dir: (config.database_url.is_none() && config.backup.interval()?.is_some())
+                .then(|| config.backup.dir(&config.data_dir)),
         };
         let http = HttpConfig {
             max_body_bytes: config.max_body_bytes,
@@ -131,6 +134,18 @@ impl App {
         }));
         let stop_worker = CancellationToken::new();
         let worker_task = services.spawn_worker(config, stop_worker.clone());
+        let backup_task = match (config.backup.interval()?, &config.database_url) {
+            (Some(every), None) => Some(tokio::spawn(crate::backups::run_schedule(
+                config.clone(),
+                every,
+                stop_worker.clone(),
+            ))),
+            (Some(_), Some(_)) => {
+                tracing::warn!("[backup] schedules SQLite backups; on PostgreSQL use pg_dump");
+                None
+            }
+            (None, _) => None,
+        };
         let address_file = config.address_file();
         write_address_file(
             &address_file,
@@ -152,6 +167,7 @@ impl App {
             stop_worker,
             worker_task,
             address_file,
+            backup_task,
             _seat: services.seat,
         })
     }
@@ -171,6 +187,9 @@ impl App {
         self.worker_task
             .await
             .context("the draft worker task failed")?;
+        if let Some(backups) = self.backup_task {
+            backups.await.context("the backup task failed")?;
+        }
         served.context("the HTTP server failed")?;
         Ok(())
     }

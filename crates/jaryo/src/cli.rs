@@ -61,6 +61,26 @@ pub enum Command {
     /// upgrade that changed the analyzer, a changed [chunk] setting, or to recover. Works on
     /// the database in the data directory directly; safe while `jaryo serve` runs.
     Reindex,
+    /// Copy the library to FILE while it runs: a consistent, checked snapshot of the SQLite
+    /// database, written under a temporary name and renamed when whole. (On PostgreSQL, use
+    /// pg_dump.)
+    Backup {
+        /// Where the copy goes.
+        file: std::path::PathBuf,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Restore a backup made by `jaryo backup` into the data directory (--data-dir), checked
+    /// before and after. Refuses while a jaryo runs on the data directory, and refuses to
+    /// replace a library that is there without --force.
+    Restore {
+        /// The backup file.
+        file: std::path::PathBuf,
+        /// Replace the library in the data directory.
+        #[arg(long)]
+        force: bool,
+    },
     /// Re-run drafts selectively: flagged, failed, from an older prompt or a model, by time.
     Redraft(crate::redraft::RedraftArgs),
     /// Ask a question; the answer comes from your notes, with the sources it cites.

@@ -47,6 +47,8 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Doc(command) => doc(&config, command).await,
         Command::Search(args) => search(&config, args).await,
         Command::Reindex => reindex(&config).await,
+        Command::Backup { file, force } => backup(&config, &file, force).await,
+        Command::Restore { file, force } => restore(&config, &file, force).await,
         Command::Ask(args) => {
             let api = connect(&config, &args.client)?;
             crate::ask::run(&api, args).await
@@ -171,6 +173,90 @@ async fn search(config: &Config, args: SearchArgs) -> anyhow::Result<()> {
         display::search_page(&page, display::Highlight::for_stdout())
     );
     Ok(())
+}
+
+async fn backup(config: &Config, file: &std::path::Path, force: bool) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        force || !file.exists(),
+        "{} exists; --force replaces it",
+        file.display()
+    );
+    let source = config.data_dir.join(jaryo_store_sqlite::DATABASE_FILE_NAME);
+    let size = std::fs::metadata(&source)
+        .map(|meta| meta.len())
+        .unwrap_or(0);
+    let bar = indicatif::ProgressBar::new_spinner().with_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} backing up {msg} of about {prefix} ({elapsed})",
+        )
+        .context("progress bar template")?,
+    );
+    bar.set_prefix(indicatif::HumanBytes(size).to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(100));
+    // The copy grows in its hidden partial file beside the destination.
+    let partial = file.with_file_name(format!(
+        ".{}.partial",
+        file.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    let copying = crate::backups::backup_to(config, file);
+    tokio::pin!(copying);
+    let report = loop {
+        tokio::select! {
+            report = &mut copying => break report,
+            () = tokio::time::sleep(std::time::Duration::from_millis(200)) => {
+                let written = std::fs::metadata(&partial).map(|meta| meta.len()).unwrap_or(0);
+                bar.set_message(indicatif::HumanBytes(written).to_string());
+            }
+        }
+    };
+    bar.finish_and_clear();
+    let report = report?;
+    println!(
+        "backed up {} and {} to {} ({}, checked) in {:.1} s",
+        plural(report.counts.memos, "memo"),
+        plural(report.counts.documents, "document"),
+        report.path.display(),
+        indicatif::HumanBytes(report.bytes),
+        report.took.as_secs_f64()
+    );
+    Ok(())
+}
+
+async fn restore(config: &Config, file: &std::path::Path, force: bool) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        config.database_url.is_none(),
+        "the configured library is on PostgreSQL: restore it with pg_restore (README,          \"Backups\"); jaryo restore writes the SQLite library of a data directory"
+    );
+    app::create_private_dir(&config.data_dir)?;
+    anyhow::ensure!(
+        !crate::seat::any_alive(&config.data_dir)?,
+        "a jaryo is running on {}: stop it before restoring",
+        config.data_dir.display()
+    );
+    let (backup, data_dir) = (file.to_owned(), config.data_dir.clone());
+    let counts = tokio::task::spawn_blocking(move || {
+        jaryo_store_sqlite::backup::restore(&backup, &data_dir, force)
+    })
+    .await
+    .context("the restore task failed")??;
+    // Opening it applies the migrations of this jaryo, should the backup be older.
+    app::open_store(config).await?;
+    println!(
+        "restored {} and {} into {}; start it with: jaryo serve --data-dir {}",
+        plural(counts.memos, "memo"),
+        plural(counts.documents, "document"),
+        config.data_dir.display(),
+        config.data_dir.display()
+    );
+    Ok(())
+}
+
+fn plural(count: u64, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
 }
 
 async fn reindex(config: &Config) -> anyhow::Result<()> {

@@ -6,6 +6,7 @@
 
 pub mod app;
 mod ask;
+pub mod backups;
 pub mod cli;
 mod commands;
 pub mod config;

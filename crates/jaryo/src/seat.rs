@@ -88,6 +88,25 @@ impl WorkerSeat {
     }
 }
 
+/// Whether a jaryo process (`serve` or `worker`) holds a seat in `data_dir` now.
+pub fn any_alive(data_dir: &Path) -> anyhow::Result<bool> {
+    let Ok(entries) = std::fs::read_dir(data_dir.join("workers")) else {
+        return Ok(false);
+    };
+    for entry in entries {
+        let path = entry?.path();
+        let file = File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => return Ok(true),
+            Err(TryLockError::Error(error)) => {
+                return Err(error).with_context(|| format!("cannot lock {}", path.display()));
+            }
+        }
+    }
+    Ok(false)
+}
+
 /// The data directory's own random id, made the first time it is asked for.
 fn instance_id(data_dir: &Path) -> anyhow::Result<String> {
     let path = data_dir.join("instance-id");
@@ -152,6 +171,8 @@ mod tests {
         drop(fourth);
         let fifth = WorkerSeat::take(dir.path()).unwrap();
         assert!(fifth.owner.starts_with(&format!("{instance}/2@")));
-        drop(second);
+        assert!(any_alive(dir.path()).unwrap());
+        drop((second, third, fifth));
+        assert!(!any_alive(dir.path()).unwrap(), "every seat is free again");
     }
 }

@@ -478,6 +478,14 @@ pub async fn status(State(ui): State<UiState>, viewer: Viewer, uri: Uri) -> Resp
             })
             .collect(),
         chrome: chrome(&viewer, "status", &uri),
+        backups: status.backups.as_ref().map(|backups| {
+            backups.last.as_ref().map(|last| {
+                (
+                    time_pair(viewer.lang, last.at),
+                    format!("{:.1} MB", last.bytes as f64 / 1_000_000.0),
+                )
+            })
+        }),
     })
 }
 

@@ -426,4 +426,6 @@ pub struct StatusPage {
     pub cluster: Option<jaryo_gate::SharedSlotsSnapshot>,
     pub worker: Vec<(&'static str, u64)>,
     pub failures: Vec<FailureView>,
+    /// Scheduled backups: `None` when off; then the newest one's time and size, if any.
+    pub backups: Option<Option<((String, String), String)>>,
 }
