@@ -2,8 +2,8 @@
 //! batch does.
 //!
 //! Committing each new item on its own makes PostgreSQL pay a transaction, a WAL flush and a
-//! round trip per statement per item. So this process's new items are queued to one task that
-//! takes whatever has queued up meanwhile (never waiting for more: a lone request is written
+//! round trip per statement per item. So this process's new items are queued to a few writer
+//! tasks; each takes whatever has queued up meanwhile (never waiting for more: a lone request is written
 //! at once), writes the lot in one transaction — the memos, their tags, the documents, their
 //! chunks and tags, the index rows and the totals, each one statement over arrays — commits
 //! once, and only then answers each caller. Nobody hears "saved" before the commit; the index
@@ -22,10 +22,16 @@ use jaryo_store::{StoreError, StoreResult};
 use serde_json::{Map, Value};
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
-use tokio::sync::{mpsc, oneshot};
+use std::sync::Arc;
+use tokio::sync::{Mutex, mpsc, oneshot};
 
 /// The most items one transaction takes.
 const MAX_BATCH: usize = 128;
+
+/// Batches written at once: PostgreSQL runs transactions in parallel, and a batch's time is
+/// mostly the database's work on its rows, so one writer would leave the server's other
+/// cores idle.
+const WRITERS: usize = 4;
 
 /// A new memo, analysed before it is queued.
 pub(crate) struct NewMemoRow {
@@ -108,7 +114,10 @@ impl Batcher {
     /// Starts the writer task on the store's pool.
     pub(crate) fn start(pool: PgPool) -> Self {
         let (queue, jobs) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(write_batches(pool, jobs));
+        let jobs = Arc::new(Mutex::new(jobs));
+        for _ in 0..WRITERS {
+            tokio::spawn(write_batches(pool.clone(), jobs.clone()));
+        }
         Self { queue }
     }
 
@@ -133,9 +142,15 @@ fn stopped() -> StoreError {
     StoreError::Unavailable("the batch writer has stopped".into())
 }
 
-async fn write_batches(pool: PgPool, mut jobs: mpsc::Receiver<Insert>) {
+/// One writer: takes whatever has queued (waiting for the queue while the other writers
+/// write), writes it as one batch, and again, until the store is dropped.
+async fn write_batches(pool: PgPool, jobs: Arc<Mutex<mpsc::Receiver<Insert>>>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    loop {
+        let received = jobs.lock().await.recv_many(&mut batch, MAX_BATCH).await;
+        if received == 0 {
+            return;
+        }
         write_batch(&pool, std::mem::take(&mut batch)).await;
     }
 }
