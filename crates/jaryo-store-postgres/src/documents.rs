@@ -4,6 +4,7 @@
 //! processes promoting one memo, or patching one document, queue on the row lock and the
 //! second sees what the first committed.
 
+use crate::batch::NewDocumentRow;
 use crate::codec::{map_error, parse_enum, to_u32};
 use crate::search::{DocumentEntry, index_document, unindex_document};
 use crate::{PostgresStore, notify_draft_work};
@@ -167,24 +168,17 @@ pub async fn create(store: &PostgresStore, new: &NewDocument) -> StoreResult<Doc
         Some(new.extracted_text.as_str()),
         &store.chunk_config,
     );
-    let mut tx = store.begin_write().await?;
-    let row = sqlx::query(concat!(
-        "INSERT INTO documents (title, extracted_text, content_origin, source_metadata, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) RETURNING ",
-        document_columns!()
-    ))
-    .bind(title)
-    .bind(new.extracted_text.as_str())
-    .bind(new.content_origin.as_str())
-    .bind(Json(&new.source_metadata))
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(map_error)?;
-    let document = decode(&row)?;
-    index_document(&mut tx, document.id, &entry).await?;
-    tx.commit().await.map_err(map_error)?;
-    Ok(document)
+    // Through the batch writer (group commit): the row, its chunks, tags and index row are
+    // committed with whatever other new items are queued, before this returns.
+    let row = NewDocumentRow {
+        title,
+        extracted_text: new.extracted_text.as_str().to_owned(),
+        content_origin: new.content_origin.as_str(),
+        source_metadata: new.source_metadata.clone(),
+        entry,
+        now,
+    };
+    store.batcher.insert_document(row).await
 }
 
 pub async fn get(pool: &PgPool, id: DocumentId) -> StoreResult<Document> {

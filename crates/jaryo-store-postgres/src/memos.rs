@@ -1,6 +1,7 @@
 //! Memo rows and their tags.
 
 use crate::PostgresStore;
+use crate::batch::NewMemoRow;
 use crate::codec::map_error;
 use crate::search::{MemoEntry, index_memo, unindex_memo};
 use jaryo_domain::{DocumentId, Memo, MemoId, MemoText, Timestamp};
@@ -14,8 +15,9 @@ macro_rules! memo_columns {
         "id, content, tags, document_id, created_at, updated_at"
     };
 }
+pub(crate) use memo_columns;
 
-fn decode(row: &PgRow) -> StoreResult<Memo> {
+pub(crate) fn decode(row: &PgRow) -> StoreResult<Memo> {
     let Json(tags): Json<Vec<String>> = row.try_get("tags").map_err(map_error)?;
     Ok(Memo {
         id: MemoId(row.try_get("id").map_err(map_error)?),
@@ -63,32 +65,45 @@ async fn replace_tags(conn: &mut PgConnection, id: MemoId, tags: &[String]) -> S
     Ok(())
 }
 
+/// A new memo goes through the batch writer (group commit): its row, tags and index row are
+/// committed with whatever other new items are queued, before this returns.
 pub async fn create(store: &PostgresStore, text: &MemoText) -> StoreResult<Memo> {
-    let now = store.clock.now();
-    let tags = text.tags();
-    let entry = MemoEntry::new(text.as_str());
-    let mut tx = store.begin_write().await?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO memos (content, tags, created_at, updated_at) \
-         VALUES ($1, $2, $3, $3) RETURNING id",
+    let row = NewMemoRow {
+        content: text.as_str().to_owned(),
+        tags: text.tags(),
+        entry: MemoEntry::new(text.as_str()),
+        now: store.clock.now(),
+    };
+    store.batcher.insert_memo(row).await
+}
+
+/// Tags of several memos, one statement (tag keys lowercased, duplicates once).
+pub(crate) async fn insert_tags(
+    conn: &mut PgConnection,
+    memos: &[(i64, &[String])],
+) -> StoreResult<()> {
+    let mut keys = Vec::new();
+    let mut owners = Vec::new();
+    for (id, tags) in memos {
+        for tag in *tags {
+            keys.push(tag.to_lowercase());
+            owners.push(*id);
+        }
+    }
+    if keys.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO memo_tags (tag_key, memo_id) \
+         SELECT DISTINCT t.key, t.memo_id FROM unnest($1::text[], $2::bigint[]) AS t (key, memo_id) \
+         ON CONFLICT DO NOTHING",
     )
-    .bind(text.as_str())
-    .bind(Json(&tags))
-    .bind(now)
-    .fetch_one(&mut *tx)
+    .bind(keys)
+    .bind(owners)
+    .execute(&mut *conn)
     .await
     .map_err(map_error)?;
-    replace_tags(&mut tx, MemoId(id), &tags).await?;
-    index_memo(&mut tx, MemoId(id), &entry).await?;
-    tx.commit().await.map_err(map_error)?;
-    Ok(Memo {
-        id: MemoId(id),
-        content: text.as_str().to_owned(),
-        tags,
-        created_at: now,
-        updated_at: now,
-        document_id: None,
-    })
+    Ok(())
 }
 
 pub async fn get(pool: &PgPool, id: MemoId) -> StoreResult<Memo> {

@@ -1475,6 +1475,195 @@ macro_rules! conformance_suite {
     };
 }
 
+/// One behaviour, two stores, ranking included: [`build_ranking_library`] writes the same
+/// library (Korean, English and mixed documents and memos, edits, deletes; hundreds of items
+/// holding the common words, so rank windows fill and phrase frequencies are estimated past
+/// the sample) into any store, and [`ranking_probes`] reads the first two pages of a set of
+/// queries, with and without filters. Two stores given the same library and rank window must
+/// answer every probe alike: same hits in the same order, scores equal to 1e-6.
+pub async fn build_ranking_library(store: &Arc<dyn Store>, clock: &ManualClock) {
+    const KOREAN: [&str; 12] = [
+        "회의",
+        "대통령",
+        "국회의원",
+        "법률",
+        "국민",
+        "헌법",
+        "개정",
+        "국회",
+        "예산",
+        "서버를",
+        "회의록을",
+        "정책",
+    ];
+    const ENGLISH: [&str; 8] = [
+        "server", "deploy", "backup", "axum", "tokio", "release", "meeting", "budget",
+    ];
+    // A small deterministic generator: the same sequence on every store.
+    let mut state: u64 = 0x6a61_7279_6f21;
+    let mut next = move |bound: usize| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((state >> 33) as usize) % bound
+    };
+    let sentence = |words: usize, next: &mut dyn FnMut(usize) -> usize| {
+        let mut out = Vec::with_capacity(words);
+        for _ in 0..words {
+            // Zipf-ish: low indexes far more often, so some words are in most items.
+            let pick = next(KOREAN.len()).min(next(KOREAN.len()));
+            if next(3) == 0 {
+                out.push(ENGLISH[pick % ENGLISH.len()].to_owned());
+            } else {
+                out.push(KOREAN[pick].to_owned());
+            }
+        }
+        out.join(" ")
+    };
+    let mut documents = Vec::new();
+    let mut memos = Vec::new();
+    for item in 0..640 {
+        clock.advance(Duration::from_secs(1));
+        let words = 3 + next(40);
+        let body = format!(
+            "{}. #{}",
+            sentence(words, &mut next),
+            ["회의", "team", "정책"][item % 3]
+        );
+        if item % 5 == 0 {
+            memos.push(
+                store
+                    .create_memo(&text(&body))
+                    .await
+                    .expect("memo created")
+                    .id,
+            );
+        } else {
+            let title = sentence(1 + next(3), &mut next);
+            documents.push(new_document(store, &title, &body).await);
+        }
+    }
+    // Edits and deletes change the statistics both stores rank with.
+    for (index, id) in memos.iter().enumerate().filter(|(index, _)| index % 7 == 0) {
+        let edited = format!("고친 메모 {index}: {}", sentence(6, &mut next));
+        store
+            .update_memo(*id, &text(&edited))
+            .await
+            .expect("memo edited");
+    }
+    for id in memos.iter().skip(3).step_by(11) {
+        store.delete_memo(*id).await.expect("memo deleted");
+    }
+    for id in documents.iter().skip(5).step_by(13) {
+        store.delete_document(*id).await.expect("document deleted");
+    }
+    let promoted = store
+        .create_memo(&text("대통령 회의 server deploy 회의록을 정리"))
+        .await
+        .expect("memo created");
+    store.promote_memo(promoted.id).await.expect("promoted");
+}
+
+/// One probe's answer: which query, filter and page, and its hits as `(kind, id, score)`.
+pub type RankingProbe = (String, Vec<(crate::SearchKind, i64, f64)>);
+
+/// The probes [`build_ranking_library`]'s library is asked: per query and filter, the first
+/// two pages of ten as `(kind, id, score)`, with a label saying which.
+pub async fn ranking_probes(store: &Arc<dyn Store>, clock: &ManualClock) -> Vec<RankingProbe> {
+    use jaryo_domain::Clock;
+    let queries = [
+        "회의",
+        "대통령",
+        "국회의원",
+        "법률",
+        "server",
+        "deploy",
+        "국민 server",
+        "헌법 개정",
+        "backup 국회",
+        "회의록",
+        "회",
+        "\"서버 를\"",
+        "axum 서버",
+    ];
+    let filters = [
+        ("none", crate::SearchFilter::default()),
+        (
+            "memos",
+            crate::SearchFilter {
+                kind: Some(crate::SearchKind::Memo),
+                ..Default::default()
+            },
+        ),
+        (
+            "documents",
+            crate::SearchFilter {
+                kind: Some(crate::SearchKind::Document),
+                ..Default::default()
+            },
+        ),
+        (
+            "tag",
+            crate::SearchFilter {
+                tag: Some("정책".to_owned()),
+                ..Default::default()
+            },
+        ),
+        (
+            "recent",
+            crate::SearchFilter {
+                created_from: Some(clock.now() - chrono::Duration::seconds(300)),
+                ..Default::default()
+            },
+        ),
+    ];
+    let mut probes = Vec::new();
+    for query in queries {
+        for (label, filter) in &filters {
+            let mut request = crate::SearchRequest {
+                query: jaryo_text::Query::parse(query).expect("query parses"),
+                filter: filter.clone(),
+                limit: 10,
+                after: None,
+            };
+            for page_number in 1..=2 {
+                let page = store.search(&request).await.expect("search");
+                probes.push((
+                    format!("{query:?} filter {label} page {page_number}"),
+                    page.hits
+                        .iter()
+                        .map(|hit| (hit.kind, hit.id, hit.score))
+                        .collect(),
+                ));
+                match page.next {
+                    Some(cursor) => request.after = Some(cursor),
+                    None => break,
+                }
+            }
+        }
+    }
+    probes
+}
+
+/// Asserts two stores' answers to [`ranking_probes`] are the same: hits, order, scores to
+/// 1e-6.
+pub fn assert_same_ranking(left: &[RankingProbe], right: &[RankingProbe]) {
+    assert_eq!(left.len(), right.len(), "the same probes, as many pages");
+    for ((label, a), (other, b)) in left.iter().zip(right) {
+        assert_eq!(label, other);
+        let ids = |hits: &[(crate::SearchKind, i64, f64)]| -> Vec<(crate::SearchKind, i64)> {
+            hits.iter().map(|&(kind, id, _)| (kind, id)).collect()
+        };
+        assert_eq!(ids(a), ids(b), "{label}: the same hits in the same order");
+        for ((_, id, x), (_, _, y)) in a.iter().zip(b) {
+            assert!(
+                (x - y).abs() <= 1e-6,
+                "{label}: item {id} scored {x} and {y}"
+            );
+        }
+    }
+}
+
 /// The clock every check starts from.
 pub fn start_clock() -> ManualClock {
     use jaryo_domain::Clock;

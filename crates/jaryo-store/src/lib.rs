@@ -10,6 +10,7 @@
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod drafts;
+pub mod ranking;
 pub mod review;
 pub mod search;
 

@@ -236,11 +236,11 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
         .chunk
         .validate()
         .context("invalid [chunk] configuration")?;
-    if let Some(url) = &config.database_url {
-        return open_postgres(config, url.expose_secret()).await;
-    }
     if config.search.rank_window == 0 {
         anyhow::bail!("invalid [search] configuration: rank_window must be at least 1");
+    }
+    if let Some(url) = &config.database_url {
+        return open_postgres(config, url.expose_secret()).await;
     }
     let options = SqliteOptions {
         chunk: config.chunk.clone(),
@@ -286,6 +286,7 @@ fn postgres_options(config: &Config, url: &str) -> anyhow::Result<PostgresOption
     options.statement_timeout = Duration::from_millis(settings.statement_timeout_ms);
     options.startup_wait = Duration::from_secs(settings.startup_wait_secs);
     options.chunk = config.chunk.clone();
+    options.search_rank_window = config.search.rank_window;
     Ok(options)
 }
 
