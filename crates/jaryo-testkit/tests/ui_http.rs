@@ -362,7 +362,7 @@ async fn a_tag_chip_lists_everything_with_the_tag_and_tags_can_be_renamed(backen
     let (status, _, html) = page(&mut web, "/tags").await;
     assert_eq!(status, 200);
     assert!(html.contains("#예산"), "{html}");
-    assert!(html.contains("메모 2 · 문서 1"), "{html}");
+    assert!(html.contains("메모 2 · 자료 1"), "{html}");
     let csrf = csrf_of(&html);
     let renamed = web
         .post(

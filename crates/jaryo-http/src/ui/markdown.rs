@@ -218,7 +218,10 @@ mod tests {
             "{html}"
         );
         let block = render_original("<div>\n열린 태그\n\n다음 문단");
-        assert!(block.contains("<p>&lt;div&gt;<br>\n열린 태그</p>"), "{block}");
+        assert!(
+            block.contains("<p>&lt;div&gt;<br>\n열린 태그</p>"),
+            "{block}"
+        );
         assert!(!block.contains("<div"), "{block}");
         let script = render_original("<script>window.pwned = 1</script>");
         assert!(script.contains("&lt;script&gt;"), "{script}");
