@@ -81,7 +81,7 @@ pub enum Command {
 )]
 pub struct SearchArgs {
     /// What to search for; several words are all required. May be left out with --tag.
-    #[arg(num_args = 0.., required_unless_present = "tag")]
+    #[arg(num_args = 0..)]
     pub query: Vec<String>,
     /// Only memos or only documents.
     #[arg(long, value_parser = ["memo", "document"])]

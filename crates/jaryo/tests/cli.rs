@@ -26,7 +26,7 @@ impl Server {
             .env_remove("JARYO_API_TOKEN")
             .env_remove("JARYO_SERVER")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+            .stderr(Stdio::piped());
         for (key, value) in env {
             command.env(key, value);
         }
