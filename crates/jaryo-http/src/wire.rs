@@ -300,3 +300,37 @@ pub struct RejectDraftInput {
     /// The version you read; a stale one is refused with 409 `version_conflict`.
     pub version: Option<i64>,
 }
+
+/// A tag and how many live items carry it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TagJson {
+    /// The tag, lowercased, without its `#`.
+    pub tag: String,
+    pub memos: u64,
+    pub documents: u64,
+}
+
+/// `GET /tags`: every tag, most used first.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TagListJson {
+    pub tags: Vec<TagJson>,
+}
+
+/// The body of `POST /tags/rename`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TagRenameInput {
+    /// The tag to rename, with or without its `#`.
+    pub from: String,
+    /// Its new name: one tag (letters, digits, `_`, `-`, `/`).
+    pub to: String,
+}
+
+/// What a rename changed.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TagRenamedJson {
+    /// The new tag, as now written in the memos.
+    pub tag: String,
+    /// Memos whose text was rewritten (each an edit of its own).
+    pub memos: u64,
+}

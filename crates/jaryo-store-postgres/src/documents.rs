@@ -210,6 +210,7 @@ pub async fn list(
          AND ($5::bool IS NULL OR (md_draft_status IS NOT DISTINCT FROM 'draft' \
               AND COALESCE(source_metadata #> '{fidelity,flagged}' \
                            IN ('true'::jsonb, '1'::jsonb), false)) = $5) \
+         AND ($7::text IS NULL OR id IN (SELECT document_id FROM document_tags WHERE tag_key = $7)) \
          ORDER BY id DESC LIMIT $6"
     ))
     .bind(page.before.unwrap_or(i64::MAX))
@@ -218,6 +219,7 @@ pub async fn list(
     .bind(filter.content_origin.map(|s| s.as_str()))
     .bind(filter.needs_attention)
     .bind(i64::from(page.limit) + 1)
+    .bind(filter.tag.as_deref())
     .fetch_all(pool)
     .await
     .map_err(map_error)?;

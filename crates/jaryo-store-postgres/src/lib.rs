@@ -308,9 +308,14 @@ impl jaryo_store::Store for PostgresStore {
 
     async fn list_memos(
         &self,
+        filter: &jaryo_store::MemoFilter,
         page: jaryo_store::PageRequest,
     ) -> StoreResult<jaryo_store::Page<jaryo_domain::Memo>> {
-        memos::list(&self.pool, page).await
+        memos::list(&self.pool, filter, page).await
+    }
+
+    async fn list_tags(&self) -> StoreResult<Vec<jaryo_store::TagCount>> {
+        memos::tag_counts(&self.pool).await
     }
 
     async fn update_memo(

@@ -187,6 +187,7 @@ pub async fn list(
          AND (?4 IS NULL OR content_origin = ?4) \
          AND (?5 IS NULL OR (md_draft_status IS 'draft' \
               AND coalesce(json_extract(source_metadata, '$.fidelity.flagged'), 0) = 1) = ?5) \
+         AND (?7 IS NULL OR id IN (SELECT document_id FROM document_tags WHERE tag_key = ?7)) \
          ORDER BY id DESC LIMIT ?6"
     ))
     .bind(page.before.unwrap_or(i64::MAX))
@@ -195,6 +196,7 @@ pub async fn list(
     .bind(filter.content_origin.map(|s| s.as_str()))
     .bind(filter.needs_attention)
     .bind(i64::from(page.limit) + 1)
+    .bind(filter.tag.as_deref())
     .fetch_all(pool)
     .await
     .map_err(map_error)?;

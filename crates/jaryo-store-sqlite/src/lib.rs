@@ -244,9 +244,14 @@ impl jaryo_store::Store for SqliteStore {
 
     async fn list_memos(
         &self,
+        filter: &jaryo_store::MemoFilter,
         page: jaryo_store::PageRequest,
     ) -> StoreResult<jaryo_store::Page<jaryo_domain::Memo>> {
-        memos::list(&self.reader, page).await
+        memos::list(&self.reader, filter, page).await
+    }
+
+    async fn list_tags(&self) -> StoreResult<Vec<jaryo_store::TagCount>> {
+        memos::tag_counts(&self.reader).await
     }
 
     async fn update_memo(

@@ -5,8 +5,8 @@
 //! The checks speak only through the [`Store`] trait.
 
 use crate::{
-    ClaimRequest, DocumentFilter, DocumentPatch, DraftSelection, PageRequest, Settled, Settlement,
-    Store, StoreError,
+    ClaimRequest, DocumentFilter, DocumentPatch, DraftSelection, MemoFilter, PageRequest, Settled,
+    Settlement, Store, StoreError,
 };
 use jaryo_domain::{
     ContentOrigin, DocumentId, DocumentText, DraftState, ManualClock, MdDraftStatus, MemoText,
@@ -64,7 +64,7 @@ pub async fn memos_round_trip_and_soft_delete(fx: Fixture) {
     ));
     assert!(
         store
-            .list_memos(PageRequest::default())
+            .list_memos(&MemoFilter::default(), PageRequest::default())
             .await
             .unwrap()
             .items
@@ -1406,6 +1406,106 @@ fn chrono_duration(d: Duration) -> jaryo_domain::TimeDelta {
     jaryo_domain::TimeDelta::from_std(d).expect("duration fits")
 }
 
+pub async fn tags_are_counted_listed_and_renamed(fx: Fixture) {
+    let store = fx.store.clone();
+    let budget = store
+        .create_memo(&text("3월 #예산 정리, #Budget 도 같이"))
+        .await
+        .unwrap();
+    store.create_memo(&text("#회의 메모")).await.unwrap();
+    let gone = store.create_memo(&text("지운 #예산 메모")).await.unwrap();
+    store.delete_memo(gone.id).await.unwrap();
+    let promoted = store
+        .create_memo(&text("문서가 될 #예산 메모"))
+        .await
+        .unwrap();
+    let document = store.promote_memo(promoted.id).await.unwrap();
+
+    let mut tags = store.list_tags().await.unwrap();
+    crate::tags::sort_tag_counts(&mut tags);
+    let counts: Vec<(&str, u64, u64)> = tags
+        .iter()
+        .map(|t| (t.tag.as_str(), t.memos, t.documents))
+        .collect();
+    assert_eq!(counts, [("예산", 2, 1), ("budget", 1, 0), ("회의", 1, 0)]);
+
+    // Listings filter by tag; the key is the lowercased tag.
+    let by_tag = |tag: &str| MemoFilter {
+        tag: Some(crate::search::tag_key(tag)),
+    };
+    let memos = store
+        .list_memos(&by_tag("BUDGET"), PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        memos.items.iter().map(|m| m.id).collect::<Vec<_>>(),
+        [budget.id]
+    );
+    let documents = store
+        .list_documents(
+            &DocumentFilter {
+                tag: Some("예산".into()),
+                ..DocumentFilter::default()
+            },
+            PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        documents.items.iter().map(|d| d.id).collect::<Vec<_>>(),
+        [document.id]
+    );
+
+    // Everything with a tag, without a query: documents first, then memos, newest first,
+    // paged with the cursor it gives.
+    let filter = crate::SearchFilter {
+        tag: Some("예산".into()),
+        ..crate::SearchFilter::default()
+    };
+    let first = crate::tags::list_tagged(&*store, &filter, 2, None)
+        .await
+        .unwrap();
+    let ids =
+        |page: &crate::SearchPage| page.hits.iter().map(|h| (h.kind, h.id)).collect::<Vec<_>>();
+    use crate::SearchKind::{Document, Memo};
+    assert_eq!(
+        ids(&first),
+        [(Document, document.id.0), (Memo, promoted.id.0)]
+    );
+    let rest = crate::tags::list_tagged(&*store, &filter, 2, first.next)
+        .await
+        .unwrap();
+    assert_eq!(ids(&rest), [(Memo, budget.id.0)]);
+    assert_eq!(rest.next, None);
+    assert!(rest.hits[0].snippet_text.starts_with("3월 #예산"));
+
+    // Renaming rewrites the memos' text (the document keeps its original words).
+    let renamed = crate::tags::rename_tag(&*store, "예산", "재정")
+        .await
+        .unwrap();
+    assert_eq!(renamed.memos, 2);
+    let memo = store.get_memo(budget.id).await.unwrap();
+    assert_eq!(memo.content, "3월 #재정 정리, #Budget 도 같이");
+    assert_eq!(memo.tags, ["재정", "Budget"]);
+    let mut tags = store.list_tags().await.unwrap();
+    crate::tags::sort_tag_counts(&mut tags);
+    assert_eq!(tags[0].tag, "재정");
+    assert_eq!((tags[0].memos, tags[0].documents), (2, 0));
+    assert!(
+        tags.iter()
+            .any(|t| t.tag == "예산" && t.memos == 0 && t.documents == 1)
+    );
+    assert_eq!(
+        store
+            .get_document(document.id)
+            .await
+            .unwrap()
+            .extracted_text
+            .as_deref(),
+        Some("문서가 될 #예산 메모")
+    );
+}
+
 /// What a backend's opener returns: a [`Fixture`], or `Option<Fixture>` for a backend that
 /// may be unavailable where the tests run (`None` skips the check).
 pub trait IntoFixture {
@@ -1456,6 +1556,7 @@ macro_rules! conformance_suite {
             reviews_are_refused_without_a_draft_or_while_one_is_made,
             regenerating_an_accepted_draft_keeps_the_accepted_text,
             drafts_are_selected_for_a_rerun_by_flag_state_prompt_model_and_time,
+            tags_are_counted_listed_and_renamed,
         );
     };
     (@checks $open:path; $($check:ident),* $(,)?) => {

@@ -35,6 +35,8 @@ pub struct DocumentQuery {
     pub content_origin: Option<ContentOrigin>,
     /// `true`: only drafts awaiting review that the fidelity check flagged.
     pub needs_attention: Option<bool>,
+    /// Only documents whose original text carries this `#tag` (with or without the `#`).
+    pub tag: Option<String>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -57,6 +59,7 @@ pub async fn list_documents(
         md_draft_status: query.md_draft_status,
         content_origin: query.content_origin,
         needs_attention: query.needs_attention,
+        tag: super::tag_param(query.tag.as_deref())?,
     };
     let page = state.store.list_documents(&filter, page).await?;
     Ok(Json(DocumentPage {

@@ -32,6 +32,8 @@ use utoipa::{Modify, OpenApi};
         super::status::status,
         super::status::metrics,
         super::search::search,
+        super::tags::list_tags,
+        super::tags::rename_tag,
     ),
     components(schemas(wire::ErrorJson, wire::ErrorDetail)),
     modifiers(&BearerAuth),
@@ -43,6 +45,7 @@ use utoipa::{Modify, OpenApi};
         (name = "status", description = "What jaryo is doing"),
         (name = "ask", description = "Questions answered from your notes"),
         (name = "search", description = "Ranked full-text search, Korean first-class"),
+        (name = "tags", description = "The #tags in use; renaming one"),
     )
 )]
 pub struct ApiDoc;

@@ -92,6 +92,13 @@ pub struct Text {
     pub nav_library: &'static str,
     pub nav_search: &'static str,
     pub nav_status: &'static str,
+    pub nav_tags: &'static str,
+    pub tags_help: &'static str,
+    pub tags_empty: &'static str,
+    pub rename: &'static str,
+    pub rename_to: &'static str,
+    pub tag_invalid: &'static str,
+    pub done_renamed: &'static str,
     pub sign_out: &'static str,
     pub switch_to: &'static str,
     pub sign_in_title: &'static str,
@@ -201,7 +208,35 @@ pub struct Text {
     pub error_csrf: &'static str,
     pub error_not_found: &'static str,
     pub error_internal: &'static str,
+    pub error_bad_address: &'static str,
+    pub error_invalid: &'static str,
     pub back: &'static str,
+    pub finding_number: &'static str,
+    pub finding_date_time: &'static str,
+    pub finding_url: &'static str,
+    pub finding_email: &'static str,
+    pub finding_phone: &'static str,
+    pub finding_term: &'static str,
+    pub finding_language_drift: &'static str,
+    pub finding_length_ratio: &'static str,
+    pub finding_other: &'static str,
+}
+
+impl Text {
+    /// A fidelity finding's kind (`jaryo_fidelity::FindingKind`'s stable name) in words.
+    pub fn finding_label(&self, kind: &str) -> &'static str {
+        match kind {
+            "number" => self.finding_number,
+            "date_time" => self.finding_date_time,
+            "url" => self.finding_url,
+            "email" => self.finding_email,
+            "phone" => self.finding_phone,
+            "term" => self.finding_term,
+            "language_drift" => self.finding_language_drift,
+            "length_ratio" => self.finding_length_ratio,
+            _ => self.finding_other,
+        }
+    }
 }
 
 pub static KO: Text = Text {
@@ -210,6 +245,13 @@ pub static KO: Text = Text {
     nav_library: "자료실",
     nav_search: "검색",
     nav_status: "상태",
+    nav_tags: "태그",
+    tags_help: "태그는 글 속의 #낱말입니다. 이름을 바꾸면 메모 본문의 #태그가 고쳐집니다(문서의 원문은 그대로 둡니다).",
+    tags_empty: "아직 태그가 없습니다. 메모에 #태그를 적어 보세요.",
+    rename: "이름 바꾸기",
+    rename_to: "새 이름",
+    tag_invalid: "태그는 글자, 숫자, _, -, / 로만 된 한 낱말이어야 합니다.",
+    done_renamed: "태그 이름을 바꿨습니다.",
     sign_out: "로그아웃",
     switch_to: "English",
     sign_in_title: "로그인",
@@ -319,7 +361,18 @@ pub static KO: Text = Text {
     error_csrf: "양식이 만료되었습니다. 페이지를 새로 고친 뒤 다시 해 보세요.",
     error_not_found: "찾는 것이 없습니다.",
     error_internal: "서버에 문제가 생겼습니다. 잠시 뒤 다시 해 보세요.",
+    error_bad_address: "주소가 올바르지 않습니다. 메뉴에서 다시 찾아가 보세요.",
+    error_invalid: "입력한 내용을 받을 수 없습니다.",
     back: "돌아가기",
+    finding_number: "원문에 없는 숫자",
+    finding_date_time: "원문에 없는 날짜·시각",
+    finding_url: "원문에 없는 링크",
+    finding_email: "원문에 없는 이메일 주소",
+    finding_phone: "원문에 없는 전화번호",
+    finding_term: "원문에 없는 이름·용어",
+    finding_language_drift: "원문과 다른 언어",
+    finding_length_ratio: "원문보다 훨씬 긴 글",
+    finding_other: "확인할 곳",
 };
 
 pub static EN: Text = Text {
@@ -328,6 +381,13 @@ pub static EN: Text = Text {
     nav_library: "Library",
     nav_search: "Search",
     nav_status: "Status",
+    nav_tags: "Tags",
+    tags_help: "Tags are the #words in your text. Renaming one rewrites the #tag in your memos (documents keep their original text).",
+    tags_empty: "No tags yet. Write a #tag in a memo.",
+    rename: "Rename",
+    rename_to: "New name",
+    tag_invalid: "A tag is one word of letters, digits, _, - or /.",
+    done_renamed: "Tag renamed.",
     sign_out: "Sign out",
     switch_to: "한국어",
     sign_in_title: "Sign in",
@@ -437,7 +497,18 @@ pub static EN: Text = Text {
     error_csrf: "This form has expired. Reload the page and try again.",
     error_not_found: "Nothing here.",
     error_internal: "The server ran into a problem. Try again in a moment.",
+    error_bad_address: "This address is not right. Find your way from the menu.",
+    error_invalid: "That input cannot be accepted.",
     back: "Back",
+    finding_number: "Number not in the original",
+    finding_date_time: "Date or time not in the original",
+    finding_url: "Link not in the original",
+    finding_email: "E-mail address not in the original",
+    finding_phone: "Phone number not in the original",
+    finding_term: "Name or term not in the original",
+    finding_language_drift: "Another language than the original",
+    finding_length_ratio: "Much longer than the original",
+    finding_other: "Worth a look",
 };
 
 #[cfg(test)]
