@@ -109,6 +109,18 @@ pub fn check_answer(
             end: run.end,
         });
     }
+    // A fence's name without its brackets (`#memo-52ca8bd4ec571aba {`) is an echo too.
+    for name in FENCE_NAME.find_iter(&markdown) {
+        if !source.contains(name.as_str()) {
+            findings.push(Finding {
+                kind: FindingKind::Echo,
+                text: name.as_str().to_owned(),
+                start: name.start(),
+                end: name.end(),
+            });
+        }
+    }
+    let fence_name_left = findings.iter().any(|f| f.kind == FindingKind::Echo);
     let meta = meta_sentences(source, &markdown);
     if meta.len() >= MIN_META_SENTENCES {
         for sentence in &meta {
@@ -150,6 +162,8 @@ pub fn check_answer(
             "the answer repeats the prompt's instructions ({:?})",
             shorten(&markdown[run.clone()])
         ))
+    } else if fence_name_left {
+        Some("the answer repeats the prompt's fence marker".to_owned())
     } else if talks_about_the_note && drops {
         Some(format!(
             "the answer talks about the note ({:?}) and lost the memo's content",
@@ -203,6 +217,13 @@ static FENCE_TAG: LazyLock<Regex> = LazyLock::new(|| {
     .unwrap()
 });
 
+/// The name of a fence (`memo-` and a long hex nonce, or any word with our 16-digit nonce)
+/// anywhere.
+static FENCE_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:(?:memo|markdown-note|note)-[0-9a-f]{12,}|[a-z][a-z_-]*-[0-9a-f]{16})\b")
+        .unwrap()
+});
+
 /// Lines that open an answer by talking about it.
 static LEADING_COMMENTARY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
@@ -246,7 +267,8 @@ static META_SENTENCE: LazyLock<Regex> = LazyLock::new(|| {
         r"(?i)^(?:",
         r"(?:the|this|your|my|that)\s+(?:original\s+|revised\s+|edited\s+|rewritten\s+|updated\s+|markdown\s+)?",
         r"(?:note|memo|text|message|document|draft|request|rules|instructions|markers|formatting|changes|edits)(?:'s)?\s+",
-        r"(?:is|are|was|were|has|have|had|can|could|will|would|should|does|did|mentions|contains|includes|looks|reads|remains|now|seems|appears)\b",
+        r"(?:is|are|was|were|has|have|had|can|could|will|would|should|does|did|mentions|contains|includes|looks|reads|remains|now|seems|appears|goes|shows|says)\b",
+        r"|i(?:'ve|\s+have)?\s+(?:added|edited|removed|changed|rewrote|rewritten|kept|made|formatted|tidied|organized|organised|polished|converted)\b",
         r"|(?:이|위의?|원래|해당|정리한|정리된)\s?(?:메모|노트|문서|글)(?:는|은|가|이|를|을)\s",
         r")",
     ))
@@ -502,6 +524,19 @@ mod tests {
         // One such sentence in a faithful draft is not commentary.
         let draft = "# Backup\n\nThe note is short: ship the backup script by Friday; Alice owns the restore test #ops";
         assert!(!verdict(memo, draft).is_rejected());
+    }
+
+    #[test]
+    fn a_fence_name_without_brackets_and_edit_reports_are_caught() {
+        let memo = "book club on the 9th at 7pm, read ch 1-6";
+        let css =
+            "#memo-0cbbc7d1590d8b2f {\n  color: white;\n}\nBook club on the 9th at 7pm, ch 1-6";
+        assert!(verdict(memo, css).is_rejected());
+        let report = "I added a title to the note. I edited the text to remove punctuation.\n\nBook club on the 9th, ch 1-6";
+        let Verdict::Rejected { reason, .. } = verdict(memo, report) else {
+            panic!("an edit report that lost 7pm passed");
+        };
+        assert!(reason.contains("talks about the note"), "{reason}");
     }
 
     #[test]
