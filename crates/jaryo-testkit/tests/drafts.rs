@@ -178,9 +178,10 @@ async fn flagged_and_failed_drafts_can_be_rerun_selectively(backend: Backend) {
         config.draft.max_attempts = 1;
     })
     .await;
-    // In promote order: a faithful draft, an invented date, a model error.
+    // In promote order: a faithful draft (keeping the memo's "(0)"), an invented date, a model
+    // error.
     app.llm.push_replies([
-        Reply::text(MEMO),
+        Reply::text(format!("{MEMO} (0)")),
         Reply::text("# 배포\n\n- 2025년 3월 14일 axum 서버 배포\n- 담당 민수"),
         Reply::http_error(500, "overloaded"),
     ]);

@@ -2,8 +2,9 @@
 
 use crate::config::DraftConfig;
 use crate::metrics::DraftMetrics;
-use crate::prompt::{DraftPrompt, MemoLanguage, PROMPT_VERSION};
+use crate::prompt::{DraftPrompt, MemoLanguage, PROMPT_VERSION, Redraft};
 use jaryo_domain::{Clock, DocumentId, TimeDelta, Timestamp};
+use jaryo_fidelity::answer::Verdict;
 use jaryo_fidelity::{FidelityConfig, FidelityReport};
 use jaryo_gate::{Gate, Priority};
 use jaryo_llm::{ChatRequest, Completion, HealthStatus, LlmClient, LlmError, ProbeBackoff};
@@ -101,6 +102,9 @@ enum Generation {
         sections: usize,
     },
     Empty,
+    /// The model answered, but not with a draft (an echo of the prompt, a reply about the
+    /// note): a failed attempt, with the reason.
+    Rejected(String),
     Failed(LlmError),
     GateUnavailable(jaryo_gate::SharedSlotError),
     Cancelled,
@@ -292,6 +296,16 @@ impl DraftWorker {
                 },
                 0,
             ),
+            Generation::Rejected(reason) => {
+                let error = format!("the model did not write a draft: {reason}");
+                (
+                    Settlement::Failed {
+                        error: error.clone(),
+                    },
+                    DraftOutcome::Failed { error },
+                    0,
+                )
+            }
             Generation::Cancelled => (
                 Settlement::Released,
                 DraftOutcome::Released {
@@ -496,42 +510,51 @@ impl DraftWorker {
             Err(CallFailure::Llm(error)) => return Generation::Failed(error),
             Err(CallFailure::Gate(error)) => return Generation::GateUnavailable(error),
         };
-        let markdown = prompt.clean_answer(&completion.text);
-        if markdown.is_empty() {
+        let cleaned = prompt.clean_answer(&completion.text);
+        if cleaned.is_empty() {
             return Generation::Empty;
         }
         let fidelity = &self.parts().fidelity;
-        let report = jaryo_fidelity::check(source, &markdown, fidelity);
-        if !(report.flagged && self.parts().config.redraft_on_flags) {
-            return Generation::Answer {
-                markdown,
-                completion: Box::new(completion),
-                report,
-                model_calls: 1,
-                attempts: 1,
-                stricter: false,
-                language: prompt.language,
-                sections: 1,
-            };
+        let first = Try {
+            verdict: prompt.judge(source, &cleaned, fidelity),
+            completion,
+            stricter: false,
+        };
+        let needs_second = match &first.verdict {
+            Verdict::Draft { report, .. } => report.flagged,
+            Verdict::Rejected { .. } => true,
+        };
+        if !(needs_second && self.parts().config.redraft_on_flags) {
+            return first.into_generation(1, prompt.language);
         }
 
-        // The draft holds something the memo does not: ask once more, naming it.
-        let mut items: Vec<String> = report
-            .unsupported_items()
-            .iter()
-            .map(|item| item.text.to_owned())
-            .collect();
+        // The answer adds, loses or echoes: ask once more, naming what was wrong.
+        let report = first.verdict.report();
+        let mut redraft = Redraft {
+            added: report
+                .unsupported_items()
+                .iter()
+                .map(|item| item.text.to_owned())
+                .collect(),
+            dropped: report
+                .dropped_items()
+                .iter()
+                .map(|item| item.text.to_owned())
+                .collect(),
+            echoed: first.verdict.is_rejected() || report.has_echo(),
+        };
         if report.has_language_drift() {
-            items.push(match prompt.language {
+            redraft.added.push(match prompt.language {
                 MemoLanguage::Korean => "영어로 쓴 문장 (메모는 한국어입니다)".into(),
                 MemoLanguage::Other => "sentences in another language than the note's".into(),
             });
         }
-        let stricter = DraftPrompt::stricter(source, rand::random(), &items);
+        let stricter = DraftPrompt::stricter(source, rand::random(), &redraft);
         tracing::info!(
             document_id = %claim.document_id,
             findings = report.findings.len(),
-            "the draft adds what the memo does not say; asking once more, more strictly"
+            rejected = first.verdict.is_rejected(),
+            "the answer adds, loses or echoes; asking once more, more strictly"
         );
         let second = match self.call_model(&stricter.request, cancel, timing).await {
             Ok(second) => second,
@@ -539,43 +562,30 @@ impl DraftWorker {
             Err(CallFailure::Gate(error)) => return Generation::GateUnavailable(error),
             Err(CallFailure::Llm(error)) => {
                 tracing::warn!(document_id = %claim.document_id, %error,
-                    "the stricter second try failed; keeping the first draft");
-                return Generation::Answer {
-                    markdown,
-                    completion: Box::new(completion),
-                    report,
-                    model_calls: 2,
-                    attempts: 2,
-                    stricter: false,
-                    language: prompt.language,
-                    sections: 1,
-                };
+                    "the stricter second try failed; keeping the first answer");
+                return first.into_generation(2, prompt.language);
             }
         };
-        let second_markdown = stricter.clean_answer(&second.text);
-        let second_report = jaryo_fidelity::check(source, &second_markdown, fidelity);
-        if !second_markdown.is_empty() && second_report.severity() < report.severity() {
-            Generation::Answer {
-                markdown: second_markdown,
-                completion: Box::new(second),
-                report: second_report,
-                model_calls: 2,
-                attempts: 2,
-                stricter: true,
-                language: prompt.language,
-                sections: 1,
+        let second_cleaned = stricter.clean_answer(&second.text);
+        if second_cleaned.is_empty() {
+            return first.into_generation(2, prompt.language);
+        }
+        let second = Try {
+            verdict: stricter.judge(source, &second_cleaned, fidelity),
+            completion: second,
+            stricter: true,
+        };
+        let keep_second = match (&first.verdict, &second.verdict) {
+            (Verdict::Rejected { .. }, _) => !second.verdict.is_rejected(),
+            (Verdict::Draft { .. }, Verdict::Rejected { .. }) => false,
+            (Verdict::Draft { report: a, .. }, Verdict::Draft { report: b, .. }) => {
+                b.severity().is_better_than(&a.severity())
             }
+        };
+        if keep_second {
+            second.into_generation(2, prompt.language)
         } else {
-            Generation::Answer {
-                markdown,
-                completion: Box::new(completion),
-                report,
-                model_calls: 2,
-                attempts: 2,
-                stricter: false,
-                language: prompt.language,
-                sections: 1,
-            }
+            first.into_generation(2, prompt.language)
         }
     }
 
@@ -816,6 +826,31 @@ impl DraftWorker {
                 None => interval,
             },
             Err(_) => interval,
+        }
+    }
+}
+
+/// One answer of the model and what it is.
+struct Try {
+    verdict: Verdict,
+    completion: Completion,
+    stricter: bool,
+}
+
+impl Try {
+    fn into_generation(self, model_calls: u32, language: MemoLanguage) -> Generation {
+        match self.verdict {
+            Verdict::Draft { markdown, report } => Generation::Answer {
+                markdown,
+                completion: Box::new(self.completion),
+                report,
+                model_calls,
+                attempts: model_calls,
+                stricter: self.stricter,
+                language,
+                sections: 1,
+            },
+            Verdict::Rejected { reason, .. } => Generation::Rejected(reason),
         }
     }
 }
