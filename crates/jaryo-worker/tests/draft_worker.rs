@@ -791,39 +791,6 @@ async fn shutdown_releases_a_draft_in_flight_without_applying_half_of_it(backend
     let _ = ReleaseReason::ShuttingDown;
 }
 
-/// The memo inside a drafting request: between the fence's opening and closing lines.
-fn fenced_memo(request: &jaryo_testllm::RecordedRequest) -> String {
-    let user = &request.messages.last().unwrap().content;
-    let start = user.find("\n<memo-").unwrap() + 1;
-    let body = &user[start..];
-    let body = &body[body.find('\n').unwrap() + 1..];
-    body[..body.find("\n</memo-").unwrap()].to_owned()
-}
-
-test_on_both_stores!(long_text_is_drafted_in_sections_within_the_context_budget);
-async fn long_text_is_drafted_in_sections_within_the_context_budget(backend: Backend) {
-    let setup = Setup::with(backend, |config| config.context_budget_chars = 700).await;
-    // The model answers each section with the section itself, tidied by a heading.
-    setup
-        .llm
-        .set_handler(|request| Reply::text(format!("## 정리\n\n{}", fenced_memo(request))));
-    let mut memo = String::new();
-    for (heading, topic) in [
-        ("일정", "서버 이전"),
-        ("예산", "장비 구입"),
-        ("담당", "민수와 지영"),
-    ] {
-        memo.push_str(&format!("# {heading}\n\n"));
-        for n in 1..=6 {
-            memo.push_str(&format!(
-                "{topic}에 관한 {n}번째 문단: 회의에서 정한 내용을 빠짐없이 적어 둔다. \
-                 다음 주 화요일까지 확인하고 결과를 공유한다.\n\n"
-            ));
-        }
-    }
-    assert!(memo.chars().count() > 1_200);
-    let id = setup.promote(&memo).await;
-
 const WEEKLY_SYNC: &str =
     "Weekly sync: ship the backup script by Friday; Alice owns the restore test #ops";
 /// A tidy-looking draft that keeps none of the memo's facts.
@@ -888,37 +855,6 @@ async fn a_draft_that_lost_the_memos_facts_is_never_clean(backend: Backend) {
     assert!(
         matches!(
             outcomes[..],
-            [(_, DraftOutcome::Drafted { flagged: false, .. })]
-        ),
-        "{outcomes:?}"
-    );
-    let requests = setup.llm.requests();
-    assert!(requests.len() >= 3, "{} calls", requests.len());
-    let mut sent = String::new();
-    for request in &requests {
-        let section = fenced_memo(request);
-        assert!(section.chars().count() <= 700, "a call over the budget");
-        sent.push_str(&section);
-    }
-    let squeeze = |text: &str| text.split_whitespace().collect::<String>();
-    assert_eq!(
-        squeeze(&sent),
-        squeeze(memo.trim()),
-        "every section sent once, in order"
-    );
-
-    let document = setup.document(id).await;
-    let draft = document.md_content.unwrap();
-    assert!(draft.contains("# 예산\n\n장비 구입에 관한 1번째 문단"));
-    assert!(draft.find("서버 이전").unwrap() < draft.find("민수와 지영").unwrap());
-    assert_eq!(
-        document.draft.attempts, 1,
-        "one pass over the sections is one attempt"
-    );
-    let metadata = &document.source_metadata;
-    assert_eq!(metadata["draft"]["sections"], requests.len());
-    assert_eq!(metadata["draft"]["model_calls"], requests.len());
-    assert_eq!(document.extracted_text.as_deref(), Some(memo.as_str()));
             [(_, DraftOutcome::Drafted { flagged: true, .. })]
         ),
         "{outcomes:?}"
@@ -1022,4 +958,74 @@ async fn an_echo_of_the_request_fails_with_the_reason_and_stores_no_fence(backen
         kinds.contains(&"echo") && kinds.contains(&"commentary"),
         "{kinds:?}"
     );
+}
+
+/// The memo inside a drafting request: between the fence's opening and closing lines.
+fn fenced_memo(request: &jaryo_testllm::RecordedRequest) -> String {
+    let user = &request.messages.last().unwrap().content;
+    let start = user.find("\n<memo-").unwrap() + 1;
+    let body = &user[start..];
+    let body = &body[body.find('\n').unwrap() + 1..];
+    body[..body.find("\n</memo-").unwrap()].to_owned()
+}
+
+test_on_both_stores!(long_text_is_drafted_in_sections_within_the_context_budget);
+async fn long_text_is_drafted_in_sections_within_the_context_budget(backend: Backend) {
+    let setup = Setup::with(backend, |config| config.context_budget_chars = 700).await;
+    // The model answers each section with the section itself, tidied by a heading.
+    setup
+        .llm
+        .set_handler(|request| Reply::text(format!("## 정리\n\n{}", fenced_memo(request))));
+    let mut memo = String::new();
+    for (heading, topic) in [
+        ("일정", "서버 이전"),
+        ("예산", "장비 구입"),
+        ("담당", "민수와 지영"),
+    ] {
+        memo.push_str(&format!("# {heading}\n\n"));
+        for n in 1..=6 {
+            memo.push_str(&format!(
+                "{topic}에 관한 {n}번째 문단: 회의에서 정한 내용을 빠짐없이 적어 둔다. \
+                 다음 주 화요일까지 확인하고 결과를 공유한다.\n\n"
+            ));
+        }
+    }
+    assert!(memo.chars().count() > 1_200);
+    let id = setup.promote(&memo).await;
+
+    let outcomes = setup.worker().run_once().await;
+    assert!(
+        matches!(
+            outcomes[..],
+            [(_, DraftOutcome::Drafted { flagged: false, .. })]
+        ),
+        "{outcomes:?}"
+    );
+    let requests = setup.llm.requests();
+    assert!(requests.len() >= 3, "{} calls", requests.len());
+    let mut sent = String::new();
+    for request in &requests {
+        let section = fenced_memo(request);
+        assert!(section.chars().count() <= 700, "a call over the budget");
+        sent.push_str(&section);
+    }
+    let squeeze = |text: &str| text.split_whitespace().collect::<String>();
+    assert_eq!(
+        squeeze(&sent),
+        squeeze(memo.trim()),
+        "every section sent once, in order"
+    );
+
+    let document = setup.document(id).await;
+    let draft = document.md_content.unwrap();
+    assert!(draft.contains("# 예산\n\n장비 구입에 관한 1번째 문단"));
+    assert!(draft.find("서버 이전").unwrap() < draft.find("민수와 지영").unwrap());
+    assert_eq!(
+        document.draft.attempts, 1,
+        "one pass over the sections is one attempt"
+    );
+    let metadata = &document.source_metadata;
+    assert_eq!(metadata["draft"]["sections"], requests.len());
+    assert_eq!(metadata["draft"]["model_calls"], requests.len());
+    assert_eq!(document.extracted_text.as_deref(), Some(memo.as_str()));
 }
