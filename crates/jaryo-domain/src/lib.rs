@@ -19,7 +19,7 @@ pub use document::{
 };
 pub use ids::{DocumentId, MemoId};
 pub use memo::{MEMO_TEXT_MAX_BYTES, Memo, MemoText};
-pub use tags::{merge_tags, parse_one_tag, parse_tags};
+pub use tags::{merge_tags, parse_one_tag, parse_tag, parse_tags, rename_tag_in_text};
 
 /// Why a piece of user input was refused. The HTTP layer maps each variant to 422 with a
 /// stable code; the message is safe to show a user.

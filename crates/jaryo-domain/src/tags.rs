@@ -91,6 +91,84 @@ fn collect_tags(text: &str, tags: &mut Vec<String>) {
     }
 }
 
+/// `text` as one tag (with or without its `#`), NFC-normalised, or `None` when it is not
+/// exactly one tag (a space, punctuation, only digits, too long).
+pub fn parse_tag(text: &str) -> Option<String> {
+    let text = text.trim();
+    let text = text.strip_prefix('#').unwrap_or(text);
+    match parse_tags(&format!("#{text}")).as_slice() {
+        [tag] if tag.chars().count() == text.nfc().count() => Some(tag.clone()),
+        _ => None,
+    }
+}
+
+/// `text` with every `#from` tag (compared case-insensitively, as tags are) written as `#to`,
+/// or `None` when it holds no such tag. Only the tag changes: every other byte stays as it
+/// was, and `#from` where it is no tag (in code, in a link, glued to a word, or the start of a
+/// longer tag) is left alone.
+pub fn rename_tag_in_text(text: &str, from: &str, to: &str) -> Option<String> {
+    let from_key = from.nfc().collect::<String>().to_lowercase();
+    let mut replaced = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut code_block_depth = 0usize;
+    let mut link_depth = 0usize;
+    for (event, range) in Parser::new(text).into_offset_iter() {
+        match event {
+            Event::Start(Tag::CodeBlock(_)) => code_block_depth += 1,
+            Event::End(TagEnd::CodeBlock) => code_block_depth = code_block_depth.saturating_sub(1),
+            Event::Start(Tag::Link { .. }) => link_depth += 1,
+            Event::End(TagEnd::Link) => link_depth = link_depth.saturating_sub(1),
+            Event::Text(_) if code_block_depth == 0 && link_depth == 0 => {
+                // Tags are found in the source's own bytes, so an escape or entity nearby
+                // never shifts what is replaced.
+                let source = &text[range.clone()];
+                for (at, tag) in tag_positions(source) {
+                    if tag.nfc().collect::<String>().to_lowercase() == from_key {
+                        let start = range.start + at + 1;
+                        replaced.push_str(&text[copied..start]);
+                        replaced.push_str(to);
+                        copied = start + tag.len();
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if copied == 0 {
+        return None;
+    }
+    replaced.push_str(&text[copied..]);
+    Some(replaced)
+}
+
+/// Each tag in plain `text` (no Markdown), as the byte offset of its `#` and its text.
+fn tag_positions(text: &str) -> Vec<(usize, &str)> {
+    let mut found = Vec::new();
+    let mut previous: Option<char> = None;
+    let mut chars = text.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        let starts_tag = c == '#' && previous.is_none_or(is_tag_boundary);
+        previous = Some(c);
+        if !starts_tag {
+            continue;
+        }
+        let mut end = at + 1;
+        while let Some(&(next_at, next)) = chars.peek() {
+            if !is_tag_char(next) {
+                break;
+            }
+            end = next_at + next.len_utf8();
+            previous = Some(next);
+            chars.next();
+        }
+        let tag = text[at + 1..end].trim_end_matches(['/', '-']);
+        if !tag.is_empty() {
+            found.push((at, tag));
+        }
+    }
+    found
+}
+
 fn is_tag_char(c: char) -> bool {
     c.is_alphanumeric() || matches!(c, '_' | '-' | '/')
 }
@@ -158,5 +236,30 @@ mod tests {
             parse_tags("- 할 일 #todo\n- (#긴급) 서버"),
             ["todo", "긴급"]
         );
+    }
+
+    #[test]
+    fn one_tag_is_read_with_or_without_its_hash() {
+        assert_eq!(parse_tag("#예산").as_deref(), Some("예산"));
+        assert_eq!(parse_tag("project/jaryo").as_deref(), Some("project/jaryo"));
+        assert_eq!(parse_tag("두 단어"), None);
+        assert_eq!(parse_tag("42"), None);
+        assert_eq!(parse_tag(""), None);
+    }
+
+    #[test]
+    fn renaming_rewrites_only_that_tag() {
+        let text = "#예산 회의, #예산안 따로. #Budget\n\n`#예산` [#예산](https://x/#예산) a#예산 #예산/2026";
+        assert_eq!(
+            rename_tag_in_text(text, "예산", "재정").as_deref(),
+            Some(
+                "#재정 회의, #예산안 따로. #Budget\n\n`#예산` [#예산](https://x/#예산) a#예산 #예산/2026"
+            )
+        );
+        assert_eq!(
+            rename_tag_in_text("#BUDGET and #budget", "Budget", "money").as_deref(),
+            Some("#money and #money")
+        );
+        assert_eq!(rename_tag_in_text("태그 없음", "예산", "재정"), None);
     }
 }

@@ -438,3 +438,68 @@ async fn memos_are_edited_and_deleted_from_the_timeline() {
     browser.close().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn on_a_phone_a_memo_shows_its_words_wraps_and_its_tag_chip_lists_the_tag() {
+    if !browser_available() {
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let long_url = format!(
+        "https://example.com/{}",
+        "segment_without_breaks".repeat(12)
+    );
+    let memo = app
+        .api
+        .create_memo(&format!(
+            "레이아웃은 <div> 대신 <section>을 쓰자 #예산\n둘째 줄의 주소 {long_url}"
+        ))
+        .await
+        .unwrap();
+    let other = app.api.create_memo("다른 #예산 메모").await.unwrap();
+    app.api.create_memo("태그 없는 메모").await.unwrap();
+    let browser = Browser::start("ko-KR").await;
+    browser.client.set_window_size(390, 844).await.unwrap();
+    browser.sign_in(&app).await;
+
+    // The words as written (angle brackets and all), on two lines, the address a link.
+    let card = format!("#memo-{} .md", memo.id);
+    let shown = browser.text(&card).await;
+    assert!(
+        shown.contains("레이아웃은 <div> 대신 <section>을 쓰자 #예산\n둘째 줄의 주소"),
+        "{shown:?}"
+    );
+    let link = browser.find(&format!("{card} a")).await;
+    assert_eq!(
+        link.attr("href").await.unwrap().as_deref(),
+        Some(long_url.as_str())
+    );
+    // Nothing is wider than the phone's screen: no sideways scrolling.
+    let overflow = browser
+        .eval("return document.documentElement.scrollWidth - window.innerWidth")
+        .await;
+    assert!(
+        overflow.as_i64().unwrap() <= 0,
+        "the page scrolls sideways by {overflow}"
+    );
+    browser.screenshot("phone-memos").await;
+
+    // The tag chip lists everything carrying the tag, and only that.
+    browser.click(&format!("#memo-{} a.tag", memo.id)).await;
+    browser.wait_for("ol.hits li.hit").await;
+    let hits = browser.text("ol.hits").await;
+    assert!(hits.contains("레이아웃은"), "{hits}");
+    assert!(hits.contains("다른 #예산 메모"), "{hits}");
+    assert!(!hits.contains("태그 없는 메모"), "{hits}");
+    assert!(browser.text("h1.tagged").await.contains("#예산"));
+    let _ = other;
+    browser.screenshot("phone-tag-listing").await;
+
+    // The tag list, with its counts.
+    browser.goto(&format!("{}/tags", app.url)).await;
+    let tags = browser.text("ul.tag-list").await;
+    assert!(tags.contains("#예산") && tags.contains("메모 2"), "{tags}");
+    browser.screenshot("phone-tags").await;
+    browser.close().await;
+    app.stop().await;
+}

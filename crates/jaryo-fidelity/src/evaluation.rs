@@ -8,7 +8,7 @@
 //!   least one finding / planted items.
 //! - **Language drift**: accuracy of "has a drift finding" against the label over all cases.
 //! - **Faithful rewrites**: the share of cases without planted items or drift that have no
-//!   finding at all (length findings included).
+//!   finding at all (length, dropped and coverage findings included).
 //!
 //! This module reads files; [`crate::check`] itself never does.
 
@@ -80,7 +80,7 @@ impl EvalCase {
             reason,
         };
         for item in &self.planted {
-            if item.kind.is_document_level() {
+            if !item.kind.is_added_fact() {
                 return Err(invalid(format!("planted kind {} is not a fact", item.kind)));
             }
             if !self.draft.contains(&item.text) {
@@ -258,7 +258,7 @@ pub fn evaluate(cases: &[EvalCase], config: &FidelityConfig) -> EvalSummary {
 
         let mut hit = vec![false; case.planted.len()];
         for finding in &report.findings {
-            if finding.kind.is_document_level() {
+            if !finding.kind.is_added_fact() {
                 continue;
             }
             summary.fact_findings += 1;

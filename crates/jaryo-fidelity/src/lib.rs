@@ -8,7 +8,14 @@
 //!   and names/terms that occur in the draft but have no counterpart in the source;
 //! - **language drift** — the draft is written in another script (Hangul vs Latin) than the
 //!   source;
-//! - **length ratio** — the draft is much longer than the source.
+//! - **length ratio** — the draft is much longer than the source;
+//! - **dropped** facts and **coverage** — what the source says that the draft lost: its numbers,
+//!   dates, times, amounts, addresses and names one by one, and its content words as a share
+//!   (rules in the `coverage` module).
+//!
+//! [`answer::check_answer`] wraps [`check`] for a model's raw answer: it removes safe wrappers
+//! (fence markers, a leading "Here is the note:" line), finds prompt echo and commentary, and
+//! says whether the answer is a draft at all.
 //!
 //! # How a fact is matched
 //!
@@ -26,8 +33,11 @@
 //!
 //! - Finding offsets are byte offsets into the draft exactly as given (not its normalised form),
 //!   always on char boundaries, and `text == draft[start..end]` for fact findings.
-//! - Document-level findings ([`FindingKind::LanguageDrift`], [`FindingKind::LengthRatio`]) span
-//!   the whole draft (`0..draft.len()`) and carry a short human-readable summary in `text`.
+//! - Document-level findings ([`FindingKind::LanguageDrift`], [`FindingKind::LengthRatio`],
+//!   [`FindingKind::Coverage`]) span the whole draft (`0..draft.len()`) and carry a short
+//!   human-readable summary in `text`.
+//! - [`FindingKind::Dropped`] findings carry the source's wording in `text` and an empty span
+//!   (`0..0`): the item is not in the draft.
 //! - Findings are sorted by `start`, then by kind.
 //! - [`CHECKER_VERSION`] changes whenever a rule changes what is flagged, so stored reports can be
 //!   re-checked selectively.
@@ -49,7 +59,9 @@
 //!   weekday of a date the memo states in full;
 //! - relative dates (내일, "next Friday") are words, not dates, and are not resolved.
 
+pub mod answer;
 mod config;
+pub mod coverage;
 mod facts;
 mod hangul;
 mod language;
@@ -70,8 +82,8 @@ use language::ScriptProfile;
 use markdown::MaskedText;
 use normalize::NormalizedText;
 
-/// Checks `draft` against `source` and reports every unsupported fact, language drift and an
-/// excessive length. Pure and deterministic; cost is roughly linear in the two lengths.
+/// Checks `draft` against `source` and reports every unsupported fact, every fact of the source
+/// the draft lost, too little of the source's content, language drift and an excessive length. Pure and deterministic; cost is roughly linear in the two lengths.
 pub fn check(source: &str, draft: &str, config: &FidelityConfig) -> FidelityReport {
     let source_norm = NormalizedText::new(source);
     let draft_norm = NormalizedText::new(draft);
@@ -113,6 +125,26 @@ pub fn check(source: &str, draft: &str, config: &FidelityConfig) -> FidelityRepo
 
     if let Some(summary) = length_excess(&source_masked, &draft_masked, config) {
         findings.push(document_finding(FindingKind::LengthRatio, &summary, draft));
+    }
+
+    // Coverage: the memo's items looked up in the draft, read generously as the memo is above.
+    let draft_pool = SourceFacts::gather(
+        draft_norm.as_str(),
+        &extract_claims(&draft_masked.facts, facts::Side::Source),
+    );
+    let memo_items = extract_claims(&source_masked.facts, facts::Side::Draft);
+    for mut finding in coverage::dropped(
+        source_norm.as_str(),
+        &source_masked.facts,
+        &memo_items,
+        &draft_pool,
+        drift.is_some(),
+        config,
+    ) {
+        if finding.kind.is_document_level() {
+            finding.end = draft.len();
+        }
+        findings.push(finding);
     }
 
     findings.sort_by_key(|finding| (finding.start, finding.kind));

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// Version of the rules. Bump it whenever a change alters what is flagged, so drafts checked by
 /// an older version can be found (`checker_version < CHECKER_VERSION`) and re-checked.
-pub const CHECKER_VERSION: u32 = 1;
+pub const CHECKER_VERSION: u32 = 2;
 
 /// What kind of problem a finding is. The serialised names are stable API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -28,12 +28,42 @@ pub enum FindingKind {
     LanguageDrift,
     /// Document-level: the draft is much longer than the source.
     LengthRatio,
+    /// A fact of the source (number, date, time, amount, address, name) the draft lost. `text`
+    /// is the source's wording; the span is empty, at the draft's start, since the item is not
+    /// in the draft.
+    Dropped,
+    /// Document-level: the draft keeps too few of the source's content words.
+    Coverage,
+    /// The answer repeats the prompt: a run of words from the instructions that the source does
+    /// not contain, or a fence-shaped marker (`<memo-…>`). A marker removed from the answer has
+    /// an empty span where it was.
+    Echo,
+    /// The answer talks about the note instead of being it ("Here's the revised note:"). A line
+    /// removed from the answer has an empty span where it was.
+    Commentary,
 }
 
 impl FindingKind {
     /// Whether the finding concerns the draft as a whole rather than a span of it.
     pub fn is_document_level(self) -> bool {
-        matches!(self, Self::LanguageDrift | Self::LengthRatio)
+        matches!(
+            self,
+            Self::LanguageDrift | Self::LengthRatio | Self::Coverage
+        )
+    }
+
+    /// Whether the finding is a fact the draft adds (a span of the draft the source does not
+    /// support).
+    pub fn is_added_fact(self) -> bool {
+        matches!(
+            self,
+            Self::Number | Self::DateTime | Self::Url | Self::Email | Self::Phone | Self::Term
+        )
+    }
+
+    /// Whether the finding says the answer is not (only) a draft: prompt echo or commentary.
+    pub fn is_echo(self) -> bool {
+        matches!(self, Self::Echo | Self::Commentary)
     }
 
     /// The stable serialised name, e.g. `date_time`.
@@ -47,6 +77,10 @@ impl FindingKind {
             Self::Term => "term",
             Self::LanguageDrift => "language_drift",
             Self::LengthRatio => "length_ratio",
+            Self::Dropped => "dropped",
+            Self::Coverage => "coverage",
+            Self::Echo => "echo",
+            Self::Commentary => "commentary",
         }
     }
 }
@@ -89,14 +123,40 @@ pub struct UnsupportedItem<'a> {
     pub text: &'a str,
 }
 
-/// How bad a report is, ordered so that a smaller value is a better draft: language drift first
-/// (the whole draft is unusable), then the number of unsupported facts, then excess length. Used
-/// to keep the better of a draft and its stricter redraft.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// How bad a report is, counted per kind of harm. Used to keep the better of a draft and its
+/// stricter redraft: see [`Severity::is_better_than`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Severity {
     pub language_drift: bool,
-    pub unsupported_facts: usize,
+    /// Prompt echo and commentary findings.
+    pub echoes: usize,
+    /// Distinct facts the draft adds.
+    pub added_facts: usize,
+    /// Facts the draft lost, plus one when it keeps too few content words.
+    pub dropped_facts: usize,
     pub too_long: bool,
+}
+
+impl Severity {
+    /// Whether a draft with this severity is better than one with `other`: no worse in drift,
+    /// echo, added facts and dropped facts, and better in at least one of them. Length alone
+    /// never decides (a draft that drops everything is short), so a redraft that trades an
+    /// added fact for a dropped one is not better either.
+    pub fn is_better_than(&self, other: &Severity) -> bool {
+        let mine = [
+            usize::from(self.language_drift),
+            self.echoes,
+            self.added_facts,
+            self.dropped_facts,
+        ];
+        let theirs = [
+            usize::from(other.language_drift),
+            other.echoes,
+            other.added_facts,
+            other.dropped_facts,
+        ];
+        mine.iter().zip(&theirs).all(|(a, b)| a <= b) && mine != theirs
+    }
 }
 
 impl FidelityReport {
@@ -121,15 +181,30 @@ impl FidelityReport {
     }
 
     /// The draft's facts without support in the source, each distinct text once, in draft
-    /// order. Document-level findings are not items; see [`Self::has_language_drift`] and
-    /// [`Self::is_too_long`].
+    /// order. Only added facts are items; see [`Self::dropped_items`],
+    /// [`Self::has_language_drift`] and [`Self::is_too_long`] for the rest.
     pub fn unsupported_items(&self) -> Vec<UnsupportedItem<'_>> {
+        self.distinct_items(FindingKind::is_added_fact)
+    }
+
+    /// The source's facts the draft lost, each distinct text once.
+    pub fn dropped_items(&self) -> Vec<UnsupportedItem<'_>> {
+        self.distinct_items(|kind| kind == FindingKind::Dropped)
+    }
+
+    /// Whether the draft lost a fact of the source or most of its content.
+    pub fn drops_content(&self) -> bool {
+        self.has_kind(FindingKind::Dropped) || self.has_kind(FindingKind::Coverage)
+    }
+
+    /// Whether the answer repeated the prompt or commented on the note.
+    pub fn has_echo(&self) -> bool {
+        self.findings.iter().any(|finding| finding.kind.is_echo())
+    }
+
+    fn distinct_items(&self, wanted: impl Fn(FindingKind) -> bool) -> Vec<UnsupportedItem<'_>> {
         let mut items: Vec<UnsupportedItem<'_>> = Vec::new();
-        for finding in self
-            .findings
-            .iter()
-            .filter(|finding| !finding.kind.is_document_level())
-        {
+        for finding in self.findings.iter().filter(|finding| wanted(finding.kind)) {
             if !items.iter().any(|item| item.text == finding.text) {
                 items.push(UnsupportedItem {
                     kind: finding.kind,
@@ -151,7 +226,10 @@ impl FidelityReport {
     pub fn severity(&self) -> Severity {
         Severity {
             language_drift: self.has_language_drift(),
-            unsupported_facts: self.unsupported_items().len(),
+            echoes: self.findings.iter().filter(|f| f.kind.is_echo()).count(),
+            added_facts: self.unsupported_items().len(),
+            dropped_facts: self.dropped_items().len()
+                + usize::from(self.has_kind(FindingKind::Coverage)),
             too_long: self.is_too_long(),
         }
     }
@@ -212,14 +290,23 @@ mod tests {
     }
 
     #[test]
-    fn drift_outweighs_any_number_of_facts() {
-        let drifted = FidelityReport::new(vec![finding(FindingKind::LanguageDrift, "x")]);
-        let many_facts = FidelityReport::new(vec![
-            finding(FindingKind::Term, "A1"),
-            finding(FindingKind::Term, "B2"),
-            finding(FindingKind::Term, "C3"),
-        ]);
-        assert!(many_facts.severity() < drifted.severity());
-        assert!(FidelityReport::new(Vec::new()).severity() < many_facts.severity());
+    fn better_means_fewer_added_and_fewer_dropped_never_just_shorter() {
+        let clean = FidelityReport::new(Vec::new()).severity();
+        let one_added = FidelityReport::new(vec![finding(FindingKind::Term, "Stripe")]).severity();
+        let dropped_all = FidelityReport::new(vec![
+            finding(FindingKind::Dropped, "Friday"),
+            finding(FindingKind::Dropped, "Alice"),
+            finding(FindingKind::Coverage, "kept 0 of 8 content words"),
+        ])
+        .severity();
+        let long = FidelityReport::new(vec![finding(FindingKind::LengthRatio, "4.0×")]).severity();
+        assert!(clean.is_better_than(&one_added));
+        assert!(!one_added.is_better_than(&clean));
+        // Losing every fact to lose one addition is a trade, not an improvement.
+        assert!(!dropped_all.is_better_than(&one_added));
+        assert!(!one_added.is_better_than(&dropped_all));
+        // Being shorter alone is not better.
+        assert!(!clean.is_better_than(&long));
+        assert!(!clean.is_better_than(&clean));
     }
 }

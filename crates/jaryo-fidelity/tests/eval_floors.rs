@@ -1,6 +1,6 @@
 //! Runs the labelled evaluation set and fails when the checker drops below its floors, so a rule
 //! change that trades precision, recall or quiet faithful rewrites away fails CI. Run
-//! `cargo run --release -p jaryo-fidelity --bin fidelity-eval` to see the misses and false alarms.
+//! `cargo run --release -p jaryo-worker --bin fidelity-eval` to see the misses and false alarms.
 
 use std::path::Path;
 

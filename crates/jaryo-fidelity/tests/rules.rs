@@ -71,11 +71,18 @@ mod numbers {
     fn a_changed_amount_is_flagged() {
         assert_eq!(
             findings("회비 3만 원", "- 회비: 4만 원"),
-            [flagged(FindingKind::Number, "4만 원")]
+            // A changed amount is new, and the memo's amount is lost.
+            [
+                flagged(FindingKind::Dropped, "3만 원"),
+                flagged(FindingKind::Number, "4만 원")
+            ]
         );
         assert_eq!(
             findings("venue $1,200", "Venue: $1,250"),
-            [flagged(FindingKind::Number, "$1,250")]
+            [
+                flagged(FindingKind::Dropped, "$1,200"),
+                flagged(FindingKind::Number, "$1,250")
+            ]
         );
     }
 
@@ -128,7 +135,10 @@ mod dates_and_times {
     fn a_changed_or_invented_date_is_flagged() {
         assert_eq!(
             findings("3월 5일 치과", "- 치과: 3월 6일"),
-            [flagged(FindingKind::DateTime, "3월 6일")]
+            [
+                flagged(FindingKind::Dropped, "3월 5일"),
+                flagged(FindingKind::DateTime, "3월 6일")
+            ]
         );
         assert_eq!(
             findings("design sync next time", "Next sync on March 12."),
@@ -158,7 +168,10 @@ mod dates_and_times {
     fn a_changed_or_invented_time_is_flagged() {
         assert_eq!(
             findings("회의 오후 3시", "- 회의: 오전 3시"),
-            [flagged(FindingKind::DateTime, "오전 3시")]
+            [
+                flagged(FindingKind::Dropped, "오후 3시"),
+                flagged(FindingKind::DateTime, "오전 3시")
+            ]
         );
         assert_eq!(
             findings("주간보고 작성", "- 오전 9시: 주간보고 작성"),
@@ -368,6 +381,7 @@ mod language {
             found,
             [
                 flagged(FindingKind::LanguageDrift, &found[0].1),
+                flagged(FindingKind::Dropped, "$130"),
                 flagged(FindingKind::Number, "$150"),
             ]
         );
@@ -493,5 +507,118 @@ mod report_shape {
                 ]
             })
         );
+    }
+}
+
+mod coverage {
+    use super::*;
+
+    fn dropped(source: &str, draft: &str) -> Vec<String> {
+        report(source, draft)
+            .findings
+            .into_iter()
+            .filter(|f| f.kind == FindingKind::Dropped)
+            .map(|f| f.text)
+            .collect()
+    }
+
+    fn has_coverage_finding(source: &str, draft: &str) -> bool {
+        report(source, draft)
+            .findings
+            .iter()
+            .any(|f| f.kind == FindingKind::Coverage)
+    }
+
+    #[test]
+    fn a_draft_that_keeps_nothing_of_the_memo_is_flagged() {
+        let memo =
+            "Weekly sync: ship the backup script by Friday; Alice owns the restore test #ops";
+        let draft = "The note has been edited. The rules are still intact, and the note can be edited as needed.";
+        let report = report(memo, draft);
+        assert!(report.flagged && report.drops_content());
+        let dropped: Vec<&str> = report.dropped_items().iter().map(|i| i.text).collect();
+        assert_eq!(dropped, ["Friday", "Alice"]);
+        let coverage = report
+            .findings
+            .iter()
+            .find(|f| f.kind == FindingKind::Coverage)
+            .expect("most content lost");
+        assert!(coverage.text.contains("backup"), "{}", coverage.text);
+        assert_eq!((coverage.start, coverage.end), (0, draft.len()));
+    }
+
+    #[test]
+    fn each_lost_fact_is_named_once() {
+        assert_eq!(
+            dropped(
+                "dentist appt tue 3:30pm, Dr. Okafor, bring insurance card, copay $25",
+                "# Dentist appointment\n\n- Tuesday\n- Bring the insurance card\n- Copay"
+            ),
+            ["3:30pm", "Okafor", "$25"]
+        );
+        assert_eq!(
+            dropped(
+                "엄마 병원 예약 3월 12일 오후 2시 30분, 서울대병원 2층",
+                "# 병원 예약\n\n- 엄마 병원 예약: 3월 12일\n- 서울대병원"
+            ),
+            ["오후 2시 30분", "2층"]
+        );
+    }
+
+    #[test]
+    fn reformatted_facts_are_kept() {
+        assert_clean(
+            "call Jake at 3pm about invoice 4471, $1,280 due nov 30",
+            "# Call Jake\n\n- When: 15:00\n- Invoice 4471: $1280 due November 30",
+        );
+        assert_clean(
+            "회의 3시, 예산 3만 원, 금요일 배포",
+            "# 회의\n\n- 시간: 오후 3시\n- 예산: 30,000원\n- 배포: 금요일",
+        );
+    }
+
+    #[test]
+    fn korean_words_are_kept_by_their_stems() {
+        // 예산을 → 예산, 검토하고 → 검토, 보내기 → 보내: particles and endings do not count.
+        assert_clean(
+            "다음 주 월요일까지 예산을 다시 검토하고 민지에게 보내기",
+            "# 예산 검토\n\n- 다음 주 월요일까지 다시 검토\n- 민지에게 전달: 예산 검토 결과 보내기",
+        );
+        assert!(has_coverage_finding(
+            "다음 주 월요일까지 예산을 다시 검토하고 민지에게 보내기, 총액 넘지 않게",
+            "# 메모\n\n- 월요일"
+        ));
+    }
+
+    #[test]
+    fn english_words_are_kept_across_case_and_inflection() {
+        assert_clean(
+            "Alice owns the restore tests, ship backups weekly",
+            "# Restore\n\n- Owner: Alice\n- Restore test\n- Shipping weekly backup",
+        );
+    }
+
+    #[test]
+    fn structure_words_and_filler_may_go() {
+        // "the", "please", "also", "note", "todo" are not content.
+        assert_clean(
+            "note: please also book the vet for Rex, todo",
+            "# Vet\n\n- Book vet for Rex",
+        );
+    }
+
+    #[test]
+    fn a_name_that_starts_a_sentence_is_a_word_not_a_fact() {
+        // "Weekly" starts the memo: losing it is not losing a name.
+        assert!(dropped("Weekly sync with Bob on Friday", "# Sync\n\n- Bob, Friday").is_empty());
+    }
+
+    #[test]
+    fn a_translated_draft_is_judged_by_its_facts_only() {
+        let found = dropped(
+            "내일 오후 3시에 민수와 예산 회의, 자료 3부 준비",
+            "# Budget meeting\n\nTomorrow 3pm with Minsu; prepare 3 copies.",
+        );
+        assert!(found.is_empty(), "{found:?}");
     }
 }

@@ -49,6 +49,13 @@ impl ClientError {
 pub struct DocumentListQuery {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub draft_state: Option<String>,
+    /// `draft`, `accepted` or `rejected`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub md_draft_status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub needs_attention: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -89,6 +96,8 @@ impl SearchParams {
 
 #[derive(Debug, Clone, Default, Serialize)]
 struct PageParams<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tag: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     limit: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -239,8 +248,38 @@ impl ApiClient {
         limit: Option<u32>,
         cursor: Option<&str>,
     ) -> Result<MemoPage, ClientError> {
-        let query = PageParams { limit, cursor };
+        self.list_memos_tagged(None, limit, cursor).await
+    }
+
+    /// Memos, newest first; with a tag, only those carrying it.
+    pub async fn list_memos_tagged(
+        &self,
+        tag: Option<&str>,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<MemoPage, ClientError> {
+        let query = PageParams { tag, limit, cursor };
         self.call_some(Method::GET, "/memos", None::<&()>, Some(&query))
+            .await
+    }
+
+    /// Every tag in use with its counts, most used first.
+    pub async fn list_tags(&self) -> Result<crate::wire::TagListJson, ClientError> {
+        self.call_some(Method::GET, "/tags", None::<&()>, None::<&()>)
+            .await
+    }
+
+    /// Renames a tag in every memo.
+    pub async fn rename_tag(
+        &self,
+        from: &str,
+        to: &str,
+    ) -> Result<crate::wire::TagRenamedJson, ClientError> {
+        let body = crate::wire::TagRenameInput {
+            from: from.to_owned(),
+            to: to.to_owned(),
+        };
+        self.call_some(Method::POST, "/tags/rename", Some(&body), None::<&()>)
             .await
     }
 

@@ -153,6 +153,7 @@ impl From<StoreError> for ApiError {
                     details: Map::new(),
                 }
             }
+            StoreError::Invalid { message } => Self::invalid(message),
             StoreError::Unavailable(source) => {
                 tracing::error!(error = %source, "database unavailable");
                 Self::Unavailable

@@ -34,6 +34,9 @@ pub struct AppState {
     pub llm: jaryo_llm::LlmClient,
     /// The draft worker's counters (zero when this process runs no worker).
     pub draft_metrics: Arc<jaryo_worker::DraftMetrics>,
+    /// Where scheduled backups of the SQLite library go (`None` on PostgreSQL); the status
+    /// shows the newest one there.
+    pub backup_dir: Option<std::path::PathBuf>,
 }
 
 /// Limits and knobs of the HTTP layer.
@@ -62,6 +65,7 @@ pub fn router(state: AppState, config: &HttpConfig) -> Router {
         .merge(api::review::routes())
         .merge(api::status::routes())
         .merge(api::search::routes())
+        .merge(api::tags::routes())
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(axum::middleware::from_fn_with_state(
             state.token.clone(),
@@ -105,10 +109,26 @@ pub async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-async fn not_found() -> ApiError {
-    ApiError::NotFound("no such route".into())
+/// An unknown address: the API's JSON error for the API and for programs, a page in the UI's
+/// style and the person's language for a browser.
+async fn not_found(
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if uri.path().starts_with("/api/") || !ui::wants_html(&headers) {
+        return ApiError::NotFound("no such route".into()).into_response();
+    }
+    ui::error_page_for(&headers, ui::PageError::NotFound)
 }
 
-async fn method_not_allowed() -> ApiError {
-    ApiError::MethodNotAllowed
+async fn method_not_allowed(
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if uri.path().starts_with("/api/") || !ui::wants_html(&headers) {
+        return ApiError::MethodNotAllowed.into_response();
+    }
+    ui::error_page_for(&headers, ui::PageError::MethodNotAllowed)
 }

@@ -449,6 +449,40 @@ pub struct RejectDraftInput {
     pub version: Option<i64>,
 }
 
+/// A tag and how many live items carry it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TagJson {
+    /// The tag, lowercased, without its `#`.
+    pub tag: String,
+    pub memos: u64,
+    pub documents: u64,
+}
+
+/// `GET /tags`: every tag, most used first.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TagListJson {
+    pub tags: Vec<TagJson>,
+}
+
+/// The body of `POST /tags/rename`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TagRenameInput {
+    /// The tag to rename, with or without its `#`.
+    pub from: String,
+    /// Its new name: one tag (letters, digits, `_`, `-`, `/`).
+    pub to: String,
+}
+
+/// What a rename changed.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TagRenamedJson {
+    /// The new tag, as now written in the memos.
+    pub tag: String,
+    /// Memos whose text was rewritten (each an edit of its own).
+    pub memos: u64,
+}
+
 /// Reads a time given as an RFC 3339 time or as a plain date (`2026-11-01`), which means that
 /// day's midnight UTC. The one reading of a person's date everywhere the API and the CLI take
 /// one.

@@ -4,6 +4,7 @@
 //! processes promoting one memo, or patching one document, queue on the row lock and the
 //! second sees what the first committed.
 
+use crate::batch::NewDocumentRow;
 use crate::codec::{map_error, parse_enum, to_u32};
 use crate::search::{DocumentEntry, index_document, unindex_document};
 use crate::{PostgresStore, notify_draft_work};
@@ -170,26 +171,19 @@ pub async fn create(store: &PostgresStore, new: &NewDocument) -> StoreResult<Doc
         &store.chunk_config,
     )
     .with_given_tags(&new.tags);
-    let mut tx = store.begin_write().await?;
-    let row = sqlx::query(concat!(
-        "INSERT INTO documents (title, extracted_text, content_origin, source_metadata, \
-         created_at, updated_at, given_tags) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ",
-        document_columns!()
-    ))
-    .bind(title)
-    .bind(new.extracted_text.as_str())
-    .bind(new.content_origin.as_str())
-    .bind(Json(&new.source_metadata))
-    .bind(created_at)
-    .bind(updated_at)
-    .bind(Json(&new.tags))
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(map_error)?;
-    let document = decode(&row)?;
-    index_document(&mut tx, document.id, &entry).await?;
-    tx.commit().await.map_err(map_error)?;
-    Ok(document)
+    // Through the batch writer (group commit): the row, its chunks, tags and index row are
+    // committed with whatever other new items are queued, before this returns.
+    let row = NewDocumentRow {
+        title,
+        extracted_text: new.extracted_text.as_str().to_owned(),
+        content_origin: new.content_origin.as_str(),
+        source_metadata: new.source_metadata.clone(),
+        given_tags: new.tags.clone(),
+        entry,
+        created_at,
+        updated_at,
+    };
+    store.batcher.insert_document(row).await
 }
 
 pub async fn get(pool: &PgPool, id: DocumentId) -> StoreResult<Document> {
@@ -223,6 +217,7 @@ pub async fn list(
                            IN ('true'::jsonb, '1'::jsonb), false)) = $5) \
          AND ($7::bool IS NULL OR (draft_state IN ('pending', 'running') \
               AND draft_last_error IS NOT NULL) = $7) \
+         AND ($8::text IS NULL OR id IN (SELECT document_id FROM document_tags WHERE tag_key = $8)) \
          ORDER BY id DESC LIMIT $6"
     ))
     .bind(page.before.unwrap_or(i64::MAX))
@@ -232,6 +227,7 @@ pub async fn list(
     .bind(filter.needs_attention)
     .bind(i64::from(page.limit) + 1)
     .bind(filter.retrying)
+    .bind(filter.tag.as_deref())
     .fetch_all(pool)
     .await
     .map_err(map_error)?;

@@ -22,6 +22,7 @@
 //! Architecture invariant: SQL lives here and in `migrations/`, nowhere else. An applied
 //! migration is never edited; a change is a new migration. Needs PostgreSQL 13 or newer.
 
+mod batch;
 mod codec;
 mod documents;
 mod drafts;
@@ -82,6 +83,9 @@ pub struct PostgresOptions {
     pub startup_wait: Duration,
     /// How documents' original text is cut into chunks (search hits point at the best one).
     pub chunk: ChunkConfig,
+    /// An unfiltered search ranks at most this many of the newest matches of each kind by
+    /// relevance, as SQLite's does; older matches follow, unranked.
+    pub search_rank_window: u32,
 }
 
 impl std::fmt::Debug for PostgresOptions {
@@ -93,6 +97,7 @@ impl std::fmt::Debug for PostgresOptions {
             .field("statement_timeout", &self.statement_timeout)
             .field("startup_wait", &self.startup_wait)
             .field("chunk", &self.chunk)
+            .field("search_rank_window", &self.search_rank_window)
             .finish()
     }
 }
@@ -119,6 +124,7 @@ impl PostgresOptions {
             statement_timeout: Duration::from_secs(30),
             startup_wait: Duration::from_secs(30),
             chunk: ChunkConfig::default(),
+            search_rank_window: jaryo_store::ranking::DEFAULT_RANK_WINDOW,
         })
     }
 
@@ -156,6 +162,8 @@ pub struct PostgresStore {
     signal: DraftSignal,
     listener: Arc<DraftListener>,
     chunk_config: ChunkConfig,
+    search_rank_window: u32,
+    batcher: batch::Batcher,
 }
 
 impl PostgresStore {
@@ -198,12 +206,15 @@ impl PostgresStore {
             .connect_lazy_with(options.session("jaryo-listener", Duration::ZERO));
         let signal = DraftSignal::default();
         let listener = DraftListener::start(listener_pool, signal.clone());
+        let batcher = batch::Batcher::start(pool.clone());
         let store = Self {
             pool,
             clock,
             signal,
             listener: Arc::new(listener),
             chunk_config: options.chunk.clone(),
+            search_rank_window: options.search_rank_window.max(1),
+            batcher,
         };
         search::stamp_if_empty(&store).await?;
         Ok(store)
@@ -297,9 +308,14 @@ impl jaryo_store::Store for PostgresStore {
 
     async fn list_memos(
         &self,
+        filter: &jaryo_store::MemoFilter,
         page: jaryo_store::PageRequest,
     ) -> StoreResult<jaryo_store::Page<jaryo_domain::Memo>> {
-        memos::list(&self.pool, page).await
+        memos::list(&self.pool, filter, page).await
+    }
+
+    async fn list_tags(&self) -> StoreResult<Vec<jaryo_store::TagCount>> {
+        memos::tag_counts(&self.pool).await
     }
 
     async fn update_memo(
@@ -355,6 +371,10 @@ impl jaryo_store::Store for PostgresStore {
 
     async fn claim_drafts(&self, request: &ClaimRequest) -> StoreResult<Vec<DraftClaim>> {
         drafts::claim(self, request).await
+    }
+
+    async fn release_dead_leases(&self, predecessor: &str) -> StoreResult<u64> {
+        drafts::release_dead_leases(self, predecessor).await
     }
 
     async fn renew_draft_lease(&self, claim: &DraftClaim, lease: Duration) -> StoreResult<bool> {

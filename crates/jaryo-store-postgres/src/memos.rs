@@ -1,10 +1,11 @@
 //! Memo rows and their tags.
 
 use crate::PostgresStore;
+use crate::batch::NewMemoRow;
 use crate::codec::map_error;
 use crate::search::{MemoEntry, index_memo, unindex_memo};
 use jaryo_domain::{DocumentId, Memo, MemoId, MemoText, Timestamp};
-use jaryo_store::{Page, PageRequest, StoreError, StoreResult};
+use jaryo_store::{MemoFilter, Page, PageRequest, StoreError, StoreResult, TagCount};
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool, Row};
@@ -14,8 +15,9 @@ macro_rules! memo_columns {
         "id, content, tags, document_id, created_at, updated_at, version"
     };
 }
+pub(crate) use memo_columns;
 
-fn decode(row: &PgRow) -> StoreResult<Memo> {
+pub(crate) fn decode(row: &PgRow) -> StoreResult<Memo> {
     let Json(tags): Json<Vec<String>> = row.try_get("tags").map_err(map_error)?;
     Ok(Memo {
         id: MemoId(row.try_get("id").map_err(map_error)?),
@@ -64,33 +66,45 @@ async fn replace_tags(conn: &mut PgConnection, id: MemoId, tags: &[String]) -> S
     Ok(())
 }
 
+/// A new memo goes through the batch writer (group commit): its row, tags and index row are
+/// committed with whatever other new items are queued, before this returns.
 pub async fn create(store: &PostgresStore, text: &MemoText) -> StoreResult<Memo> {
-    let now = store.clock.now();
-    let tags = text.tags();
-    let entry = MemoEntry::new(text.as_str());
-    let mut tx = store.begin_write().await?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO memos (content, tags, created_at, updated_at) \
-         VALUES ($1, $2, $3, $3) RETURNING id",
+    let row = NewMemoRow {
+        content: text.as_str().to_owned(),
+        tags: text.tags(),
+        entry: MemoEntry::new(text.as_str()),
+        now: store.clock.now(),
+    };
+    store.batcher.insert_memo(row).await
+}
+
+/// Tags of several memos, one statement (tag keys lowercased, duplicates once).
+pub(crate) async fn insert_tags(
+    conn: &mut PgConnection,
+    memos: &[(i64, &[String])],
+) -> StoreResult<()> {
+    let mut keys = Vec::new();
+    let mut owners = Vec::new();
+    for (id, tags) in memos {
+        for tag in *tags {
+            keys.push(tag.to_lowercase());
+            owners.push(*id);
+        }
+    }
+    if keys.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO memo_tags (tag_key, memo_id) \
+         SELECT DISTINCT t.key, t.memo_id FROM unnest($1::text[], $2::bigint[]) AS t (key, memo_id) \
+         ON CONFLICT DO NOTHING",
     )
-    .bind(text.as_str())
-    .bind(Json(&tags))
-    .bind(now)
-    .fetch_one(&mut *tx)
+    .bind(keys)
+    .bind(owners)
+    .execute(&mut *conn)
     .await
     .map_err(map_error)?;
-    replace_tags(&mut tx, MemoId(id), &tags).await?;
-    index_memo(&mut tx, MemoId(id), &entry).await?;
-    tx.commit().await.map_err(map_error)?;
-    Ok(Memo {
-        id: MemoId(id),
-        content: text.as_str().to_owned(),
-        tags,
-        created_at: now,
-        updated_at: now,
-        document_id: None,
-        version: 1,
-    })
+    Ok(())
 }
 
 pub async fn get(pool: &PgPool, id: MemoId) -> StoreResult<Memo> {
@@ -107,14 +121,21 @@ pub async fn get(pool: &PgPool, id: MemoId) -> StoreResult<Memo> {
     decode(&row)
 }
 
-pub async fn list(pool: &PgPool, page: PageRequest) -> StoreResult<Page<Memo>> {
+pub async fn list(
+    pool: &PgPool,
+    filter: &MemoFilter,
+    page: PageRequest,
+) -> StoreResult<Page<Memo>> {
     let rows = sqlx::query(concat!(
         "SELECT ",
         memo_columns!(),
-        " FROM memos WHERE deleted_at IS NULL AND id < $1 ORDER BY id DESC LIMIT $2"
+        " FROM memos WHERE deleted_at IS NULL AND id < $1 \
+         AND ($3::text IS NULL OR id IN (SELECT memo_id FROM memo_tags WHERE tag_key = $3)) \
+         ORDER BY id DESC LIMIT $2"
     ))
     .bind(page.before.unwrap_or(i64::MAX))
     .bind(i64::from(page.limit) + 1)
+    .bind(filter.tag.as_deref())
     .fetch_all(pool)
     .await
     .map_err(map_error)?;
@@ -180,4 +201,29 @@ pub async fn delete(store: &PostgresStore, id: MemoId) -> StoreResult<()> {
     unindex_memo(&mut tx, id).await?;
     tx.commit().await.map_err(map_error)?;
     Ok(())
+}
+
+/// Every tag of a live memo or document, with how many of each carry it.
+pub async fn tag_counts(pool: &PgPool) -> StoreResult<Vec<TagCount>> {
+    let rows = sqlx::query(
+        "SELECT tag_key, sum(is_memo)::bigint, sum(1 - is_memo)::bigint FROM ( \
+             SELECT t.tag_key, 1 AS is_memo FROM memo_tags t \
+             JOIN memos m ON m.id = t.memo_id WHERE m.deleted_at IS NULL \
+             UNION ALL \
+             SELECT t.tag_key, 0 FROM document_tags t \
+             JOIN documents d ON d.id = t.document_id WHERE d.deleted_at IS NULL \
+         ) AS tagged GROUP BY tag_key",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(map_error)?;
+    rows.iter()
+        .map(|row| {
+            Ok(TagCount {
+                tag: row.try_get(0).map_err(map_error)?,
+                memos: row.try_get::<i64, _>(1).map_err(map_error)? as u64,
+                documents: row.try_get::<i64, _>(2).map_err(map_error)? as u64,
+            })
+        })
+        .collect()
 }

@@ -1,76 +1,93 @@
-//! The search index on PostgreSQL: one `tsvector` table fed by `jaryo-text`, the chunks and
+//! The search index on PostgreSQL: a row of terms per live memo or document, the chunks and
 //! tags of documents, ranked queries and the reindex.
 //!
 //! Invariants:
 //! - Every indexed row is a live memo or document, indexed with the terms of its current text:
 //!   the memo and document writes call [`index_memo`], [`index_document`] and the `unindex_*`
-//!   functions inside their own transaction.
-//! - Vectors and queries are jaryo-text's literals bound as text and cast (`::tsvector`,
-//!   `::tsquery`); PostgreSQL's own parser (`to_tsvector`) never sees the text, so both stores
-//!   index exactly the same terms.
-//! - Ranking is `ts_rank` with its default weights (title `A` 10× body `D`) and length
-//!   normalisation 1 (divided by 1 + the log of the vector's length), so a short text dense in
-//!   a term beats a long one that mentions it once. Ties: documents before memos, then ids.
+//!   functions inside their own transaction (new items: [`write_rows`] from the batch).
+//! - A row holds the term streams `jaryo_text::index_terms` makes of a document's title ('' for
+//!   a memo) and of its body — what SQLite's FTS5 table is fed — under SQLite's row id
+//!   (`jaryo_store::ranking`): ascending row ids are newest first, documents before memos.
+//!   Its GIN index holds the row's distinct terms and its window lexemes (migration 0005), so
+//!   a query finds the rows holding all its terms among a block of the newest rows without
+//!   visiting older ones; a phrase of several terms is then checked in the terms themselves
+//!   (`strpos` of the space-delimited phrase), so the hit set is exact, not PostgreSQL's
+//!   `tsvector` phrase match (which caps positions).
+//! - Ranking is SQLite's: BM25 ([`jaryo_store::ranking::Bm25`]) over `search_totals` (rows
+//!   and terms written, summed over shards each write adds to in its transaction; as FTS5's
+//!   totals, never lowered by a delete, see [`write_rows`]), each ranked
+//!   row's phrase occurrences counted in its terms (title weighted 10), the phrase frequencies
+//!   sampled and estimated as SQLite does ([`FREQUENCY_SAMPLE`] newest matches per kind). An
+//!   unfiltered search ranks the newest `rank_window` matches of each kind; older ones follow
+//!   with score 0, newest first. Filtered searches rank every hit. Ties: row id (documents
+//!   first, newer first).
+//! - A search reads one snapshot (`REPEATABLE READ`): totals, frequencies, ranking and the
+//!   hits' items agree.
 
 use crate::PostgresStore;
 use crate::codec::map_error;
 use jaryo_domain::{DocumentId, MemoId, Timestamp};
+use jaryo_store::ranking::{
+    self, Bm25, FREQUENCY_SAMPLE, KIND_BOUNDARY, document_rowid, item_of_rowid, memo_rowid,
+};
 use jaryo_store::{
     ChunkLocation, ReindexProgress, ReindexReport, SearchHit, SearchIndexStatus, SearchKind,
     SearchPage, SearchRequest, StoreError, StoreResult,
 };
-use jaryo_text::{Chunk, ChunkConfig, TsWeight, chunk_markdown, pg_tsvector_literal};
+use jaryo_text::{Chunk, ChunkConfig, Query, chunk_markdown, index_terms};
 use sqlx::types::Json;
 use sqlx::{PgConnection, Row};
 use std::collections::HashMap;
 
-/// `search_index.kind` of a document; memos are [`KIND_MEMO`]. Documents sort first.
-const KIND_DOCUMENT: i16 = 0;
-const KIND_MEMO: i16 = 1;
-
 /// Items a reindex batch covers; each batch is one short transaction.
 const REINDEX_BATCH: i64 = 256;
 
-fn kind_of(kind: SearchKind) -> i16 {
-    match kind {
-        SearchKind::Document => KIND_DOCUMENT,
-        SearchKind::Memo => KIND_MEMO,
-    }
-}
+/// Shards of `search_totals` (migration 0005).
+const TOTALS_SHARDS: i16 = 16;
 
-/// The search vector of a memo.
+/// The terms of a memo, computed before its write transaction.
 pub(crate) struct MemoEntry {
-    vector: String,
+    body_terms: String,
 }
 
 impl MemoEntry {
     pub(crate) fn new(content: &str) -> Self {
         Self {
-            vector: pg_tsvector_literal(&[(content, TsWeight::D)]),
+            body_terms: index_terms(content),
+        }
+    }
+
+    pub(crate) fn index_row(&self, id: MemoId) -> IndexRow<'_> {
+        IndexRow {
+            rowid: memo_rowid(id.0),
+            title_terms: "",
+            body_terms: &self.body_terms,
         }
     }
 }
 
 /// Everything a document adds to the index, computed from its title and original text.
 pub(crate) struct DocumentEntry {
-    vector: String,
-    body: Option<BodyEntry>,
+    title_terms: String,
+    pub(crate) body: Option<BodyEntry>,
 }
 
 /// A document as a reindex reads it: id, title, original text, given tags.
 type ReindexedDocument = (i64, String, Option<String>, Json<Vec<String>>);
 
-/// The chunks and tags of a document's `extracted_text`.
-struct BodyEntry {
-    chunks: Vec<Chunk>,
-    tags: Vec<String>,
+/// The derived data of a document's `extracted_text`.
+pub(crate) struct BodyEntry {
+    terms: String,
+    pub(crate) chunks: Vec<Chunk>,
+    pub(crate) tags: Vec<String>,
 }
 
 impl DocumentEntry {
     pub(crate) fn new(title: &str, text: Option<&str>, chunk_config: &ChunkConfig) -> Self {
         Self {
-            vector: pg_tsvector_literal(&[(title, TsWeight::A), (text.unwrap_or(""), TsWeight::D)]),
+            title_terms: index_terms(title),
             body: text.map(|text| BodyEntry {
+                terms: index_terms(text),
                 chunks: chunk_markdown(text, chunk_config),
                 tags: jaryo_domain::parse_tags(text)
                     .iter()
@@ -87,31 +104,85 @@ impl DocumentEntry {
         }
         self
     }
+
+    pub(crate) fn index_row(&self, id: DocumentId) -> IndexRow<'_> {
+        IndexRow {
+            rowid: document_rowid(id.0),
+            title_terms: &self.title_terms,
+            body_terms: self.body.as_ref().map_or("", |body| body.terms.as_str()),
+        }
+    }
 }
 
-async fn upsert_vector(
+/// One row of the index.
+pub(crate) struct IndexRow<'a> {
+    rowid: i64,
+    title_terms: &'a str,
+    body_terms: &'a str,
+}
+
+/// Writes rows of the index in one statement (replacing those with the same row ids unless
+/// `fresh`: their items are new) and adds them to a shard of the totals.
+///
+/// The totals count every row written, and never subtract a row removed or replaced: that is
+/// what SQLite's FTS5 table counts (a `contentless_delete` table keeps its totals through
+/// deletes), and BM25 must see the same `N` and mean length on both stores.
+pub(crate) async fn write_rows(
     conn: &mut PgConnection,
-    kind: i16,
-    id: i64,
-    vector: &str,
+    rows: &[IndexRow<'_>],
+    fresh: bool,
 ) -> StoreResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let rowids: Vec<i64> = rows.iter().map(|row| row.rowid).collect();
+    if !fresh {
+        remove_rows(conn, &rowids).await?;
+    }
+    let titles: Vec<&str> = rows.iter().map(|row| row.title_terms).collect();
+    let bodies: Vec<&str> = rows.iter().map(|row| row.body_terms).collect();
+    let tokens: Vec<i32> = rows
+        .iter()
+        .map(|row| {
+            i32::try_from(
+                ranking::term_count(row.title_terms) + ranking::term_count(row.body_terms),
+            )
+            .unwrap_or(i32::MAX)
+        })
+        .collect();
     sqlx::query(
-        "INSERT INTO search_index (kind, item_id, search_vector) VALUES ($1, $2, $3::tsvector) \
-         ON CONFLICT (kind, item_id) DO UPDATE SET search_vector = EXCLUDED.search_vector",
+        "INSERT INTO search_rows (row_id, title_terms, body_terms, tokens) \
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[])",
     )
-    .bind(kind)
-    .bind(id)
-    .bind(vector)
+    .bind(&rowids)
+    .bind(&titles)
+    .bind(&bodies)
+    .bind(&tokens)
     .execute(&mut *conn)
     .await
     .map_err(map_error)?;
+    let added: i64 = tokens.iter().map(|&t| i64::from(t)).sum();
+    add_to_totals(conn, rows.len() as i64, added).await
+}
+
+/// Deletes index rows.
+async fn remove_rows(conn: &mut PgConnection, rowids: &[i64]) -> StoreResult<()> {
+    sqlx::query("DELETE FROM search_rows WHERE row_id = ANY($1)")
+        .bind(rowids)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_error)?;
     Ok(())
 }
 
-async fn delete_vector(conn: &mut PgConnection, kind: i16, id: i64) -> StoreResult<()> {
-    sqlx::query("DELETE FROM search_index WHERE kind = $1 AND item_id = $2")
-        .bind(kind)
-        .bind(id)
+/// Adds a write's rows to one shard of `search_totals`, picked at random, so concurrent
+/// writers rarely wait for each other's commit on it.
+async fn add_to_totals(conn: &mut PgConnection, rows: i64, tokens: i64) -> StoreResult<()> {
+    let shard: i16 = rand::random_range(0..TOTALS_SHARDS);
+    sqlx::query("UPDATE search_totals SET rows = rows + $1, tokens = tokens + $2 WHERE shard = $3")
+        .bind(rows)
+        .bind(tokens)
+        .bind(shard)
         .execute(&mut *conn)
         .await
         .map_err(map_error)?;
@@ -124,61 +195,80 @@ pub(crate) async fn index_memo(
     id: MemoId,
     entry: &MemoEntry,
 ) -> StoreResult<()> {
-    upsert_vector(conn, KIND_MEMO, id.0, &entry.vector).await
+    write_rows(conn, &[entry.index_row(id)], false).await
 }
 
 /// Removes a memo from the index.
 pub(crate) async fn unindex_memo(conn: &mut PgConnection, id: MemoId) -> StoreResult<()> {
-    delete_vector(conn, KIND_MEMO, id.0).await
+    remove_rows(conn, &[memo_rowid(id.0)]).await
 }
 
-/// Indexes (or re-indexes) a document: its vector, and its chunks and tags when it has
+/// Indexes (or re-indexes) a document: its row, and its chunks and tags when it has
 /// original text. A document without original text indexes its title only.
 pub(crate) async fn index_document(
     conn: &mut PgConnection,
     id: DocumentId,
     entry: &DocumentEntry,
 ) -> StoreResult<()> {
-    upsert_vector(conn, KIND_DOCUMENT, id.0, &entry.vector).await?;
-    delete_document_derivatives(conn, id).await?;
-    let Some(body) = &entry.body else {
-        return Ok(());
-    };
-    if !body.chunks.is_empty() {
-        let mut indexes = Vec::with_capacity(body.chunks.len());
-        let mut starts = Vec::with_capacity(body.chunks.len());
-        let mut ends = Vec::with_capacity(body.chunks.len());
-        let mut headings = Vec::with_capacity(body.chunks.len());
+    write_rows(conn, &[entry.index_row(id)], false).await?;
+    delete_document_derivatives(conn, &[id.0]).await?;
+    write_document_parts(conn, &[(id, entry)]).await
+}
+
+/// The chunks and tags of documents, one statement per table whatever their number.
+pub(crate) async fn write_document_parts(
+    conn: &mut PgConnection,
+    documents: &[(DocumentId, &DocumentEntry)],
+) -> StoreResult<()> {
+    let mut owners = Vec::new();
+    let mut indexes = Vec::new();
+    let mut starts = Vec::new();
+    let mut ends = Vec::new();
+    let mut headings = Vec::new();
+    let mut tag_owners = Vec::new();
+    let mut tags: Vec<&str> = Vec::new();
+    for (id, entry) in documents {
+        let Some(body) = &entry.body else {
+            continue;
+        };
         for chunk in &body.chunks {
+            owners.push(id.0);
             indexes.push(i32::try_from(chunk.index).map_err(StoreError::internal)?);
             starts.push(i64::try_from(chunk.range.start).map_err(StoreError::internal)?);
             ends.push(i64::try_from(chunk.range.end).map_err(StoreError::internal)?);
             headings
                 .push(serde_json::to_string(&chunk.heading_path).map_err(StoreError::internal)?);
         }
+        for tag in &body.tags {
+            tag_owners.push(id.0);
+            tags.push(tag);
+        }
+    }
+    if !owners.is_empty() {
         sqlx::query(
             "INSERT INTO document_chunks \
              (document_id, chunk_index, byte_start, byte_end, heading_path) \
-             SELECT $1, c.chunk_index, c.byte_start, c.byte_end, c.heading_path::jsonb \
-             FROM unnest($2::int[], $3::bigint[], $4::bigint[], $5::text[]) \
-               AS c (chunk_index, byte_start, byte_end, heading_path)",
+             SELECT c.document_id, c.chunk_index, c.byte_start, c.byte_end, c.heading_path::jsonb \
+             FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::bigint[], $5::text[]) \
+               AS c (document_id, chunk_index, byte_start, byte_end, heading_path)",
         )
-        .bind(id.0)
-        .bind(indexes)
-        .bind(starts)
-        .bind(ends)
-        .bind(headings)
+        .bind(&owners)
+        .bind(&indexes)
+        .bind(&starts)
+        .bind(&ends)
+        .bind(&headings)
         .execute(&mut *conn)
         .await
         .map_err(map_error)?;
     }
-    if !body.tags.is_empty() {
+    if !tags.is_empty() {
         sqlx::query(
             "INSERT INTO document_tags (tag_key, document_id) \
-             SELECT DISTINCT tag, $2 FROM unnest($1::text[]) AS tag ON CONFLICT DO NOTHING",
+             SELECT DISTINCT t.tag, t.document_id FROM unnest($1::text[], $2::bigint[]) \
+               AS t (tag, document_id) ON CONFLICT DO NOTHING",
         )
-        .bind(&body.tags)
-        .bind(id.0)
+        .bind(&tags)
+        .bind(&tag_owners)
         .execute(&mut *conn)
         .await
         .map_err(map_error)?;
@@ -186,14 +276,14 @@ pub(crate) async fn index_document(
     Ok(())
 }
 
-async fn delete_document_derivatives(conn: &mut PgConnection, id: DocumentId) -> StoreResult<()> {
-    sqlx::query("DELETE FROM document_chunks WHERE document_id = $1")
-        .bind(id.0)
+async fn delete_document_derivatives(conn: &mut PgConnection, ids: &[i64]) -> StoreResult<()> {
+    sqlx::query("DELETE FROM document_chunks WHERE document_id = ANY($1)")
+        .bind(ids)
         .execute(&mut *conn)
         .await
         .map_err(map_error)?;
-    sqlx::query("DELETE FROM document_tags WHERE document_id = $1")
-        .bind(id.0)
+    sqlx::query("DELETE FROM document_tags WHERE document_id = ANY($1)")
+        .bind(ids)
         .execute(&mut *conn)
         .await
         .map_err(map_error)?;
@@ -202,69 +292,326 @@ async fn delete_document_derivatives(conn: &mut PgConnection, id: DocumentId) ->
 
 /// Removes a document from the index, with its chunks and tags.
 pub(crate) async fn unindex_document(conn: &mut PgConnection, id: DocumentId) -> StoreResult<()> {
-    delete_vector(conn, KIND_DOCUMENT, id.0).await?;
-    delete_document_derivatives(conn, id).await
+    remove_rows(conn, &[document_rowid(id.0)]).await?;
+    delete_document_derivatives(conn, &[id.0]).await
 }
 
-/// Ranked hits after the cursor `($4, $5, $6)` in the order score ↓, kind ↑, id ↓, with the
-/// row filters applied through the item tables (the index holds live items only, the joins
-/// re-check it within the same snapshot).
-const SEARCH: &str = "\
-SELECT s.kind, s.item_id, s.score FROM ( \
-    SELECT i.kind, i.item_id, ts_rank(i.search_vector, q, 1)::float8 AS score \
-    FROM search_index AS i, CAST($1 AS tsquery) AS q \
-    WHERE i.search_vector @@ q AND i.kind BETWEEN $2 AND $3) AS s \
-LEFT JOIN documents d ON s.kind = 0 AND d.id = s.item_id \
-LEFT JOIN memos m ON s.kind = 1 AND m.id = s.item_id \
-WHERE ($4::float8 IS NULL \
-       OR (-s.score, s.kind, -s.item_id) > (-$4::float8, $5::smallint, -$6::bigint)) \
-  AND COALESCE(d.id, m.id) IS NOT NULL \
+/// Window lexeme levels: level `L` names blocks of `1024 << 2L` row ids (migration 0005).
+const TOP_LEVEL: u32 = 6;
+
+fn level_shift(level: u32) -> u32 {
+    10 + 2 * level
+}
+
+/// What a query asks of the index: the GIN query (every term of every phrase, the last one of
+/// a prefix phrase as a prefix) and the phrases of several terms, as the space-delimited
+/// patterns a row's terms must hold (`strpos`).
+struct Matcher {
+    terms: String,
+    patterns: Vec<String>,
+}
+
+impl Matcher {
+    fn new(phrases: &[jaryo_text::Phrase]) -> Self {
+        let mut terms = String::new();
+        let mut patterns = Vec::new();
+        for phrase in phrases {
+            let count = phrase.terms().len();
+            for (index, term) in phrase.terms().iter().enumerate() {
+                if !terms.is_empty() {
+                    terms.push_str(" & ");
+                }
+                push_quoted(&mut terms, term);
+                if index + 1 == count && phrase.last_is_prefix() {
+                    terms.push_str(":*");
+                }
+            }
+            if count > 1 {
+                let mut pattern = String::from(' ');
+                pattern.push_str(&phrase.terms().join(" "));
+                if !phrase.last_is_prefix() {
+                    pattern.push(' ');
+                }
+                patterns.push(pattern);
+            }
+        }
+        Self { terms, patterns }
+    }
+
+    /// The GIN query, restricted to one block of row ids at `level`, or not (`None`).
+    fn tsquery(&self, block: Option<(u32, i64)>) -> String {
+        match block {
+            None => self.terms.clone(),
+            Some((level, block)) => format!("{} & '#{level}:{block}'", self.terms),
+        }
+    }
+}
+
+/// Quotes a term for the tsquery input syntax; the term alphabet has no quotes or
+/// backslashes, escaping them anyway keeps this safe on its own.
+fn push_quoted(out: &mut String, term: &str) {
+    out.push('\'');
+    for c in term.chars() {
+        match c {
+            '\'' => out.push_str("''"),
+            '\\' => out.push_str("\\\\"),
+            _ => out.push(c),
+        }
+    }
+    out.push('\'');
+}
+
+/// The matches of `$1` (a [`Matcher`]'s tsquery) with row ids `$2..=$3`, holding every
+/// pattern of `$4`, newest first, at most `$5`. (`row_id + 0`: the range is checked on the
+/// rows the GIN index finds; the primary key would walk every row of the range instead.)
+macro_rules! matches_sql {
+    ($columns:literal) => {
+        concat!(
+            "SELECT ",
+            $columns,
+            " FROM search_rows r \
+             WHERE jaryo_search_lexemes(r.row_id, r.title_terms, r.body_terms) @@ $1::tsquery \
+               AND r.row_id + 0 BETWEEN $2 AND $3 \
+               AND NOT EXISTS (SELECT 1 FROM unnest($4::text[]) AS p (pattern) \
+                   WHERE strpos(' ' || r.title_terms || ' ', p.pattern) = 0 \
+                     AND strpos(' ' || r.body_terms || ' ', p.pattern) = 0) \
+             ORDER BY r.row_id LIMIT $5"
+        )
+    };
+}
+
+const MATCHES_WITH_TERMS: &str = matches_sql!("r.row_id, r.title_terms, r.body_terms, r.tokens");
+const MATCHES: &str = matches_sql!("r.row_id");
+
+/// A matching row, with its terms when it is to be ranked.
+struct Matched {
+    rowid: i64,
+    terms: Option<(String, String, i32)>,
+}
+
+/// The newest `limit` matches among row ids `first..=last` (one kind's), asked block by block
+/// of window lexemes, newest block first and larger blocks as the matches prove sparse, so a
+/// common word reads about `limit` rows and a rare one a few index lookups per level.
+async fn newest_matches(
+    conn: &mut PgConnection,
+    matcher: &Matcher,
+    (first, last): (i64, i64),
+    limit: i64,
+    with_terms: bool,
+) -> StoreResult<Vec<Matched>> {
+    let mut found: Vec<Matched> = Vec::new();
+    let mut position = first;
+    let mut step = 0u32;
+    while position <= last && (found.len() as i64) < limit {
+        // The largest level both due at this step and aligned at the position (a block
+        // starting before it would revisit rows already covered).
+        let mut level = step.min(TOP_LEVEL);
+        while level > 0 && position & ((1i64 << level_shift(level)) - 1) != 0 {
+            level -= 1;
+        }
+        // Past the top level's first block a whole kind's remaining range is one query.
+        let block = (step <= TOP_LEVEL + 1).then(|| (level, position >> level_shift(level)));
+        let end = match block {
+            Some((level, block)) => (((block + 1) << level_shift(level)) - 1).min(last),
+            None => last,
+        };
+        let wanted = limit - found.len() as i64;
+        let sql = if with_terms {
+            MATCHES_WITH_TERMS
+        } else {
+            MATCHES
+        };
+        let rows = sqlx::query(sql)
+            .bind(matcher.tsquery(block))
+            .bind(position)
+            .bind(end)
+            .bind(&matcher.patterns)
+            .bind(wanted)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(map_error)?;
+        for row in rows {
+            let rowid: i64 = row.try_get(0).map_err(map_error)?;
+            let terms = if with_terms {
+                Some((
+                    row.try_get(1).map_err(map_error)?,
+                    row.try_get(2).map_err(map_error)?,
+                    row.try_get(3).map_err(map_error)?,
+                ))
+            } else {
+                None
+            };
+            found.push(Matched { rowid, terms });
+        }
+        position = end.saturating_add(1);
+        step += 1;
+    }
+    Ok(found)
+}
+
+/// Ranks with the row filters applied through the item tables: every match among row ids
+/// `$2..=$3` that passes them, with its terms (`$1`, `$4` as in [`MATCHES`]).
+const FILTERED_MATCHES: &str = "\
+SELECT r.row_id, r.title_terms, r.body_terms, r.tokens FROM search_rows r \
+LEFT JOIN documents d ON r.row_id < 1099511627776 AND d.id = 1099511627776 - r.row_id \
+LEFT JOIN memos m ON r.row_id > 1099511627776 AND m.id = 2199023255552 - r.row_id \
+WHERE jaryo_search_lexemes(r.row_id, r.title_terms, r.body_terms) @@ $1::tsquery \
+  AND r.row_id + 0 BETWEEN $2 AND $3 \
+  AND NOT EXISTS (SELECT 1 FROM unnest($4::text[]) AS p (pattern) \
+      WHERE strpos(' ' || r.title_terms || ' ', p.pattern) = 0 \
+        AND strpos(' ' || r.body_terms || ' ', p.pattern) = 0) \
   AND COALESCE(d.deleted_at, m.deleted_at) IS NULL \
-  AND ($8::timestamptz IS NULL OR COALESCE(d.created_at, m.created_at) >= $8) \
-  AND ($9::timestamptz IS NULL OR COALESCE(d.created_at, m.created_at) < $9) \
-  AND ($10::text IS NULL OR d.draft_state = $10) \
-  AND ($11::text IS NULL \
-       OR EXISTS (SELECT 1 FROM document_tags t WHERE t.tag_key = $11 AND t.document_id = d.id) \
-       OR EXISTS (SELECT 1 FROM memo_tags t WHERE t.tag_key = $11 AND t.memo_id = m.id)) \
-ORDER BY s.score DESC, s.kind, s.item_id DESC LIMIT $7";
+  AND COALESCE(d.id, m.id) IS NOT NULL \
+  AND ($5::timestamptz IS NULL OR COALESCE(d.created_at, m.created_at) >= $5) \
+  AND ($6::timestamptz IS NULL OR COALESCE(d.created_at, m.created_at) < $6) \
+  AND ($7::text IS NULL OR d.draft_state = $7) \
+  AND ($8::text IS NULL \
+       OR EXISTS (SELECT 1 FROM document_tags t WHERE t.tag_key = $8 AND t.document_id = d.id) \
+       OR EXISTS (SELECT 1 FROM memo_tags t WHERE t.tag_key = $8 AND t.memo_id = m.id))";
+
+/// The newest document's and memo's ids (ids count up from 1).
+const NEWEST_IDS: &str = "SELECT (SELECT max(id) FROM documents), (SELECT max(id) FROM memos)";
+
+/// A ranked index row: its row id and rank (the negated score, as SQLite's `jaryo_rank`
+/// gives it; 0 for unranked rows).
+type Ranked = (i64, f64);
+
+/// The order of ranked rows: rank (lower first), then row id (documents first, newer first).
+fn rank_order(a: &Ranked, b: &Ranked) -> std::cmp::Ordering {
+    a.1.total_cmp(&b.1).then(a.0.cmp(&b.0))
+}
+
+/// What ranking a query needs once: the query, its matcher and its BM25.
+struct Ranker<'a> {
+    query: &'a Query,
+    matcher: Matcher,
+    bm25: Bm25,
+}
+
+impl Ranker<'_> {
+    fn rank(&self, matched: &Matched) -> Ranked {
+        let Some((title, body, tokens)) = &matched.terms else {
+            return (matched.rowid, 0.0);
+        };
+        let occurrences = ranking::weighted_occurrences(self.query, title, body);
+        let tokens = u32::try_from(*tokens).unwrap_or(0);
+        (matched.rowid, -self.bm25.score(&occurrences, tokens))
+    }
+}
+
+/// The `k` best of `ranked` after the cursor, in rank order (as SQLite's `jaryo_top`).
+fn top_after(mut ranked: Vec<Ranked>, cursor: Option<(f64, i64)>, k: usize) -> Vec<Ranked> {
+    if let Some((rank, rowid)) = cursor {
+        ranked.retain(|&(row, row_rank)| row_rank > rank || (row_rank == rank && row > rowid));
+    }
+    ranked.sort_unstable_by(rank_order);
+    ranked.truncate(k);
+    ranked
+}
 
 pub async fn search(store: &PostgresStore, request: &SearchRequest) -> StoreResult<SearchPage> {
     let filter = &request.filter;
     let (low, high) = match filter.kind {
-        None => (KIND_DOCUMENT, KIND_MEMO),
-        Some(kind) => (kind_of(kind), kind_of(kind)),
+        None => (i64::MIN, i64::MAX),
+        Some(SearchKind::Document) => (i64::MIN, KIND_BOUNDARY),
+        Some(SearchKind::Memo) => (KIND_BOUNDARY + 1, i64::MAX),
     };
     // Only documents have a draft.
     let high = if filter.draft_state.is_some() {
-        high.min(KIND_DOCUMENT)
+        high.min(KIND_BOUNDARY)
     } else {
         high
     };
+    let cursor = request
+        .after
+        .map(|cursor| (-cursor.score, ranking::rowid_of(cursor.kind, cursor.id)));
     let limit = i64::from(request.limit.clamp(1, jaryo_store::PAGE_LIMIT_MAX));
-    // One snapshot: the ranking and the rows it names agree.
+    // One snapshot: the statistics, the ranking and the rows it names agree.
     let mut tx = store
         .pool
         .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .await
         .map_err(map_error)?;
-    let ranked: Vec<(i16, i64, f64)> = sqlx::query_as(SEARCH)
-        .bind(request.query.to_tsquery_text())
-        .bind(low)
-        .bind(high)
-        .bind(request.after.map(|cursor| cursor.score))
-        .bind(request.after.map(|cursor| kind_of(cursor.kind)))
-        .bind(request.after.map(|cursor| cursor.id))
-        .bind(limit + 1)
-        .bind(filter.created_from)
-        .bind(filter.created_before)
-        .bind(filter.draft_state.map(|state| state.as_str()))
-        .bind(filter.tag.as_deref())
-        .fetch_all(&mut *tx)
+    let (newest_document, newest_memo): (Option<i64>, Option<i64>) = sqlx::query_as(NEWEST_IDS)
+        .fetch_one(&mut *tx)
         .await
         .map_err(map_error)?;
-    let has_more = ranked.len() > limit as usize;
-    let ranked = &ranked[..ranked.len().min(limit as usize)];
-    let hits = hydrate(&mut tx, request, ranked).await?;
+    // Each kind's row ids inside the requested range, from its newest item's (`None`: none).
+    let kinds = [
+        ranking::kind_span(SearchKind::Document, newest_document),
+        ranking::kind_span(SearchKind::Memo, newest_memo),
+    ];
+    let ranges = kinds.map(|span| {
+        span.and_then(|(first, last)| {
+            let (first, last) = (first.max(low), last.min(high));
+            (first <= last).then_some((first, last))
+        })
+    });
+    let (rows, tokens): (i64, i64) = sqlx::query_as(
+        "SELECT coalesce(sum(rows), 0)::bigint, coalesce(sum(tokens), 0)::bigint \
+         FROM search_totals",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(map_error)?;
+    let phrases = request.query.phrases();
+    let frequencies = phrase_frequencies(&mut tx, phrases, &kinds).await?;
+    let ranker = Ranker {
+        query: &request.query,
+        matcher: Matcher::new(phrases),
+        bm25: Bm25::new(rows, tokens, phrases.len(), frequencies.as_deref()),
+    };
+    let wanted = usize::try_from(limit + 1).unwrap_or(usize::MAX);
+    let ranked = if filter.filters_rows() {
+        let mut ranked = Vec::new();
+        for (first, last) in ranges.iter().flatten().copied() {
+            let rows = sqlx::query(FILTERED_MATCHES)
+                .bind(ranker.matcher.tsquery(None))
+                .bind(first)
+                .bind(last)
+                .bind(&ranker.matcher.patterns)
+                .bind(filter.created_from)
+                .bind(filter.created_before)
+                .bind(filter.draft_state.map(|state| state.as_str()))
+                .bind(filter.tag.as_deref())
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(map_error)?;
+            for row in rows {
+                let matched = Matched {
+                    rowid: row.try_get(0).map_err(map_error)?,
+                    terms: Some((
+                        row.try_get(1).map_err(map_error)?,
+                        row.try_get(2).map_err(map_error)?,
+                        row.try_get(3).map_err(map_error)?,
+                    )),
+                };
+                ranked.push(ranker.rank(&matched));
+            }
+        }
+        top_after(ranked, cursor, wanted)
+    } else {
+        rank_unfiltered(
+            &mut tx,
+            &ranker,
+            &ranges,
+            cursor,
+            wanted,
+            i64::from(store.search_rank_window),
+        )
+        .await?
+    };
+    let has_more = ranked.len() as i64 > limit;
+    let page: Vec<(SearchKind, i64, f64)> = ranked
+        .iter()
+        .take(limit as usize)
+        .map(|&(rowid, rank)| {
+            let (kind, id) = item_of_rowid(rowid);
+            // `0.0 - rank`, not `-rank`: unranked rows (rank 0) score 0, not -0.
+            (kind, id, 0.0 - rank)
+        })
+        .collect();
+    let hits = hydrate(&mut tx, request, &page).await?;
     tx.commit().await.map_err(map_error)?;
     let next = if has_more {
         hits.last().map(SearchHit::cursor)
@@ -274,22 +621,93 @@ pub async fn search(store: &PostgresStore, request: &SearchRequest) -> StoreResu
     Ok(SearchPage { hits, next })
 }
 
+/// The document frequencies of a query's phrases, as SQLite's store computes them: `None` for
+/// a one-phrase query; else per phrase the rows holding it, counted up to
+/// [`FREQUENCY_SAMPLE`] newest matches per kind and estimated past that
+/// ([`ranking::estimated_rows`]).
+async fn phrase_frequencies(
+    conn: &mut PgConnection,
+    phrases: &[jaryo_text::Phrase],
+    kinds: &[Option<(i64, i64)>; 2],
+) -> StoreResult<Option<Vec<f64>>> {
+    if phrases.len() < 2 {
+        return Ok(None);
+    }
+    let mut frequencies = Vec::with_capacity(phrases.len());
+    for phrase in phrases {
+        let matcher = Matcher::new(std::slice::from_ref(phrase));
+        let mut rows = 0.0;
+        for span in kinds.iter().flatten().copied() {
+            let sample = newest_matches(conn, &matcher, span, FREQUENCY_SAMPLE, false).await?;
+            let greatest = sample.iter().map(|matched| matched.rowid).max();
+            rows += ranking::estimated_rows(sample.len() as i64, greatest, span);
+        }
+        frequencies.push(rows);
+    }
+    Ok(Some(frequencies))
+}
+
+/// An unfiltered page's rows, as SQLite's: per kind, the newest `window` matches ranked by
+/// relevance, then the older matches unranked (rank 0, after every BM25 rank, which is
+/// negative), newest first.
+async fn rank_unfiltered(
+    conn: &mut PgConnection,
+    ranker: &Ranker<'_>,
+    ranges: &[Option<(i64, i64)>; 2],
+    cursor: Option<(f64, i64)>,
+    wanted: usize,
+    window: i64,
+) -> StoreResult<Vec<Ranked>> {
+    // A cursor past every ranked row wants none of them, only where the windows end.
+    let past_ranked = cursor.is_some_and(|(rank, _)| rank >= 0.0);
+    let mut ranked = Vec::new();
+    let mut beyond = Vec::new();
+    for (first, last) in ranges.iter().flatten().copied() {
+        let matches = newest_matches(conn, &ranker.matcher, (first, last), window, true).await?;
+        if matches.len() as i64 >= window
+            && let Some(end) = matches.last().map(|matched| matched.rowid)
+        {
+            beyond.push((end + 1, last));
+        }
+        ranked.extend(matches.iter().map(|matched| ranker.rank(matched)));
+    }
+    let mut ranked = top_after(ranked, cursor, if past_ranked { 0 } else { wanted });
+    // The ranked windows are exhausted on this page: continue with the older matches.
+    let after = match cursor {
+        Some((_, rowid)) if past_ranked => rowid,
+        _ => i64::MIN,
+    };
+    for (first, last) in beyond {
+        let missing = wanted as i64 - ranked.len() as i64;
+        if missing <= 0 {
+            break;
+        }
+        let first = first.max(after.saturating_add(1));
+        if first > last {
+            continue;
+        }
+        let older = newest_matches(conn, &ranker.matcher, (first, last), missing, false).await?;
+        ranked.extend(older.iter().map(|matched| (matched.rowid, 0.0)));
+    }
+    Ok(ranked)
+}
+
 /// Reads the ranked rows' items (three queries for the whole page) and builds their hits in
 /// rank order; an item gone meanwhile is left out.
 async fn hydrate(
     conn: &mut PgConnection,
     request: &SearchRequest,
-    ranked: &[(i16, i64, f64)],
+    ranked: &[(SearchKind, i64, f64)],
 ) -> StoreResult<Vec<SearchHit>> {
-    let ids_of = |kind: i16| -> Vec<i64> {
+    let ids_of = |kind: SearchKind| -> Vec<i64> {
         ranked
             .iter()
             .filter(|(k, _, _)| *k == kind)
             .map(|(_, id, _)| *id)
             .collect()
     };
-    let memo_ids = ids_of(KIND_MEMO);
-    let document_ids = ids_of(KIND_DOCUMENT);
+    let memo_ids = ids_of(SearchKind::Memo);
+    let document_ids = ids_of(SearchKind::Document);
 
     let mut memos: HashMap<i64, (String, Timestamp, Timestamp)> = HashMap::new();
     if !memo_ids.is_empty() {
@@ -348,7 +766,7 @@ async fn hydrate(
 
     let mut hits = Vec::with_capacity(ranked.len());
     for &(kind, id, score) in ranked {
-        if kind == KIND_MEMO {
+        if kind == SearchKind::Memo {
             let Some((content, created_at, updated_at)) = memos.remove(&id) else {
                 continue;
             };
@@ -436,9 +854,15 @@ pub async fn reindex(
         .fetch_all(&mut *tx)
         .await
         .map_err(map_error)?;
-        for (id, content) in &rows {
-            index_memo(&mut tx, MemoId(*id), &MemoEntry::new(content)).await?;
-        }
+        let entries: Vec<(MemoId, MemoEntry)> = rows
+            .iter()
+            .map(|(id, content)| (MemoId(*id), MemoEntry::new(content)))
+            .collect();
+        let index_rows: Vec<IndexRow<'_>> = entries
+            .iter()
+            .map(|(id, entry)| entry.index_row(*id))
+            .collect();
+        write_rows(&mut tx, &index_rows, false).await?;
         tx.commit().await.map_err(map_error)?;
         let Some((last, _)) = rows.last() else {
             break;
@@ -460,12 +884,28 @@ pub async fn reindex(
         .fetch_all(&mut *tx)
         .await
         .map_err(map_error)?;
-        for (id, title, text, Json(given)) in &rows {
-            let entry = DocumentEntry::new(title, text.as_deref(), &store.chunk_config)
-                .with_given_tags(given);
-            report.chunks += entry.body.as_ref().map_or(0, |body| body.chunks.len()) as u64;
-            index_document(&mut tx, DocumentId(*id), &entry).await?;
-        }
+        let entries: Vec<(DocumentId, DocumentEntry)> = rows
+            .iter()
+            .map(|(id, title, text, Json(given))| {
+                let entry = DocumentEntry::new(title, text.as_deref(), &store.chunk_config)
+                    .with_given_tags(given);
+                (DocumentId(*id), entry)
+            })
+            .collect();
+        report.chunks += entries
+            .iter()
+            .map(|(_, entry)| entry.body.as_ref().map_or(0, |body| body.chunks.len()) as u64)
+            .sum::<u64>();
+        let ids: Vec<i64> = entries.iter().map(|(id, _)| id.0).collect();
+        delete_document_derivatives(&mut tx, &ids).await?;
+        let parts: Vec<(DocumentId, &DocumentEntry)> =
+            entries.iter().map(|(id, entry)| (*id, entry)).collect();
+        write_document_parts(&mut tx, &parts).await?;
+        let index_rows: Vec<IndexRow<'_>> = entries
+            .iter()
+            .map(|(id, entry)| entry.index_row(*id))
+            .collect();
+        write_rows(&mut tx, &index_rows, false).await?;
         tx.commit().await.map_err(map_error)?;
         let Some((last, ..)) = rows.last() else {
             break;
@@ -481,11 +921,11 @@ pub async fn reindex(
     // Recovery: whatever the index holds for items that are gone, and the version stamp.
     let mut tx = store.begin_write().await?;
     sqlx::query(
-        "DELETE FROM search_index AS i WHERE \
-           (i.kind = 0 AND NOT EXISTS (SELECT 1 FROM documents d \
-              WHERE d.id = i.item_id AND d.deleted_at IS NULL)) \
-           OR (i.kind = 1 AND NOT EXISTS (SELECT 1 FROM memos m \
-              WHERE m.id = i.item_id AND m.deleted_at IS NULL))",
+        "DELETE FROM search_rows AS r WHERE \
+           (r.row_id < 1099511627776 AND NOT EXISTS (SELECT 1 FROM documents d \
+              WHERE d.id = 1099511627776 - r.row_id AND d.deleted_at IS NULL)) \
+           OR (r.row_id > 1099511627776 AND NOT EXISTS (SELECT 1 FROM memos m \
+              WHERE m.id = 2199023255552 - r.row_id AND m.deleted_at IS NULL))",
     )
     .execute(&mut *tx)
     .await

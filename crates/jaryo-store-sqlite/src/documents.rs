@@ -194,6 +194,7 @@ pub async fn list(
               AND coalesce(json_extract(source_metadata, '$.fidelity.flagged'), 0) = 1) = ?5) \
          AND (?7 IS NULL OR (draft_state IN ('pending', 'running') \
               AND draft_last_error IS NOT NULL) = ?7) \
+         AND (?8 IS NULL OR id IN (SELECT document_id FROM document_tags WHERE tag_key = ?8)) \
          ORDER BY id DESC LIMIT ?6"
     ))
     .bind(page.before.unwrap_or(i64::MAX))
@@ -203,6 +204,7 @@ pub async fn list(
     .bind(filter.needs_attention)
     .bind(i64::from(page.limit) + 1)
     .bind(filter.retrying)
+    .bind(filter.tag.as_deref())
     .fetch_all(pool)
     .await
     .map_err(map_error)?;

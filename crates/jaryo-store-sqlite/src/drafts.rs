@@ -99,6 +99,29 @@ pub async fn renew(store: &SqliteStore, claim: &DraftClaim, lease: Duration) -> 
     Ok(renewed == 1)
 }
 
+/// Puts a dead predecessor's running drafts back in the queue, un-counting the attempt its
+/// claim counted (the process died; the draft did not fail).
+pub async fn release_dead_leases(store: &SqliteStore, predecessor: &str) -> StoreResult<u64> {
+    let mut tx = store.begin_write().await?;
+    let released = sqlx::query(
+        "UPDATE documents SET draft_state = 'pending', \
+         draft_attempts = MAX(draft_attempts - 1, 0), draft_next_attempt_at = NULL, \
+         draft_lease_owner = NULL, draft_lease_expires_at = NULL, draft_claim_token = NULL, \
+         draft_claimed_version = NULL \
+         WHERE draft_state = 'running' AND substr(draft_lease_owner, 1, length(?1) + 1) = ?1 || '@'",
+    )
+    .bind(predecessor)
+    .execute(&mut *tx)
+    .await
+    .map_err(map_error)?
+    .rows_affected();
+    tx.commit().await.map_err(map_error)?;
+    if released > 0 {
+        store.signal.notify();
+    }
+    Ok(released)
+}
+
 pub async fn settle(
     store: &SqliteStore,
     claim: &DraftClaim,

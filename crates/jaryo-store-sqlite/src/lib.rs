@@ -15,6 +15,7 @@
 //! Architecture invariant: SQL lives here and in `migrations/`, nowhere else. An applied
 //! migration is never edited; a change is a new migration.
 
+pub mod backup;
 mod batch;
 mod codec;
 mod documents;
@@ -243,9 +244,14 @@ impl jaryo_store::Store for SqliteStore {
 
     async fn list_memos(
         &self,
+        filter: &jaryo_store::MemoFilter,
         page: jaryo_store::PageRequest,
     ) -> StoreResult<jaryo_store::Page<jaryo_domain::Memo>> {
-        memos::list(&self.reader, page).await
+        memos::list(&self.reader, filter, page).await
+    }
+
+    async fn list_tags(&self) -> StoreResult<Vec<jaryo_store::TagCount>> {
+        memos::tag_counts(&self.reader).await
     }
 
     async fn update_memo(
@@ -301,6 +307,10 @@ impl jaryo_store::Store for SqliteStore {
 
     async fn claim_drafts(&self, request: &ClaimRequest) -> StoreResult<Vec<DraftClaim>> {
         drafts::claim(self, request).await
+    }
+
+    async fn release_dead_leases(&self, predecessor: &str) -> StoreResult<u64> {
+        drafts::release_dead_leases(self, predecessor).await
     }
 
     async fn renew_draft_lease(&self, claim: &DraftClaim, lease: Duration) -> StoreResult<bool> {

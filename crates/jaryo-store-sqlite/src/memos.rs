@@ -4,7 +4,7 @@ use crate::SqliteStore;
 use crate::codec::{decode_time, encode_time, execute_with_rows, map_error};
 use crate::search::{MemoEntry, index_memo, unindex_memo};
 use jaryo_domain::{DocumentId, Memo, MemoId, MemoText};
-use jaryo_store::{Page, PageRequest, StoreError, StoreResult};
+use jaryo_store::{MemoFilter, Page, PageRequest, StoreError, StoreResult, TagCount};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
@@ -96,14 +96,21 @@ pub async fn get(pool: &SqlitePool, id: MemoId) -> StoreResult<Memo> {
     decode(&row)
 }
 
-pub async fn list(pool: &SqlitePool, page: PageRequest) -> StoreResult<Page<Memo>> {
+pub async fn list(
+    pool: &SqlitePool,
+    filter: &MemoFilter,
+    page: PageRequest,
+) -> StoreResult<Page<Memo>> {
     let rows = sqlx::query(concat!(
         "SELECT ",
         memo_columns!(),
-        " FROM memos WHERE deleted_at IS NULL AND id < ?1 ORDER BY id DESC LIMIT ?2"
+        " FROM memos WHERE deleted_at IS NULL AND id < ?1 \
+         AND (?3 IS NULL OR id IN (SELECT memo_id FROM memo_tags WHERE tag_key = ?3)) \
+         ORDER BY id DESC LIMIT ?2"
     ))
     .bind(page.before.unwrap_or(i64::MAX))
     .bind(i64::from(page.limit) + 1)
+    .bind(filter.tag.as_deref())
     .fetch_all(pool)
     .await
     .map_err(map_error)?;
@@ -168,4 +175,29 @@ pub async fn delete(store: &SqliteStore, id: MemoId) -> StoreResult<()> {
     unindex_memo(&mut tx, id).await?;
     tx.commit().await.map_err(map_error)?;
     Ok(())
+}
+
+/// Every tag of a live memo or document, with how many of each carry it.
+pub async fn tag_counts(pool: &SqlitePool) -> StoreResult<Vec<TagCount>> {
+    let rows = sqlx::query(
+        "SELECT tag_key, sum(is_memo), sum(1 - is_memo) FROM ( \
+             SELECT t.tag_key, 1 AS is_memo FROM memo_tags t \
+             JOIN memos m ON m.id = t.memo_id WHERE m.deleted_at IS NULL \
+             UNION ALL \
+             SELECT t.tag_key, 0 FROM document_tags t \
+             JOIN documents d ON d.id = t.document_id WHERE d.deleted_at IS NULL \
+         ) GROUP BY tag_key",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(map_error)?;
+    rows.iter()
+        .map(|row| {
+            Ok(TagCount {
+                tag: row.try_get(0).map_err(map_error)?,
+                memos: row.try_get::<i64, _>(1).map_err(map_error)? as u64,
+                documents: row.try_get::<i64, _>(2).map_err(map_error)? as u64,
+            })
+        })
+        .collect()
 }

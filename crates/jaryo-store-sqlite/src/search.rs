@@ -54,8 +54,7 @@ use rusqlite::{Connection, params};
 use sqlx::{Row, SqliteConnection};
 use std::collections::BTreeMap;
 
-/// Document row ids lie below this, memo row ids above (up to twice it); ids stay below it.
-pub(crate) const KIND_BOUNDARY: i64 = 1 << 40;
+pub(crate) use jaryo_store::ranking::KIND_BOUNDARY;
 
 /// Items a reindex batch covers; each batch is one short write transaction.
 const REINDEX_BATCH: i64 = 256;
@@ -373,11 +372,9 @@ pub(crate) async fn unindex_document(
     delete_document_derivatives(conn, &[id.0]).await
 }
 
-/// How many of the newest matches of each kind an unfiltered search ranks by relevance, unless
-/// configured (`[search] rank_window`). Scoring a window row costs about 0.3 µs at 100,000
-/// documents; a query matching more than this many items of a kind is rare in a personal
-/// library, and its newest matches are what such a vague query most likely wants.
-pub const DEFAULT_RANK_WINDOW: u32 = 500;
+/// How many of the newest matches of each kind an unfiltered search ranks (shared with every
+/// store; see `jaryo_store::ranking`).
+pub use jaryo_store::ranking::DEFAULT_RANK_WINDOW;
 
 /// The matches of `?1` with row ids from `$lo` to `$hi`, each with its `jaryo_rank` (title
 /// weighted 10, body 1, the document frequencies `$frequencies`) and the group `$group` (for
@@ -459,10 +456,7 @@ const CHUNKS_OF_DOCUMENT: &str = "SELECT chunk_index, byte_start, byte_end, head
 const MEMO_OF_HIT: &str =
     "SELECT content, created_at, updated_at FROM memos WHERE id = ?1 AND deleted_at IS NULL";
 
-/// Matches of a phrase counted, per kind, for its document frequency: below this many the
-/// count is exact; a phrase with more is estimated from how many ids its newest this-many
-/// matches span (see [`phrase_frequencies`]).
-pub const FREQUENCY_SAMPLE: i64 = 256;
+pub use jaryo_store::ranking::FREQUENCY_SAMPLE;
 
 /// What `jaryo_top` returns: the kept rows (row id, rank as `f64` bits) in rank order, and
 /// per group its rows and greatest row id.
@@ -614,19 +608,7 @@ fn phrase_frequencies(tx: &Connection, phrases: &[String]) -> StoreResult<Option
         .map_err(StoreError::internal)
 }
 
-/// The rows of a kind (its row ids `first..=last`) holding a phrase, from its newest
-/// `sampled` matches (the greatest row id among them `greatest`): the count itself below
-/// [`FREQUENCY_SAMPLE`], else the count scaled from the ids the sample spans to all of them.
-fn estimated_rows(sampled: i64, greatest: Option<i64>, (first, last): (i64, i64)) -> f64 {
-    match greatest {
-        Some(greatest) if sampled >= FREQUENCY_SAMPLE => {
-            let ids = (last - first + 1) as f64;
-            let spanned = (greatest - first + 1).max(1) as f64;
-            (sampled as f64 * ids / spanned).min(ids)
-        }
-        _ => sampled as f64,
-    }
-}
+use jaryo_store::ranking::estimated_rows;
 
 fn parse_top(json: &str) -> StoreResult<Top> {
     serde_json::from_str(json).map_err(StoreError::internal)
@@ -1049,17 +1031,5 @@ mod tests {
             item_of_rowid(document_rowid(DocumentId(7))),
             (SearchKind::Document, 7)
         );
-    }
-
-    #[test]
-    fn document_frequencies_are_exact_below_the_sample_and_scaled_from_it_above() {
-        let kind = (1000, 10_999);
-        assert_eq!(estimated_rows(0, None, kind), 0.0);
-        assert_eq!(estimated_rows(37, Some(5000), kind), 37.0);
-        // The newest 256 matches span the newest 512 ids: one id in two matches.
-        assert_eq!(estimated_rows(FREQUENCY_SAMPLE, Some(1511), kind), 5000.0);
-        // Every id of the span matches: every id, not more.
-        assert_eq!(estimated_rows(FREQUENCY_SAMPLE, Some(1255), kind), 10_000.0);
-        assert_eq!(estimated_rows(FREQUENCY_SAMPLE, Some(1000), kind), 10_000.0);
     }
 }

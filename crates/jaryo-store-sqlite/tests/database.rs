@@ -107,7 +107,10 @@ async fn two_processes_writing_one_file_never_see_a_locked_database() {
     let mut count = 0;
     let mut page = jaryo_store::PageRequest::new(Some(200), None);
     loop {
-        let listed = first.list_memos(page).await.unwrap();
+        let listed = first
+            .list_memos(&jaryo_store::MemoFilter::default(), page)
+            .await
+            .unwrap();
         count += listed.items.len();
         match listed.next_before {
             Some(before) => page.before = Some(before),

@@ -5,8 +5,8 @@
 //! The checks speak only through the [`Store`] trait.
 
 use crate::{
-    ClaimRequest, DocumentFilter, DocumentPatch, DraftSelection, PageRequest, Settled, Settlement,
-    Store, StoreError,
+    ClaimRequest, DocumentFilter, DocumentPatch, DraftSelection, MemoFilter, PageRequest, Settled,
+    Settlement, Store, StoreError,
 };
 use jaryo_domain::{
     ContentOrigin, DocumentId, DocumentText, DraftState, ManualClock, MdDraftStatus, MemoId,
@@ -65,7 +65,7 @@ pub async fn memos_round_trip_and_soft_delete(fx: Fixture) {
     ));
     assert!(
         store
-            .list_memos(PageRequest::default())
+            .list_memos(&MemoFilter::default(), PageRequest::default())
             .await
             .unwrap()
             .items
@@ -239,6 +239,66 @@ pub async fn an_expired_lease_is_reclaimed_and_the_old_holder_is_fenced_out(fx: 
         store.settle_draft(&fresh, &drafted).await.unwrap(),
         Settled::LostClaim
     );
+}
+
+pub async fn a_dead_predecessors_leases_come_back_at_once_without_an_attempt(fx: Fixture) {
+    let store = fx.store.clone();
+    let orphaned = promoted(&store, "죽은 프로세스가 잡고 있던 문서").await;
+    let alive = promoted(&store, "살아 있는 다른 프로세스의 문서").await;
+    let lookalike = promoted(&store, "이름만 비슷한 다른 작업자의 문서").await;
+    let dead = store
+        .claim_drafts(&request("dir-1/0@host:100", 1))
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(dead.document_id, orphaned);
+    store
+        .claim_drafts(&request("dir-1/1@host:101", 1))
+        .await
+        .unwrap();
+    store
+        .claim_drafts(&request("dir-1/00@host:102", 1))
+        .await
+        .unwrap();
+
+    // Long before the lease would lapse, the predecessor's claim is handed back.
+    assert_eq!(store.release_dead_leases("dir-1/0").await.unwrap(), 1);
+    let back = store.get_document(orphaned).await.unwrap();
+    assert_eq!(back.draft.state, DraftState::Pending);
+    assert_eq!(
+        back.draft.attempts, 0,
+        "the process died; the draft did not fail"
+    );
+    assert_eq!(back.draft.lease_owner, None);
+    for other in [alive, lookalike] {
+        let held = store.get_document(other).await.unwrap();
+        assert_eq!(
+            held.draft.state,
+            DraftState::Running,
+            "others' leases stay theirs"
+        );
+    }
+
+    // The dead claim is fenced out, and the work is claimable again at once.
+    let drafted = Settlement::Drafted {
+        markdown: "# 늦게 온 초안".into(),
+        metadata: Default::default(),
+        model_calls: 1,
+    };
+    assert_eq!(
+        store.settle_draft(&dead, &drafted).await.unwrap(),
+        Settled::LostClaim
+    );
+    let again = store
+        .claim_drafts(&request("dir-1/0@host:200", 5))
+        .await
+        .unwrap();
+    assert_eq!(
+        again.iter().map(|c| c.document_id).collect::<Vec<_>>(),
+        [orphaned]
+    );
+    assert_eq!(again[0].attempt(), 1);
+    assert_eq!(store.release_dead_leases("dir-9/0").await.unwrap(), 0);
 }
 
 pub async fn renewing_keeps_a_lease_alive(fx: Fixture) {
@@ -1469,6 +1529,106 @@ fn chrono_duration(d: Duration) -> jaryo_domain::TimeDelta {
     jaryo_domain::TimeDelta::from_std(d).expect("duration fits")
 }
 
+pub async fn tags_are_counted_listed_and_renamed(fx: Fixture) {
+    let store = fx.store.clone();
+    let budget = store
+        .create_memo(&text("3월 #예산 정리, #Budget 도 같이"))
+        .await
+        .unwrap();
+    store.create_memo(&text("#회의 메모")).await.unwrap();
+    let gone = store.create_memo(&text("지운 #예산 메모")).await.unwrap();
+    store.delete_memo(gone.id).await.unwrap();
+    let promoted = store
+        .create_memo(&text("문서가 될 #예산 메모"))
+        .await
+        .unwrap();
+    let document = store.promote_memo(promoted.id).await.unwrap();
+
+    let mut tags = store.list_tags().await.unwrap();
+    crate::tags::sort_tag_counts(&mut tags);
+    let counts: Vec<(&str, u64, u64)> = tags
+        .iter()
+        .map(|t| (t.tag.as_str(), t.memos, t.documents))
+        .collect();
+    assert_eq!(counts, [("예산", 2, 1), ("budget", 1, 0), ("회의", 1, 0)]);
+
+    // Listings filter by tag; the key is the lowercased tag.
+    let by_tag = |tag: &str| MemoFilter {
+        tag: Some(crate::search::tag_key(tag)),
+    };
+    let memos = store
+        .list_memos(&by_tag("BUDGET"), PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        memos.items.iter().map(|m| m.id).collect::<Vec<_>>(),
+        [budget.id]
+    );
+    let documents = store
+        .list_documents(
+            &DocumentFilter {
+                tag: Some("예산".into()),
+                ..DocumentFilter::default()
+            },
+            PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        documents.items.iter().map(|d| d.id).collect::<Vec<_>>(),
+        [document.id]
+    );
+
+    // Everything with a tag, without a query: documents first, then memos, newest first,
+    // paged with the cursor it gives.
+    let filter = crate::SearchFilter {
+        tag: Some("예산".into()),
+        ..crate::SearchFilter::default()
+    };
+    let first = crate::tags::list_tagged(&*store, &filter, 2, None)
+        .await
+        .unwrap();
+    let ids =
+        |page: &crate::SearchPage| page.hits.iter().map(|h| (h.kind, h.id)).collect::<Vec<_>>();
+    use crate::SearchKind::{Document, Memo};
+    assert_eq!(
+        ids(&first),
+        [(Document, document.id.0), (Memo, promoted.id.0)]
+    );
+    let rest = crate::tags::list_tagged(&*store, &filter, 2, first.next)
+        .await
+        .unwrap();
+    assert_eq!(ids(&rest), [(Memo, budget.id.0)]);
+    assert_eq!(rest.next, None);
+    assert!(rest.hits[0].snippet_text.starts_with("3월 #예산"));
+
+    // Renaming rewrites the memos' text (the document keeps its original words).
+    let renamed = crate::tags::rename_tag(&*store, "예산", "재정")
+        .await
+        .unwrap();
+    assert_eq!(renamed.memos, 2);
+    let memo = store.get_memo(budget.id).await.unwrap();
+    assert_eq!(memo.content, "3월 #재정 정리, #Budget 도 같이");
+    assert_eq!(memo.tags, ["재정", "Budget"]);
+    let mut tags = store.list_tags().await.unwrap();
+    crate::tags::sort_tag_counts(&mut tags);
+    assert_eq!(tags[0].tag, "재정");
+    assert_eq!((tags[0].memos, tags[0].documents), (2, 0));
+    assert!(
+        tags.iter()
+            .any(|t| t.tag == "예산" && t.memos == 0 && t.documents == 1)
+    );
+    assert_eq!(
+        store
+            .get_document(document.id)
+            .await
+            .unwrap()
+            .extracted_text
+            .as_deref(),
+        Some("문서가 될 #예산 메모")
+    );
+}
+
 /// What a backend's opener returns: a [`Fixture`], or `Option<Fixture>` for a backend that
 /// may be unavailable where the tests run (`None` skips the check).
 pub trait IntoFixture {
@@ -1500,6 +1660,7 @@ macro_rules! conformance_suite {
             patches_use_optimistic_concurrency,
             claims_take_due_work_oldest_first_in_batches,
             an_expired_lease_is_reclaimed_and_the_old_holder_is_fenced_out,
+            a_dead_predecessors_leases_come_back_at_once_without_an_attempt,
             renewing_keeps_a_lease_alive,
             a_draft_applies_the_seed_fields,
             a_changed_text_requeues_and_a_deleted_document_drops,
@@ -1520,6 +1681,7 @@ macro_rules! conformance_suite {
             reviews_are_refused_without_a_draft_or_while_one_is_made,
             regenerating_an_accepted_draft_keeps_the_accepted_text,
             drafts_are_selected_for_a_rerun_by_flag_state_prompt_model_and_time,
+            tags_are_counted_listed_and_renamed,
         );
     };
     (@checks $open:path; $($check:ident),* $(,)?) => {
@@ -1537,6 +1699,195 @@ macro_rules! conformance_suite {
             }
         )*
     };
+}
+
+/// One behaviour, two stores, ranking included: [`build_ranking_library`] writes the same
+/// library (Korean, English and mixed documents and memos, edits, deletes; hundreds of items
+/// holding the common words, so rank windows fill and phrase frequencies are estimated past
+/// the sample) into any store, and [`ranking_probes`] reads the first two pages of a set of
+/// queries, with and without filters. Two stores given the same library and rank window must
+/// answer every probe alike: same hits in the same order, scores equal to 1e-6.
+pub async fn build_ranking_library(store: &Arc<dyn Store>, clock: &ManualClock) {
+    const KOREAN: [&str; 12] = [
+        "회의",
+        "대통령",
+        "국회의원",
+        "법률",
+        "국민",
+        "헌법",
+        "개정",
+        "국회",
+        "예산",
+        "서버를",
+        "회의록을",
+        "정책",
+    ];
+    const ENGLISH: [&str; 8] = [
+        "server", "deploy", "backup", "axum", "tokio", "release", "meeting", "budget",
+    ];
+    // A small deterministic generator: the same sequence on every store.
+    let mut state: u64 = 0x6a61_7279_6f21;
+    let mut next = move |bound: usize| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((state >> 33) as usize) % bound
+    };
+    let sentence = |words: usize, next: &mut dyn FnMut(usize) -> usize| {
+        let mut out = Vec::with_capacity(words);
+        for _ in 0..words {
+            // Zipf-ish: low indexes far more often, so some words are in most items.
+            let pick = next(KOREAN.len()).min(next(KOREAN.len()));
+            if next(3) == 0 {
+                out.push(ENGLISH[pick % ENGLISH.len()].to_owned());
+            } else {
+                out.push(KOREAN[pick].to_owned());
+            }
+        }
+        out.join(" ")
+    };
+    let mut documents = Vec::new();
+    let mut memos = Vec::new();
+    for item in 0..640 {
+        clock.advance(Duration::from_secs(1));
+        let words = 3 + next(40);
+        let body = format!(
+            "{}. #{}",
+            sentence(words, &mut next),
+            ["회의", "team", "정책"][item % 3]
+        );
+        if item % 5 == 0 {
+            memos.push(
+                store
+                    .create_memo(&text(&body))
+                    .await
+                    .expect("memo created")
+                    .id,
+            );
+        } else {
+            let title = sentence(1 + next(3), &mut next);
+            documents.push(new_document(store, &title, &body).await);
+        }
+    }
+    // Edits and deletes change the statistics both stores rank with.
+    for (index, id) in memos.iter().enumerate().filter(|(index, _)| index % 7 == 0) {
+        let edited = format!("고친 메모 {index}: {}", sentence(6, &mut next));
+        store
+            .update_memo(*id, &text(&edited))
+            .await
+            .expect("memo edited");
+    }
+    for id in memos.iter().skip(3).step_by(11) {
+        store.delete_memo(*id).await.expect("memo deleted");
+    }
+    for id in documents.iter().skip(5).step_by(13) {
+        store.delete_document(*id).await.expect("document deleted");
+    }
+    let promoted = store
+        .create_memo(&text("대통령 회의 server deploy 회의록을 정리"))
+        .await
+        .expect("memo created");
+    store.promote_memo(promoted.id).await.expect("promoted");
+}
+
+/// One probe's answer: which query, filter and page, and its hits as `(kind, id, score)`.
+pub type RankingProbe = (String, Vec<(crate::SearchKind, i64, f64)>);
+
+/// The probes [`build_ranking_library`]'s library is asked: per query and filter, the first
+/// two pages of ten as `(kind, id, score)`, with a label saying which.
+pub async fn ranking_probes(store: &Arc<dyn Store>, clock: &ManualClock) -> Vec<RankingProbe> {
+    use jaryo_domain::Clock;
+    let queries = [
+        "회의",
+        "대통령",
+        "국회의원",
+        "법률",
+        "server",
+        "deploy",
+        "국민 server",
+        "헌법 개정",
+        "backup 국회",
+        "회의록",
+        "회",
+        "\"서버 를\"",
+        "axum 서버",
+    ];
+    let filters = [
+        ("none", crate::SearchFilter::default()),
+        (
+            "memos",
+            crate::SearchFilter {
+                kind: Some(crate::SearchKind::Memo),
+                ..Default::default()
+            },
+        ),
+        (
+            "documents",
+            crate::SearchFilter {
+                kind: Some(crate::SearchKind::Document),
+                ..Default::default()
+            },
+        ),
+        (
+            "tag",
+            crate::SearchFilter {
+                tag: Some("정책".to_owned()),
+                ..Default::default()
+            },
+        ),
+        (
+            "recent",
+            crate::SearchFilter {
+                created_from: Some(clock.now() - chrono::Duration::seconds(300)),
+                ..Default::default()
+            },
+        ),
+    ];
+    let mut probes = Vec::new();
+    for query in queries {
+        for (label, filter) in &filters {
+            let mut request = crate::SearchRequest {
+                query: jaryo_text::Query::parse(query).expect("query parses"),
+                filter: filter.clone(),
+                limit: 10,
+                after: None,
+            };
+            for page_number in 1..=2 {
+                let page = store.search(&request).await.expect("search");
+                probes.push((
+                    format!("{query:?} filter {label} page {page_number}"),
+                    page.hits
+                        .iter()
+                        .map(|hit| (hit.kind, hit.id, hit.score))
+                        .collect(),
+                ));
+                match page.next {
+                    Some(cursor) => request.after = Some(cursor),
+                    None => break,
+                }
+            }
+        }
+    }
+    probes
+}
+
+/// Asserts two stores' answers to [`ranking_probes`] are the same: hits, order, scores to
+/// 1e-6.
+pub fn assert_same_ranking(left: &[RankingProbe], right: &[RankingProbe]) {
+    assert_eq!(left.len(), right.len(), "the same probes, as many pages");
+    for ((label, a), (other, b)) in left.iter().zip(right) {
+        assert_eq!(label, other);
+        let ids = |hits: &[(crate::SearchKind, i64, f64)]| -> Vec<(crate::SearchKind, i64)> {
+            hits.iter().map(|&(kind, id, _)| (kind, id)).collect()
+        };
+        assert_eq!(ids(a), ids(b), "{label}: the same hits in the same order");
+        for ((_, id, x), (_, _, y)) in a.iter().zip(b) {
+            assert!(
+                (x - y).abs() <= 1e-6,
+                "{label}: item {id} scored {x} and {y}"
+            );
+        }
+    }
 }
 
 /// The clock every check starts from.

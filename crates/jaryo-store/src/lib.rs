@@ -10,8 +10,10 @@
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod drafts;
+pub mod ranking;
 pub mod review;
 pub mod search;
+pub mod tags;
 
 pub use drafts::{
     ClaimRequest, DraftClaim, DraftQueueStats, DraftSelection, DraftSignal, Settled, Settlement,
@@ -21,6 +23,7 @@ pub use search::{
     ChunkLocation, ReindexProgress, ReindexReport, SearchCursor, SearchFilter, SearchHit,
     SearchIndexStatus, SearchKind, SearchPage, SearchRequest,
 };
+pub use tags::{TagCount, TagRenamed};
 
 use async_trait::async_trait;
 use jaryo_domain::{
@@ -49,6 +52,10 @@ pub enum StoreError {
     /// The database refused a write that breaks one of its constraints.
     #[error("the database refused the write: {0}")]
     Constraint(String),
+    /// A write derived from stored data would make invalid data (a tag rename making a memo
+    /// too long).
+    #[error("{message}")]
+    Invalid { message: String },
     /// The database could not be reached or did not answer in time; worth retrying.
     #[error("the database is unavailable")]
     Unavailable(#[source] BoxError),
@@ -120,9 +127,18 @@ impl<T> Page<T> {
     }
 }
 
+/// Which memos a listing returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemoFilter {
+    /// Only memos carrying this tag key ([`search::tag_key`]).
+    pub tag: Option<String>,
+}
+
 /// Which documents a listing returns.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DocumentFilter {
+    /// Only documents whose original text carries this tag key ([`search::tag_key`]).
+    pub tag: Option<String>,
     pub draft_state: Option<DraftState>,
     pub md_draft_status: Option<MdDraftStatus>,
     pub content_origin: Option<ContentOrigin>,
@@ -189,7 +205,7 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// A live memo; a soft-deleted one is `NotFound`.
     async fn get_memo(&self, id: MemoId) -> StoreResult<Memo>;
     /// Live memos, newest first.
-    async fn list_memos(&self, page: PageRequest) -> StoreResult<Page<Memo>>;
+    async fn list_memos(&self, filter: &MemoFilter, page: PageRequest) -> StoreResult<Page<Memo>>;
     /// Replaces a memo's text (and so its tags) and bumps its version; a stale
     /// `expected_version` gives `VersionConflict` and changes nothing.
     async fn update_memo(
@@ -227,6 +243,11 @@ pub trait Store: Send + Sync + Debug + 'static {
     /// worker died). Each claim counts one attempt and holds a lease until renewed or settled.
     /// Work whose lease expired after its last allowed attempt is marked failed instead.
     async fn claim_drafts(&self, request: &ClaimRequest) -> StoreResult<Vec<DraftClaim>>;
+    /// Hands back, at once and without counting the attempt, every running draft whose lease
+    /// is held by a worker known to be dead: one whose `lease_owner` is `predecessor` followed
+    /// by `@` (a restarted process's earlier self, see the `jaryo` crate's worker seat). Other
+    /// owners' leases are left alone. Returns how many drafts went back to the queue.
+    async fn release_dead_leases(&self, predecessor: &str) -> StoreResult<u64>;
     /// Extends a claim's lease; `false` when the claim was lost (taken over, redrafted or
     /// settled), in which case its holder must stop.
     async fn renew_draft_lease(
@@ -268,6 +289,10 @@ pub trait Store: Send + Sync + Debug + 'static {
         after: Option<DocumentId>,
         limit: u32,
     ) -> StoreResult<Vec<DocumentId>>;
+
+    /// Every tag carried by a live memo or document, with how many of each carry it (in no
+    /// particular order; [`tags::sort_tag_counts`] orders them for a person).
+    async fn list_tags(&self) -> StoreResult<Vec<TagCount>>;
 
     /// Ranked full-text search over live memos and documents; the contract every backend
     /// keeps (hit set, order, paging, best chunk) is in [`search`].

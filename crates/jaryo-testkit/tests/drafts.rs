@@ -178,9 +178,10 @@ async fn flagged_and_failed_drafts_can_be_rerun_selectively(backend: Backend) {
         config.draft.max_attempts = 1;
     })
     .await;
-    // In promote order: a faithful draft, an invented date, a model error.
+    // In promote order: a faithful draft (keeping the memo's "(0)"), an invented date, a model
+    // error.
     app.llm.push_replies([
-        Reply::text(MEMO),
+        Reply::text(format!("{MEMO} (0)")),
         Reply::text("# 배포\n\n- 2025년 3월 14일 axum 서버 배포\n- 담당 민수"),
         Reply::http_error(500, "overloaded"),
     ]);
@@ -224,13 +225,25 @@ async fn flagged_and_failed_drafts_can_be_rerun_selectively(backend: Backend) {
         .unwrap();
     assert_eq!(summary.document_ids, [flagged, failed]);
     assert_eq!(summary.queued, 2);
-    for id in [flagged, failed] {
+    for (id, action) in [(flagged, "regenerate"), (failed, "retry")] {
         let redone = app
             .wait_for_document(id, WAIT, |d| d.draft.state == DraftState::Done)
             .await;
         assert!(
             !redone.draft.needs_attention,
             "the echo model drafts faithfully"
+        );
+        // A bulk redraft is recorded like a redraft of one document.
+        let history = redone.source_metadata["review_history"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let last = history
+            .last()
+            .expect("the redraft is in the review history");
+        assert_eq!(
+            (&last["action"], &last["by"]),
+            (&action.into(), &"api".into())
         );
     }
     assert_eq!(app.api.get_document(clean).await.unwrap().draft.attempts, 1);

@@ -255,3 +255,230 @@ async fn the_memo_edit_form_carries_the_version_so_a_second_tab_cannot_overwrite
     );
     app.stop().await;
 }
+
+/// `(status, content type, body)` of a page.
+async fn page(web: &mut Web, path: &str) -> (u16, String, String) {
+    let response = web.get(path).await;
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, content_type, response.text().await.unwrap())
+}
+
+jaryo_testkit::test_on_both_stores!(a_persons_words_are_shown_as_written_with_breaks_and_links);
+async fn a_persons_words_are_shown_as_written_with_breaks_and_links(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
+    let mut web = Web::new(&app);
+    web.sign_in(app.token.expose_secret()).await;
+    let text = "레이아웃은 <div> 대신 <section>을 쓰자\n두 번째 줄 https://example.com/a/very/long/path_with_no_spaces_at_all?x=1에서";
+    let memo = app.api.create_memo(text).await.unwrap();
+    let document = app.api.promote_memo(memo.id).await.unwrap();
+    for path in [
+        format!("/memos/{}", memo.id),
+        format!("/documents/{}", document.id),
+    ] {
+        let (status, _, html) = page(&mut web, &path).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(
+            html.contains("레이아웃은 &lt;div&gt; 대신 &lt;section&gt;을 쓰자<br>"),
+            "{path}: {html}"
+        );
+        assert!(
+            html.contains(
+                "<a href=\"https://example.com/a/very/long/path_with_no_spaces_at_all?x=1\" \
+                 rel=\"noopener noreferrer nofollow\">"
+            ),
+            "{path}: {html}"
+        );
+    }
+    app.stop().await;
+}
+
+jaryo_testkit::test_on_both_stores!(every_error_a_browser_meets_is_a_page_in_its_language);
+async fn every_error_a_browser_meets_is_a_page_in_its_language(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
+    let mut web = Web::new(&app);
+    web.sign_in(app.token.expose_secret()).await;
+    // No Accept-Language: Korean, the default.
+    for (path, status) in [
+        ("/memos/abc", 404),
+        ("/memos/987654", 404),
+        ("/documents/abc", 404),
+        ("/memos/abc/edit", 404),
+        ("/memos?before=abc", 400),
+        ("/library?state=nonsense", 400),
+    ] {
+        let (got, content_type, html) = page(&mut web, path).await;
+        assert_eq!(got, status, "{path}: {html}");
+        assert!(
+            content_type.starts_with("text/html"),
+            "{path}: {content_type}"
+        );
+        assert!(html.contains("/assets/app.css"), "{path}: styled: {html}");
+        assert!(html.contains("lang=\"ko\""), "{path}: {html}");
+        assert!(html.contains("문제가 생겼습니다"), "{path}: {html}");
+    }
+    // The API's name for the "needs attention" filter works in the library's address.
+    let (status, _, _) = page(&mut web, "/library?state=needs_attention").await;
+    assert_eq!(status, 200);
+
+    // An unknown address: a page for a browser (in its language), JSON for programs and for
+    // everything under /api.
+    let browser = |path: &str, lang: &str| {
+        reqwest::Client::new()
+            .get(format!("{}{path}", app.url))
+            .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+            .header("accept-language", lang)
+    };
+    let response = browser("/no/such/page", "en-US,en;q=0.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    assert!(
+        response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("script-src 'self'")
+    );
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Nothing here."), "{html}");
+    assert!(html.contains("/assets/app.css"), "{html}");
+    let html = browser("/no/such/page", "ko-KR")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("찾는 것이 없습니다"), "{html}");
+    let api = browser("/api/v1/no-such-route", "ko").send().await.unwrap();
+    assert_eq!(api.status(), 404);
+    assert!(
+        api.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let program = reqwest::get(format!("{}/no/such/page", app.url))
+        .await
+        .unwrap();
+    assert!(
+        program.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+
+    // The site has an icon.
+    let icon = reqwest::get(format!("{}/favicon.ico", app.url))
+        .await
+        .unwrap();
+    assert_eq!(icon.status(), 200);
+    assert_eq!(icon.headers()["content-type"], "image/svg+xml");
+    app.stop().await;
+}
+
+jaryo_testkit::test_on_both_stores!(
+    a_tag_chip_lists_everything_with_the_tag_and_tags_can_be_renamed
+);
+async fn a_tag_chip_lists_everything_with_the_tag_and_tags_can_be_renamed(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
+    let mut web = Web::new(&app);
+    web.sign_in(app.token.expose_secret()).await;
+    let memo = app.api.create_memo("4월 #예산 회의").await.unwrap();
+    let promoted = app.api.create_memo("문서로 보낼 #예산 메모").await.unwrap();
+    let document = app.api.promote_memo(promoted.id).await.unwrap();
+
+    // The chip on the memo's card links to the tag's listing, which holds both.
+    let (_, _, html) = page(&mut web, &format!("/memos/{}", memo.id)).await;
+    let chip = "href=\"/search?tag=%EC%98%88%EC%82%B0\"";
+    assert!(html.contains(chip), "{html}");
+    let (status, _, html) = page(&mut web, "/search?tag=%EC%98%88%EC%82%B0").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains(&format!("href=\"/memos/{}\"", memo.id)),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("href=\"/documents/{}\"", document.id)),
+        "{html}"
+    );
+
+    // The tag list counts them and renames.
+    let (status, _, html) = page(&mut web, "/tags").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("#예산"), "{html}");
+    assert!(html.contains("메모 2 · 자료 1"), "{html}");
+    let csrf = csrf_of(&html);
+    let renamed = web
+        .post(
+            "/tags/rename",
+            &[("csrf", &csrf), ("from", "예산"), ("to", "#재정")],
+        )
+        .await;
+    assert_eq!(renamed.status(), 303);
+    assert_eq!(
+        app.api.get_memo(memo.id).await.unwrap().content,
+        "4월 #재정 회의"
+    );
+    let (_, _, html) = page(&mut web, "/tags").await;
+    assert!(html.contains("#재정"), "{html}");
+    app.stop().await;
+}
+
+jaryo_testkit::test_on_both_stores!(
+    the_korean_review_page_says_findings_in_words_and_numbers_history_in_order
+);
+async fn the_korean_review_page_says_findings_in_words_and_numbers_history_in_order(
+    backend: Backend,
+) {
+    let app = TestApp::spawn_on(backend).await;
+    // The model adds a phone number the memo does not have: a finding.
+    app.llm.set_handler(|_| {
+        jaryo_testllm::Reply::text(
+            "회의는 다음 주 화요일 오후 세 시, 장소는 본관 회의실. 연락처 010-1234-5678",
+        )
+    });
+    let memo = app
+        .api
+        .create_memo("회의는 다음 주 화요일 오후 세 시, 장소는 본관 회의실")
+        .await
+        .unwrap();
+    let id = app.api.promote_memo(memo.id).await.unwrap().id;
+    let drafted = app
+        .wait_for_document(id, std::time::Duration::from_secs(20), |d| {
+            d.md_draft_status == Some(jaryo_domain::MdDraftStatus::Draft)
+        })
+        .await;
+    assert!(drafted.draft.needs_attention, "{drafted:?}");
+    app.api.redraft_document(id).await.unwrap();
+    app.wait_for_document(id, std::time::Duration::from_secs(20), |d| {
+        d.draft.state == jaryo_domain::DraftState::Done
+    })
+    .await;
+    let mut web = Web::new(&app);
+    web.sign_in(app.token.expose_secret()).await;
+    let (_, _, html) = page(&mut web, &format!("/documents/{id}")).await;
+    // The finding's kind in words, in the list and on the diff's highlight.
+    assert!(html.contains("<span class=\"kind\">원문에 없는 "), "{html}");
+    assert!(html.contains("title=\"원문에 없는 "), "{html}");
+    for raw in ["number", "date_time", "phone", "term"] {
+        assert!(
+            !html.contains(&format!(">{raw}<")) && !html.contains(&format!("title=\"{raw}")),
+            "{raw}: {html}"
+        );
+    }
+    // The history lists the newest first, numbered as it happened (1 = the first review).
+    assert!(html.contains("<ol reversed id=\"history\">"), "{html}");
+    // Every time is a <time> the script shows in local time; none printed in UTC beside it.
+    let outside_time_elements: String = html
+        .split("<time")
+        .map(|part| part.split_once("</time>").map_or(part, |(_, after)| after))
+        .collect();
+    assert!(!outside_time_elements.contains(" UTC"), "{html}");
+    app.stop().await;
+}

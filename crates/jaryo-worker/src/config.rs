@@ -29,6 +29,11 @@ pub struct DraftConfig {
     /// When the fidelity check flags a draft, ask once more with a stricter prompt that names
     /// the unsupported items, and keep the better of the two.
     pub redraft_on_flags: bool,
+    /// The most characters of a document's text sent to the model in one call. Longer text
+    /// is drafted in sections that follow its headings and paragraphs, then joined
+    /// ([`crate::sections`]). About 3,000 fit a model with an 8k-token context: Korean takes
+    /// up to a token a character, and the answer needs as much room again.
+    pub context_budget_chars: usize,
 }
 
 impl Default for DraftConfig {
@@ -44,6 +49,7 @@ impl Default for DraftConfig {
             lease_secs: 120,
             shutdown_grace_secs: 10,
             redraft_on_flags: true,
+            context_budget_chars: 3_000,
         }
     }
 }

@@ -14,17 +14,23 @@
 //! down pauses drafting instead of burning attempts; claims carry a lease renewed while the model
 //! generates, so work of a process that died is taken over; a draft is applied only to the text
 //! it was made from; a draft pre-empted by a person's call waits for the gate again without
-//! counting an attempt; every draft is checked for facts the memo does not hold.
+//! counting an attempt; every draft is checked for facts the memo does not hold and for facts of
+//! the memo it lost; an answer that echoes the prompt or only talks about the note is not a
+//! draft (after the stricter second try, the work ends `failed` with the reason).
 //!
 //! Architecture invariant: the worker speaks to the database only through the `Store` trait and
 //! to the model only through `jaryo-llm` inside `jaryo-gate`; it knows no SQL, no HTTP.
 
 mod config;
+pub mod evaluation;
 mod metrics;
 mod prompt;
+pub mod sections;
 mod worker;
 
 pub use config::DraftConfig;
 pub use metrics::{DraftMetrics, DraftMetricsSnapshot, Histogram, MODEL_LATENCY_BUCKETS};
-pub use prompt::{DraftPrompt, MemoLanguage, PROMPT_VERSION};
-pub use worker::{DraftOutcome, DraftWorker, MIN_DRAFT_CHARS, ReleaseReason, WorkerParts};
+pub use prompt::{DraftPrompt, MemoLanguage, PROMPT_VERSION, Redraft, clean_answer, instructions};
+pub use worker::{
+    DraftOutcome, DraftWorker, MIN_DRAFT_CHARS, ReleaseReason, WorkerParts, hostname,
+};

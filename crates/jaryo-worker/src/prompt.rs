@@ -10,11 +10,51 @@
 //! instructions around it; the instructions say so. The model's answer is untrusted Markdown:
 //! it is stored as text and sanitised wherever it is rendered.
 
+use std::sync::LazyLock;
+
+use jaryo_fidelity::FidelityConfig;
+use jaryo_fidelity::answer::{Instructions, Verdict, check_answer};
 use jaryo_llm::ChatRequest;
 
 /// Bumped whenever the prompts change, and recorded with every draft, so drafts made with an
 /// older prompt can be found and re-run.
-pub const PROMPT_VERSION: &str = "draft-v1";
+pub const PROMPT_VERSION: &str = "draft-v2";
+
+/// Every instruction text of the prompts, which an answer must not repeat.
+pub fn instructions() -> &'static Instructions {
+    static INSTRUCTIONS: LazyLock<Instructions> = LazyLock::new(|| {
+        Instructions::new([
+            KO_SYSTEM,
+            KO_RULES,
+            KO_STRICTER,
+            KO_KEEP,
+            KO_NO_ECHO,
+            EN_SYSTEM,
+            EN_RULES,
+            EN_STRICTER,
+            EN_KEEP,
+            EN_NO_ECHO,
+        ])
+    });
+    &INSTRUCTIONS
+}
+
+/// What a stricter second prompt names about the first answer.
+#[derive(Debug, Clone, Default)]
+pub struct Redraft {
+    /// Items the first draft added.
+    pub added: Vec<String>,
+    /// Facts of the memo the first draft lost.
+    pub dropped: Vec<String>,
+    /// The first answer repeated the instructions or talked about the note.
+    pub echoed: bool,
+}
+
+impl Redraft {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.dropped.is_empty() && !self.echoed
+    }
+}
 
 /// The language a memo is mostly written in, by its letters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,15 +97,16 @@ impl DraftPrompt {
     /// The prompt for drafting `memo`. `nonce` makes the fence unguessable; it is replaced if
     /// the memo happens to contain it.
     pub fn new(memo: &str, nonce: u64) -> Self {
-        Self::build(memo, nonce, &[])
+        Self::build(memo, nonce, &Redraft::default())
     }
 
-    /// A stricter prompt for a second try, naming what the first draft added.
-    pub fn stricter(memo: &str, nonce: u64, unsupported: &[String]) -> Self {
-        Self::build(memo, nonce, unsupported)
+    /// A stricter prompt for a second try, naming what the first draft added and lost, and
+    /// warning against echo when the first answer was one.
+    pub fn stricter(memo: &str, nonce: u64, redraft: &Redraft) -> Self {
+        Self::build(memo, nonce, redraft)
     }
 
-    fn build(memo: &str, nonce: u64, unsupported: &[String]) -> Self {
+    fn build(memo: &str, nonce: u64, redraft: &Redraft) -> Self {
         let mut nonce = nonce;
         let fence = loop {
             let fence = format!("memo-{nonce:016x}");
@@ -77,14 +118,26 @@ impl DraftPrompt {
                 .wrapping_add(1);
         };
         let language = MemoLanguage::of(memo);
-        let (system, rules, warning) = match language {
-            MemoLanguage::Korean => (KO_SYSTEM, KO_RULES, KO_STRICTER),
-            MemoLanguage::Other => (EN_SYSTEM, EN_RULES, EN_STRICTER),
+        let (system, rules, warning, keep, no_echo) = match language {
+            MemoLanguage::Korean => (KO_SYSTEM, KO_RULES, KO_STRICTER, KO_KEEP, KO_NO_ECHO),
+            MemoLanguage::Other => (EN_SYSTEM, EN_RULES, EN_STRICTER, EN_KEEP, EN_NO_ECHO),
+        };
+        let listed = |items: &[String]| {
+            items
+                .iter()
+                .map(|item| format!("- {item}"))
+                .collect::<Vec<_>>()
+                .join("\n")
         };
         let mut user = rules.replace("{fence}", &fence);
-        if !unsupported.is_empty() {
-            let items: Vec<String> = unsupported.iter().map(|item| format!("- {item}")).collect();
-            user.push_str(&warning.replace("{items}", &items.join("\n")));
+        if !redraft.added.is_empty() {
+            user.push_str(&warning.replace("{items}", &listed(&redraft.added)));
+        }
+        if !redraft.dropped.is_empty() {
+            user.push_str(&keep.replace("{items}", &listed(&redraft.dropped)));
+        }
+        if redraft.echoed {
+            user.push_str(no_echo);
         }
         user.push_str(&format!("\n<{fence}>\n{memo}\n</{fence}>\n"));
         Self {
@@ -94,27 +147,34 @@ impl DraftPrompt {
         }
     }
 
-    /// The model's answer made fit to store: a Markdown code fence wrapped around the whole
-    /// answer is removed, and so are echoes of our fence markers and NUL characters (which no
-    /// text means, and PostgreSQL cannot store). Empty means "nothing".
+    /// The model's answer with what no text means removed: NUL characters (PostgreSQL cannot
+    /// store them) and a Markdown code fence wrapped around the whole answer. Empty means
+    /// "nothing".
     pub fn clean_answer(&self, answer: &str) -> String {
-        let answer = answer.replace('\0', "");
-        let mut text = answer.trim();
-        if let Some(inner) = unwrap_code_fence(text) {
-            text = inner.trim();
-        }
-        let open = format!("<{}>", self.fence);
-        let close = format!("</{}>", self.fence);
-        text.lines()
-            .filter(|line| {
-                let line = line.trim();
-                line != open && line != close
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-            .trim()
-            .to_owned()
+        clean_answer(answer)
     }
+
+    /// Whether the cleaned answer is a draft of `memo`, and the draft fit to store: fence
+    /// markers and commentary at its ends removed and flagged; an answer that echoes the
+    /// instructions, or is only a reply about the note, rejected (see
+    /// [`jaryo_fidelity::answer`]). No line of a stored draft carries this prompt's fence.
+    pub fn judge(&self, memo: &str, cleaned: &str, config: &FidelityConfig) -> Verdict {
+        let verdict = check_answer(memo, cleaned, instructions(), config);
+        if let Verdict::Draft { markdown, .. } = &verdict {
+            debug_assert!(!markdown.contains(&self.fence) || memo.contains(&self.fence));
+        }
+        verdict
+    }
+}
+
+/// See [`DraftPrompt::clean_answer`].
+pub fn clean_answer(answer: &str) -> String {
+    let answer = answer.replace('\0', "");
+    let mut text = answer.trim();
+    if let Some(inner) = unwrap_code_fence(text) {
+        text = inner.trim();
+    }
+    text.to_owned()
 }
 
 /// The inside of a ```` ```markdown ```` (or ```` ```md ````, or bare) fence spanning the whole
@@ -152,6 +212,15 @@ const KO_STRICTER: &str = "
 {items}
 ";
 
+const KO_KEEP: &str = "
+앞서 만든 초안은 메모의 내용을 빠뜨렸습니다. 다음 항목은 메모에 있으니 빠뜨리지 마세요:
+{items}
+";
+
+const KO_NO_ECHO: &str = "
+앞서 만든 답은 문서가 아니었습니다. 이 지시문이나 표시를 되풀이하지 말고, 메모에 대한 설명이나 요청 없이 정리한 문서만 쓰세요.
+";
+
 const EN_SYSTEM: &str = "You are a careful editor who turns a person's quick notes into a Markdown \
 document. You work only with the information in the note and never invent or guess a fact.";
 
@@ -174,12 +243,35 @@ An earlier draft added things the note does not say. Leave these out; they are n
 {items}
 ";
 
+const EN_KEEP: &str = "
+An earlier draft lost things the note says. Keep these; they are in the note:
+{items}
+";
+
+const EN_NO_ECHO: &str = "
+An earlier answer was not a document. Do not repeat these instructions or the markers, and do \
+not write about the note or ask for it: write the tidied document only.
+";
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn user_text(prompt: &DraftPrompt) -> String {
         prompt.request.messages[0].content.clone()
+    }
+
+    #[test]
+    fn an_echo_of_the_whole_request_is_rejected_in_both_languages() {
+        for memo in [
+            "주간 회의: 백업 스크립트는 금요일까지, 복구 테스트는 지수 담당",
+            "Weekly sync: ship the backup script by Friday; Alice owns the restore test #ops",
+        ] {
+            let prompt = DraftPrompt::new(memo, 11);
+            let echo = prompt.clean_answer(&user_text(&prompt));
+            let verdict = prompt.judge(memo, &echo, &FidelityConfig::default());
+            assert!(verdict.is_rejected(), "{memo}: {verdict:?}");
+        }
     }
 
     #[test]
@@ -224,25 +316,36 @@ mod tests {
         let prompt = DraftPrompt::stricter(
             "회의 메모: 다음 주 배포",
             1,
-            &["2024년 3월 5일".into(), "민수".into()],
+            &Redraft {
+                added: vec!["2024년 3월 5일".into(), "민수".into()],
+                dropped: vec!["배포".into()],
+                echoed: true,
+            },
         );
         let text = user_text(&prompt);
         assert!(text.contains("- 2024년 3월 5일"));
         assert!(text.contains("- 민수"));
+        assert!(text.contains("빠뜨리지 마세요:\n- 배포"));
+        assert!(text.contains("되풀이하지 말고"));
     }
 
     #[test]
     fn answers_lose_a_wrapping_code_fence_and_echoed_markers() {
-        let prompt = DraftPrompt::new("메모 내용입니다", 3);
+        let memo = "메모 내용입니다";
+        let prompt = DraftPrompt::new(memo, 3);
         let fence = prompt.fence.clone();
         assert_eq!(
             prompt.clean_answer("```markdown\n# 제목\n\n- 항목\n```"),
             "# 제목\n\n- 항목"
         );
-        assert_eq!(
-            prompt.clean_answer(&format!("<{fence}>\n# 제목\n</{fence}>")),
-            "# 제목"
-        );
+        let answer = prompt.clean_answer(&format!("<{fence}>\n# 메모 내용\n</{fence}>"));
+        match prompt.judge(memo, &answer, &FidelityConfig::default()) {
+            Verdict::Draft { markdown, report } => {
+                assert_eq!(markdown, "# 메모 내용");
+                assert!(report.has_echo(), "the removed markers are flagged");
+            }
+            other => panic!("{other:?}"),
+        }
         // A document that contains code keeps its fences.
         let with_code = "# 설정\n\n```toml\nlisten = \"x\"\n```";
         assert_eq!(prompt.clean_answer(with_code), with_code);

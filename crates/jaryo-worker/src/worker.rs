@@ -2,8 +2,9 @@
 
 use crate::config::DraftConfig;
 use crate::metrics::DraftMetrics;
-use crate::prompt::{DraftPrompt, MemoLanguage, PROMPT_VERSION};
+use crate::prompt::{DraftPrompt, MemoLanguage, PROMPT_VERSION, Redraft};
 use jaryo_domain::{Clock, DocumentId, TimeDelta, Timestamp};
+use jaryo_fidelity::answer::Verdict;
 use jaryo_fidelity::{FidelityConfig, FidelityReport};
 use jaryo_gate::{Gate, Priority};
 use jaryo_llm::{ChatRequest, Completion, HealthStatus, LlmClient, LlmError, ProbeBackoff};
@@ -92,10 +93,18 @@ enum Generation {
         completion: Box<Completion>,
         report: FidelityReport,
         model_calls: u32,
+        /// What the draft spends of the document's attempts: its model calls, or with
+        /// sections the most any one section made.
+        attempts: u32,
         stricter: bool,
         language: MemoLanguage,
+        /// Sections drafted one by one ([`crate::sections`]); 1 for text within the budget.
+        sections: usize,
     },
     Empty,
+    /// The model answered, but not with a draft (an echo of the prompt, a reply about the
+    /// note): a failed attempt, with the reason.
+    Rejected(String),
     Failed(LlmError),
     GateUnavailable(jaryo_gate::SharedSlotError),
     Cancelled,
@@ -109,6 +118,13 @@ impl DraftWorker {
             std::process::id(),
             rand::random::<u16>()
         );
+        Self::named(parts, owner)
+    }
+
+    /// A worker whose claims name `owner`: a name its process can recognise again after a
+    /// restart, so that its dead predecessor's leases can be handed back at once
+    /// ([`jaryo_store::Store::release_dead_leases`]).
+    pub fn named(parts: WorkerParts, owner: String) -> Self {
         Self {
             inner: Arc::new(Inner {
                 parts,
@@ -220,7 +236,9 @@ impl DraftWorker {
 
         let mut timing = Timing::default();
         let generation = tokio::select! {
-            generation = self.generate(&claim, source, cancel, &mut timing) => generation,
+            generation = self.generate_within_budget(&claim, source, cancel, &mut timing) => {
+                generation
+            }
             () = self.hold_lease(&claim) => {
                 tracing::warn!(
                     document_id = %claim.document_id,
@@ -236,12 +254,14 @@ impl DraftWorker {
                 completion,
                 report,
                 model_calls,
+                attempts,
                 stricter,
                 language,
+                sections,
             } => {
                 let flagged = report.flagged;
                 let draft_chars = markdown.chars().count();
-                let metadata = self.draft_metadata(
+                let mut metadata = self.draft_metadata(
                     &completion,
                     &report,
                     model_calls,
@@ -249,11 +269,14 @@ impl DraftWorker {
                     language,
                     &timing,
                 );
+                if let Some(Value::Object(draft)) = metadata.get_mut("draft") {
+                    draft.insert("sections".into(), json!(sections));
+                }
                 (
                     Settlement::Drafted {
                         markdown,
                         metadata,
-                        model_calls,
+                        model_calls: attempts,
                     },
                     DraftOutcome::Drafted {
                         flagged,
@@ -273,6 +296,16 @@ impl DraftWorker {
                 },
                 0,
             ),
+            Generation::Rejected(reason) => {
+                let error = format!("the model did not write a draft: {reason}");
+                (
+                    Settlement::Failed {
+                        error: error.clone(),
+                    },
+                    DraftOutcome::Failed { error },
+                    0,
+                )
+            }
             Generation::Cancelled => (
                 Settlement::Released,
                 DraftOutcome::Released {
@@ -397,6 +430,71 @@ impl DraftWorker {
         }
     }
 
+    /// Drafts `source` in one call when it fits the context budget, else section by section
+    /// ([`crate::sections`]), joining the drafts and checking the whole against the whole.
+    async fn generate_within_budget(
+        &self,
+        claim: &DraftClaim,
+        source: &str,
+        cancel: &CancellationToken,
+        timing: &mut Timing,
+    ) -> Generation {
+        let sections = crate::sections::sections(source, self.parts().config.context_budget_chars);
+        if sections.len() == 1 {
+            return self.generate(claim, source, cancel, timing).await;
+        }
+        tracing::info!(
+            document_id = %claim.document_id,
+            sections = sections.len(),
+            "the text is longer than the model's context budget; drafting it in sections"
+        );
+        let count = sections.len();
+        let mut drafts = Vec::with_capacity(count);
+        let (mut model_calls, mut attempts, mut stricter) = (0, 0, false);
+        let mut first: Option<(Box<Completion>, MemoLanguage)> = None;
+        for section in sections {
+            match self.generate(claim, section, cancel, timing).await {
+                Generation::Answer {
+                    markdown,
+                    completion,
+                    model_calls: calls,
+                    stricter: stricter_kept,
+                    language,
+                    ..
+                } => {
+                    drafts.push(markdown);
+                    model_calls += calls;
+                    attempts = attempts.max(calls);
+                    stricter |= stricter_kept;
+                    first.get_or_insert((completion, language));
+                }
+                // A section the model had nothing to say about stays as written: dropping it
+                // would drop its facts.
+                Generation::Empty => {
+                    drafts.push(section.to_owned());
+                    model_calls += 1;
+                    attempts = attempts.max(1);
+                }
+                failed => return failed,
+            }
+        }
+        let Some((completion, language)) = first else {
+            return Generation::Empty;
+        };
+        let markdown = drafts.join("\n\n");
+        let report = jaryo_fidelity::check(source, &markdown, &self.parts().fidelity);
+        Generation::Answer {
+            markdown,
+            completion,
+            report,
+            model_calls,
+            attempts,
+            stricter,
+            language,
+            sections: count,
+        }
+    }
+
     async fn generate(
         &self,
         claim: &DraftClaim,
@@ -412,40 +510,51 @@ impl DraftWorker {
             Err(CallFailure::Llm(error)) => return Generation::Failed(error),
             Err(CallFailure::Gate(error)) => return Generation::GateUnavailable(error),
         };
-        let markdown = prompt.clean_answer(&completion.text);
-        if markdown.is_empty() {
+        let cleaned = prompt.clean_answer(&completion.text);
+        if cleaned.is_empty() {
             return Generation::Empty;
         }
         let fidelity = &self.parts().fidelity;
-        let report = jaryo_fidelity::check(source, &markdown, fidelity);
-        if !(report.flagged && self.parts().config.redraft_on_flags) {
-            return Generation::Answer {
-                markdown,
-                completion: Box::new(completion),
-                report,
-                model_calls: 1,
-                stricter: false,
-                language: prompt.language,
-            };
+        let first = Try {
+            verdict: prompt.judge(source, &cleaned, fidelity),
+            completion,
+            stricter: false,
+        };
+        let needs_second = match &first.verdict {
+            Verdict::Draft { report, .. } => report.flagged,
+            Verdict::Rejected { .. } => true,
+        };
+        if !(needs_second && self.parts().config.redraft_on_flags) {
+            return first.into_generation(1, prompt.language);
         }
 
-        // The draft holds something the memo does not: ask once more, naming it.
-        let mut items: Vec<String> = report
-            .unsupported_items()
-            .iter()
-            .map(|item| item.text.to_owned())
-            .collect();
+        // The answer adds, loses or echoes: ask once more, naming what was wrong.
+        let report = first.verdict.report();
+        let mut redraft = Redraft {
+            added: report
+                .unsupported_items()
+                .iter()
+                .map(|item| item.text.to_owned())
+                .collect(),
+            dropped: report
+                .dropped_items()
+                .iter()
+                .map(|item| item.text.to_owned())
+                .collect(),
+            echoed: first.verdict.is_rejected() || report.has_echo(),
+        };
         if report.has_language_drift() {
-            items.push(match prompt.language {
+            redraft.added.push(match prompt.language {
                 MemoLanguage::Korean => "영어로 쓴 문장 (메모는 한국어입니다)".into(),
                 MemoLanguage::Other => "sentences in another language than the note's".into(),
             });
         }
-        let stricter = DraftPrompt::stricter(source, rand::random(), &items);
+        let stricter = DraftPrompt::stricter(source, rand::random(), &redraft);
         tracing::info!(
             document_id = %claim.document_id,
             findings = report.findings.len(),
-            "the draft adds what the memo does not say; asking once more, more strictly"
+            rejected = first.verdict.is_rejected(),
+            "the answer adds, loses or echoes; asking once more, more strictly"
         );
         let second = match self.call_model(&stricter.request, cancel, timing).await {
             Ok(second) => second,
@@ -453,37 +562,30 @@ impl DraftWorker {
             Err(CallFailure::Gate(error)) => return Generation::GateUnavailable(error),
             Err(CallFailure::Llm(error)) => {
                 tracing::warn!(document_id = %claim.document_id, %error,
-                    "the stricter second try failed; keeping the first draft");
-                return Generation::Answer {
-                    markdown,
-                    completion: Box::new(completion),
-                    report,
-                    model_calls: 2,
-                    stricter: false,
-                    language: prompt.language,
-                };
+                    "the stricter second try failed; keeping the first answer");
+                return first.into_generation(2, prompt.language);
             }
         };
-        let second_markdown = stricter.clean_answer(&second.text);
-        let second_report = jaryo_fidelity::check(source, &second_markdown, fidelity);
-        if !second_markdown.is_empty() && second_report.severity() < report.severity() {
-            Generation::Answer {
-                markdown: second_markdown,
-                completion: Box::new(second),
-                report: second_report,
-                model_calls: 2,
-                stricter: true,
-                language: prompt.language,
+        let second_cleaned = stricter.clean_answer(&second.text);
+        if second_cleaned.is_empty() {
+            return first.into_generation(2, prompt.language);
+        }
+        let second = Try {
+            verdict: stricter.judge(source, &second_cleaned, fidelity),
+            completion: second,
+            stricter: true,
+        };
+        let keep_second = match (&first.verdict, &second.verdict) {
+            (Verdict::Rejected { .. }, _) => !second.verdict.is_rejected(),
+            (Verdict::Draft { .. }, Verdict::Rejected { .. }) => false,
+            (Verdict::Draft { report: a, .. }, Verdict::Draft { report: b, .. }) => {
+                b.severity().is_better_than(&a.severity())
             }
+        };
+        if keep_second {
+            second.into_generation(2, prompt.language)
         } else {
-            Generation::Answer {
-                markdown,
-                completion: Box::new(completion),
-                report,
-                model_calls: 2,
-                stricter: false,
-                language: prompt.language,
-            }
+            first.into_generation(2, prompt.language)
         }
     }
 
@@ -728,6 +830,31 @@ impl DraftWorker {
     }
 }
 
+/// One answer of the model and what it is.
+struct Try {
+    verdict: Verdict,
+    completion: Completion,
+    stricter: bool,
+}
+
+impl Try {
+    fn into_generation(self, model_calls: u32, language: MemoLanguage) -> Generation {
+        match self.verdict {
+            Verdict::Draft { markdown, report } => Generation::Answer {
+                markdown,
+                completion: Box::new(self.completion),
+                report,
+                model_calls,
+                attempts: model_calls,
+                stricter: self.stricter,
+                language,
+                sections: 1,
+            },
+            Verdict::Rejected { reason, .. } => Generation::Rejected(reason),
+        }
+    }
+}
+
 async fn shared_slot_preempted(slot: Option<&jaryo_gate::SharedSlot>) {
     match slot {
         Some(slot) => slot.preempted().await,
@@ -749,7 +876,8 @@ fn outcome_name(outcome: &DraftOutcome) -> &'static str {
     }
 }
 
-fn hostname() -> String {
+/// This machine's name, as a worker's lease owner shows it.
+pub fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .map(|name| name.trim().to_owned())

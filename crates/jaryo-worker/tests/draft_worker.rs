@@ -790,3 +790,242 @@ async fn shutdown_releases_a_draft_in_flight_without_applying_half_of_it(backend
         .expect("the generation was cancelled at the server");
     let _ = ReleaseReason::ShuttingDown;
 }
+
+const WEEKLY_SYNC: &str =
+    "Weekly sync: ship the backup script by Friday; Alice owns the restore test #ops";
+/// A tidy-looking draft that keeps none of the memo's facts.
+const EMPTY_OF_FACTS: &str = "# Weekly Update\n\nEverything is on schedule this week.";
+/// What a real small model answered to that memo: prose about "the note", no fact of it.
+const ABOUT_THE_NOTE: &str =
+    "The note has been edited. The rules are still intact, and the note can be edited as needed.";
+
+test_on_both_stores!(a_draft_that_lost_the_memos_facts_is_never_clean);
+async fn a_draft_that_lost_the_memos_facts_is_never_clean(backend: Backend) {
+    let setup = Setup::new(backend).await;
+    setup.llm.set_default_reply(Reply::text(EMPTY_OF_FACTS));
+    let english = setup.promote(WEEKLY_SYNC).await;
+    let outcomes = setup.worker().run_once().await;
+    assert_eq!(
+        outcomes,
+        [(
+            english,
+            DraftOutcome::Drafted {
+                flagged: true,
+                model_calls: 2
+            }
+        )],
+        "flagged, after a stricter second try"
+    );
+    let second_prompt = setup.llm.requests()[1]
+        .last_user_message()
+        .unwrap()
+        .to_owned();
+    assert!(
+        second_prompt.contains("Keep these; they are in the note:\n- Friday\n- Alice"),
+        "{second_prompt}"
+    );
+    let document = setup.document(english).await;
+    let fidelity = &document.source_metadata["fidelity"];
+    assert_eq!(fidelity["flagged"], true);
+    let dropped: Vec<&str> = fidelity["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "dropped")
+        .filter_map(|f| f["text"].as_str())
+        .collect();
+    assert_eq!(dropped, ["Friday", "Alice"]);
+    assert!(
+        fidelity["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["kind"] == "coverage"),
+        "most of the content is gone: {fidelity}"
+    );
+
+    // The same for a Korean memo: its stems, amount and name are gone.
+    setup
+        .llm
+        .set_default_reply(Reply::text("# 메모\n\n메모를 깔끔하게 다듬었습니다."));
+    let korean = setup
+        .promote("다음 주 월요일까지 예산을 다시 검토하고 민지에게 보내기, 총액 350만 원 넘지 않게")
+        .await;
+    let outcomes = setup.worker().run_once().await;
+    assert!(
+        matches!(
+            outcomes[..],
+            [(_, DraftOutcome::Drafted { flagged: true, .. })]
+        ),
+        "{outcomes:?}"
+    );
+    let fidelity = &setup.document(korean).await.source_metadata["fidelity"];
+    let texts: Vec<&str> = fidelity["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["text"].as_str())
+        .collect();
+    assert!(texts.contains(&"350만 원"), "{texts:?}");
+    assert!(texts.iter().any(|t| t.contains("예산")), "{texts:?}");
+
+    // Prose about the note that keeps nothing of it is not a draft at all.
+    setup.llm.set_default_reply(Reply::text(ABOUT_THE_NOTE));
+    let about = setup
+        .promote("Weekly sync: ship the backup script by Friday; Alice owns the restore test")
+        .await;
+    let outcomes = setup.worker().run_once().await;
+    assert!(
+        matches!(&outcomes[..], [(_, DraftOutcome::Failed { error })] if error.contains("talks about the note")),
+        "{outcomes:?}"
+    );
+    let document = setup.document(about).await;
+    assert_eq!(document.draft.state, DraftState::Failed);
+    assert_eq!(document.md_content, None);
+}
+
+test_on_both_stores!(an_echo_of_the_request_fails_with_the_reason_and_stores_no_fence);
+async fn an_echo_of_the_request_fails_with_the_reason_and_stores_no_fence(backend: Backend) {
+    let setup = Setup::new(backend).await;
+    // The model sends the whole request back: rules, fence markers and memo.
+    setup.llm.set_handler(|request| {
+        Reply::text(request.last_user_message().unwrap_or_default().to_owned())
+    });
+    let id = setup.promote(WEEKLY_SYNC).await;
+    let outcomes = setup.worker().run_once().await;
+    assert!(
+        matches!(&outcomes[..], [(_, DraftOutcome::Failed { error })] if error.contains("repeats the prompt")),
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        setup.llm.request_count(),
+        2,
+        "one stricter try, then failed"
+    );
+    let second_prompt = setup.llm.requests()[1]
+        .last_user_message()
+        .unwrap()
+        .to_owned();
+    assert!(second_prompt.contains("Do not repeat these instructions"));
+    let document = setup.document(id).await;
+    assert_eq!(document.draft.state, DraftState::Failed);
+    assert!(
+        document
+            .draft
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("repeats the prompt")
+    );
+    assert_eq!(document.md_content, None, "nothing was stored as a draft");
+    assert_eq!(document.md_draft_status, None);
+
+    // A good draft wrapped in the fence and a "Here is…" line: the wrappers are removed, the
+    // draft is kept but flagged, and no fence line reaches md_content.
+    setup.llm.set_handler(|request| {
+        let user = request.last_user_message().unwrap_or_default();
+        let at = user.rfind("</memo-").unwrap();
+        let fence = &user[at + 2..at + user[at..].find('>').unwrap()];
+        Reply::text(format!(
+            "Here's the revised note with improvements:\n<{fence}>\n# Weekly sync\n\n- Ship the backup script by Friday.\n- Alice owns the restore test. #ops\n</{fence}>"
+        ))
+    });
+    let wrapped = setup
+        .promote("Weekly sync: ship the backup script by Friday; Alice owns the restore test #ops!")
+        .await;
+    let outcomes = setup.worker().run_once().await;
+    assert!(
+        matches!(
+            outcomes[..],
+            [(_, DraftOutcome::Drafted { flagged: true, .. })]
+        ),
+        "{outcomes:?}"
+    );
+    let document = setup.document(wrapped).await;
+    let markdown = document.md_content.unwrap();
+    assert_eq!(
+        markdown,
+        "# Weekly sync\n\n- Ship the backup script by Friday.\n- Alice owns the restore test. #ops"
+    );
+    assert!(!markdown.contains("<memo-") && !markdown.contains("</memo-"));
+    let kinds: Vec<&str> = document.source_metadata["fidelity"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["kind"].as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"echo") && kinds.contains(&"commentary"),
+        "{kinds:?}"
+    );
+}
+
+/// The memo inside a drafting request: between the fence's opening and closing lines.
+fn fenced_memo(request: &jaryo_testllm::RecordedRequest) -> String {
+    let user = &request.messages.last().unwrap().content;
+    let start = user.find("\n<memo-").unwrap() + 1;
+    let body = &user[start..];
+    let body = &body[body.find('\n').unwrap() + 1..];
+    body[..body.find("\n</memo-").unwrap()].to_owned()
+}
+
+test_on_both_stores!(long_text_is_drafted_in_sections_within_the_context_budget);
+async fn long_text_is_drafted_in_sections_within_the_context_budget(backend: Backend) {
+    let setup = Setup::with(backend, |config| config.context_budget_chars = 700).await;
+    // The model answers each section with the section itself, tidied by a heading.
+    setup
+        .llm
+        .set_handler(|request| Reply::text(format!("## 정리\n\n{}", fenced_memo(request))));
+    let mut memo = String::new();
+    for (heading, topic) in [
+        ("일정", "서버 이전"),
+        ("예산", "장비 구입"),
+        ("담당", "민수와 지영"),
+    ] {
+        memo.push_str(&format!("# {heading}\n\n"));
+        for n in 1..=6 {
+            memo.push_str(&format!(
+                "{topic}에 관한 {n}번째 문단: 회의에서 정한 내용을 빠짐없이 적어 둔다. \
+                 다음 주 화요일까지 확인하고 결과를 공유한다.\n\n"
+            ));
+        }
+    }
+    assert!(memo.chars().count() > 1_200);
+    let id = setup.promote(&memo).await;
+
+    let outcomes = setup.worker().run_once().await;
+    assert!(
+        matches!(
+            outcomes[..],
+            [(_, DraftOutcome::Drafted { flagged: false, .. })]
+        ),
+        "{outcomes:?}"
+    );
+    let requests = setup.llm.requests();
+    assert!(requests.len() >= 3, "{} calls", requests.len());
+    let mut sent = String::new();
+    for request in &requests {
+        let section = fenced_memo(request);
+        assert!(section.chars().count() <= 700, "a call over the budget");
+        sent.push_str(&section);
+    }
+    let squeeze = |text: &str| text.split_whitespace().collect::<String>();
+    assert_eq!(
+        squeeze(&sent),
+        squeeze(memo.trim()),
+        "every section sent once, in order"
+    );
+
+    let document = setup.document(id).await;
+    let draft = document.md_content.unwrap();
+    assert!(draft.contains("# 예산\n\n장비 구입에 관한 1번째 문단"));
+    assert!(draft.find("서버 이전").unwrap() < draft.find("민수와 지영").unwrap());
+    assert_eq!(
+        document.draft.attempts, 1,
+        "one pass over the sections is one attempt"
+    );
+    let metadata = &document.source_metadata;
+    assert_eq!(metadata["draft"]["sections"], requests.len());
+    assert_eq!(metadata["draft"]["model_calls"], requests.len());
+    assert_eq!(document.extracted_text.as_deref(), Some(memo.as_str()));
+}

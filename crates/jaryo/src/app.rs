@@ -4,6 +4,7 @@
 //! tests start jaryo the same way, so they exercise the real wiring.
 
 use crate::config::Config;
+use crate::seat::WorkerSeat;
 use crate::token::{TokenOrigin, ensure_token};
 use anyhow::Context;
 use jaryo_gate::Gate;
@@ -37,6 +38,8 @@ pub struct Services {
     pub llm: LlmClient,
     pub gate: Gate,
     pub worker: DraftWorker,
+    /// Held while this process lives; names the worker's leases.
+    pub seat: WorkerSeat,
 }
 
 impl Services {
@@ -46,25 +49,30 @@ impl Services {
         tighten_data_dir(&config.data_dir)?;
         let store = open_store(config).await?;
         reindex_if_stale(store.as_ref()).await?;
+        let seat = take_seat(config, store.as_ref()).await?;
         let llm = LlmClient::new(config.llm.client.clone())
             .context("invalid model server settings ([llm] / JARYO_LLM_*)")?;
         let gate = match shared_gate_slots(config)? {
             Some(slots) => Gate::with_shared_slots(config.llm.gate.clone(), slots),
             None => Gate::new(config.llm.gate.clone()),
         };
-        let worker = DraftWorker::new(WorkerParts {
-            store: store.clone(),
-            llm: llm.clone(),
-            gate: gate.clone(),
-            config: config.draft.clone(),
-            fidelity: config.fidelity.clone(),
-            clock: Arc::new(jaryo_domain::SystemClock),
-        });
+        let worker = DraftWorker::named(
+            WorkerParts {
+                store: store.clone(),
+                llm: llm.clone(),
+                gate: gate.clone(),
+                config: config.draft.clone(),
+                fidelity: config.fidelity.clone(),
+                clock: Arc::new(jaryo_domain::SystemClock),
+            },
+            seat.owner.clone(),
+        );
         Ok(Self {
             store,
             llm,
             gate,
             worker,
+            seat,
         })
     }
 
@@ -94,6 +102,8 @@ pub struct App {
     stop_worker: CancellationToken,
     worker_task: JoinHandle<()>,
     address_file: std::path::PathBuf,
+    backup_task: Option<JoinHandle<()>>,
+    _seat: WorkerSeat,
 }
 
 impl App {
@@ -112,6 +122,8 @@ impl App {
             gate: services.gate.clone(),
             llm: services.llm.clone(),
             draft_metrics: services.worker.metrics(),
+            backup_dir: (config.database_url.is_none() && config.backup.interval()?.is_some())
+                .then(|| config.backup.dir(&config.data_dir)),
         };
         let http = HttpConfig {
             max_body_bytes: config.max_body_bytes,
@@ -123,6 +135,18 @@ impl App {
         }));
         let stop_worker = CancellationToken::new();
         let worker_task = services.spawn_worker(config, stop_worker.clone());
+        let backup_task = match (config.backup.interval()?, &config.database_url) {
+            (Some(every), None) => Some(tokio::spawn(crate::backups::run_schedule(
+                config.clone(),
+                every,
+                stop_worker.clone(),
+            ))),
+            (Some(_), Some(_)) => {
+                tracing::warn!("[backup] schedules SQLite backups; on PostgreSQL use pg_dump");
+                None
+            }
+            (None, _) => None,
+        };
         let address_file = config.address_file();
         write_address_file(
             &address_file,
@@ -144,6 +168,8 @@ impl App {
             stop_worker,
             worker_task,
             address_file,
+            backup_task,
+            _seat: services.seat,
         })
     }
 
@@ -162,6 +188,9 @@ impl App {
         self.worker_task
             .await
             .context("the draft worker task failed")?;
+        if let Some(backups) = self.backup_task {
+            backups.await.context("the backup task failed")?;
+        }
         served.context("the HTTP server failed")?;
         Ok(())
     }
@@ -208,11 +237,11 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
         .chunk
         .validate()
         .context("invalid [chunk] configuration")?;
-    if let Some(url) = &config.database_url {
-        return open_postgres(config, url.expose_secret()).await;
-    }
     if config.search.rank_window == 0 {
         anyhow::bail!("invalid [search] configuration: rank_window must be at least 1");
+    }
+    if let Some(url) = &config.database_url {
+        return open_postgres(config, url.expose_secret()).await;
     }
     let options = SqliteOptions {
         chunk: config.chunk.clone(),
@@ -259,6 +288,7 @@ fn postgres_options(config: &Config, url: &str) -> anyhow::Result<PostgresOption
     options.statement_timeout = Duration::from_millis(settings.statement_timeout_ms);
     options.startup_wait = Duration::from_secs(settings.startup_wait_secs);
     options.chunk = config.chunk.clone();
+    options.search_rank_window = config.search.rank_window;
     Ok(options)
 }
 
@@ -310,6 +340,27 @@ pub async fn reindex_if_stale(store: &dyn Store) -> anyhow::Result<()> {
         "search index rebuilt"
     );
     Ok(())
+}
+
+/// Takes this process's worker seat and hands back at once the drafts that dead processes of
+/// this data directory left running, instead of letting them wait out their leases.
+async fn take_seat(config: &Config, store: &dyn Store) -> anyhow::Result<WorkerSeat> {
+    let mut seat = WorkerSeat::take(&config.data_dir)?;
+    for predecessor in &seat.dead {
+        let released = store
+            .release_dead_leases(predecessor)
+            .await
+            .context("cannot hand back the drafts of a stopped worker")?;
+        if released > 0 {
+            tracing::info!(
+                released,
+                predecessor = %predecessor,
+                "drafts left running by a stopped jaryo went back to the queue"
+            );
+        }
+    }
+    seat.leave_the_dead();
+    Ok(seat)
 }
 
 /// Creates `dir` (and parents) readable only by its owner when it is new.

@@ -55,12 +55,36 @@ pub enum Command {
     /// List, show and delete documents.
     #[command(subcommand)]
     Doc(DocCommand),
-    /// Search memos and documents by their original words, best first, matches highlighted.
+    /// Search memos and documents by their original words, best first, matches highlighted;
+    /// or, with only `--tag`, list everything carrying that tag.
     Search(SearchArgs),
+    /// List the tags in use with their counts, or rename one.
+    #[command(subcommand)]
+    Tag(TagCommand),
     /// Rebuild the search index and the documents' chunks from the original text: after an
     /// upgrade that changed the analyzer, a changed [chunk] setting, or to recover. Works on
     /// the database in the data directory directly; safe while `jaryo serve` runs.
     Reindex,
+    /// Copy the library to FILE while it runs: a consistent, checked snapshot of the SQLite
+    /// database, written under a temporary name and renamed when whole. (On PostgreSQL, use
+    /// pg_dump.)
+    Backup {
+        /// Where the copy goes.
+        file: std::path::PathBuf,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Restore a backup made by `jaryo backup` into the data directory (--data-dir), checked
+    /// before and after. Refuses while a jaryo runs on the data directory, and refuses to
+    /// replace a library that is there without --force.
+    Restore {
+        /// The backup file.
+        file: std::path::PathBuf,
+        /// Replace the library in the data directory.
+        #[arg(long)]
+        force: bool,
+    },
     /// Re-run drafts selectively: flagged, failed, from an older prompt or a model, by time.
     Redraft(crate::redraft::RedraftArgs),
     /// Ask a question; the answer comes from your notes, with the sources it cites.
@@ -71,11 +95,13 @@ pub enum Command {
 #[command(
     after_help = "Every word must match. Korean words match inside longer words \
                         (서버 finds 서버를, 웹서버에서); English words match whole, in any case; \
-                        \"quoted words\" must appear together. Example: jaryo search axum 서버"
+                        \"quoted words\" must appear together. Example: jaryo search axum 서버. \
+                        Without words, --tag lists everything carrying the tag: \
+                        jaryo search --tag 예산"
 )]
 pub struct SearchArgs {
-    /// What to search for; several words are all required.
-    #[arg(required = true, num_args = 1..)]
+    /// What to search for; several words are all required. May be left out with --tag.
+    #[arg(num_args = 0..)]
     pub query: Vec<String>,
     /// Only memos or only documents.
     #[arg(long, value_parser = ["memo", "document"])]
@@ -130,15 +156,39 @@ pub struct ClientArgs {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum TagCommand {
+    /// Every tag in use, most used first, with how many memos and documents carry it.
+    List {
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Rename a tag: `#FROM` becomes `#TO` in every memo's text (each memo an ordinary
+    /// edit). Documents keep their original text, and so their tags.
+    Rename {
+        /// The tag to rename (with or without its #).
+        from: String,
+        /// Its new name.
+        to: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum MemoCommand {
-    /// Save a memo. TEXT `-` reads it from standard input.
+    /// Save a memo: its words joined by spaces (`jaryo memo add 장보기 우유 계란`), or `-` to
+    /// read it from standard input (a final line break is dropped).
     Add {
-        text: String,
+        #[arg(required = true, num_args = 1..)]
+        text: Vec<String>,
         #[command(flatten)]
         client: ClientArgs,
     },
     /// List memos, newest first.
     List {
+        /// Only memos carrying this #tag.
+        #[arg(long)]
+        tag: Option<String>,
         /// How many (1-200).
         #[arg(long, default_value_t = 20)]
         limit: u32,
@@ -154,10 +204,11 @@ pub enum MemoCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
-    /// Replace a memo's text. TEXT `-` reads it from standard input.
+    /// Replace a memo's text: its words joined by spaces, or `-` for standard input.
     Edit {
         id: i64,
-        text: String,
+        #[arg(required = true, num_args = 1..)]
+        text: Vec<String>,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -173,9 +224,17 @@ pub enum MemoCommand {
 pub enum DocCommand {
     /// List documents, newest first.
     List {
-        /// Only documents whose draft is in this state.
-        #[arg(long, value_parser = ["none", "pending", "running", "done", "skipped", "failed"])]
+        /// Only documents in this state: a drafting state (none, pending, running, done,
+        /// skipped, failed) or a review state (needs-attention: drafts the fidelity check
+        /// flagged; ready: drafts awaiting review; accepted; rejected).
+        #[arg(long, value_parser = [
+            "none", "pending", "running", "done", "skipped", "failed",
+            "needs-attention", "ready", "accepted", "rejected",
+        ])]
         state: Option<String>,
+        /// Only documents whose original text carries this #tag.
+        #[arg(long)]
+        tag: Option<String>,
         #[arg(long, default_value_t = 20)]
         limit: u32,
         #[arg(long)]
@@ -183,7 +242,8 @@ pub enum DocCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
-    /// Show one document: its original text and its Markdown.
+    /// Show one document: its original text, its Markdown, and what the fidelity check
+    /// flagged in a draft.
     Show {
         id: i64,
         #[command(flatten)]
@@ -197,6 +257,25 @@ pub enum DocCommand {
     },
     /// Queue a new draft: retry a failed one or regenerate a finished one.
     Redraft {
+        id: i64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Accept a document's draft as it is.
+    Accept {
+        id: i64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Reject a document's draft; it stays visible, marked rejected.
+    Reject {
+        id: i64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Edit a document's draft in $VISUAL or $EDITOR, then accept the edited text. Saving it
+    /// unchanged or empty accepts nothing.
+    Edit {
         id: i64,
         #[command(flatten)]
         client: ClientArgs,

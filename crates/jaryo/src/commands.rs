@@ -1,12 +1,15 @@
 //! What each command does.
 
 use crate::app::{self, App, WorkerOnly, read_address_file};
-use crate::cli::{Cli, ClientArgs, Command, ConfigCommand, DocCommand, MemoCommand, SearchArgs};
+use crate::cli::{
+    Cli, ClientArgs, Command, ConfigCommand, DocCommand, MemoCommand, SearchArgs, TagCommand,
+};
 use crate::config::{Config, LogFormat, Overrides, default_toml};
 use crate::display;
 use crate::token::{TokenOrigin, read_token_file};
 use anyhow::{Context, bail};
 use jaryo_http::client::{ApiClient, DocumentListQuery, SearchParams};
+use jaryo_http::wire::{AcceptDraftInput, RejectDraftInput};
 use std::io::Read;
 
 pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
@@ -46,7 +49,10 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Doc(command) => doc(&config, command).await,
         Command::Search(args) => search(&config, args).await,
+        Command::Tag(command) => tag(&config, command).await,
         Command::Reindex => reindex(&config).await,
+        Command::Backup { file, force } => backup(&config, &file, force).await,
+        Command::Restore { file, force } => restore(&config, &file, force).await,
         Command::Ask(args) => {
             let api = connect(&config, &args.client)?;
             crate::ask::run(&api, args).await
@@ -152,6 +158,11 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
 }
 
 async fn search(config: &Config, args: SearchArgs) -> anyhow::Result<()> {
+    if args.query.iter().all(|word| word.trim().is_empty())
+        && args.tag.as_deref().is_none_or(|tag| tag.trim().is_empty())
+    {
+        bail!("give words to search for, or --tag TAG to list everything carrying a tag");
+    }
     let params = SearchParams {
         q: args.query.join(" "),
         kind: args.kind,
@@ -171,6 +182,90 @@ async fn search(config: &Config, args: SearchArgs) -> anyhow::Result<()> {
         display::search_page(&page, display::Highlight::for_stdout())
     );
     Ok(())
+}
+
+async fn backup(config: &Config, file: &std::path::Path, force: bool) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        force || !file.exists(),
+        "{} exists; --force replaces it",
+        file.display()
+    );
+    let source = config.data_dir.join(jaryo_store_sqlite::DATABASE_FILE_NAME);
+    let size = std::fs::metadata(&source)
+        .map(|meta| meta.len())
+        .unwrap_or(0);
+    let bar = indicatif::ProgressBar::new_spinner().with_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} backing up {msg} of about {prefix} ({elapsed})",
+        )
+        .context("progress bar template")?,
+    );
+    bar.set_prefix(indicatif::HumanBytes(size).to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(100));
+    // The copy grows in its hidden partial file beside the destination.
+    let partial = file.with_file_name(format!(
+        ".{}.partial",
+        file.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    let copying = crate::backups::backup_to(config, file);
+    tokio::pin!(copying);
+    let report = loop {
+        tokio::select! {
+            report = &mut copying => break report,
+            () = tokio::time::sleep(std::time::Duration::from_millis(200)) => {
+                let written = std::fs::metadata(&partial).map(|meta| meta.len()).unwrap_or(0);
+                bar.set_message(indicatif::HumanBytes(written).to_string());
+            }
+        }
+    };
+    bar.finish_and_clear();
+    let report = report?;
+    println!(
+        "backed up {} and {} to {} ({}, checked) in {:.1} s",
+        plural(report.counts.memos, "memo"),
+        plural(report.counts.documents, "document"),
+        report.path.display(),
+        indicatif::HumanBytes(report.bytes),
+        report.took.as_secs_f64()
+    );
+    Ok(())
+}
+
+async fn restore(config: &Config, file: &std::path::Path, force: bool) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        config.database_url.is_none(),
+        "the configured library is on PostgreSQL: restore it with pg_restore (README,          \"Backups\"); jaryo restore writes the SQLite library of a data directory"
+    );
+    app::create_private_dir(&config.data_dir)?;
+    anyhow::ensure!(
+        !crate::seat::any_alive(&config.data_dir)?,
+        "a jaryo is running on {}: stop it before restoring",
+        config.data_dir.display()
+    );
+    let (backup, data_dir) = (file.to_owned(), config.data_dir.clone());
+    let counts = tokio::task::spawn_blocking(move || {
+        jaryo_store_sqlite::backup::restore(&backup, &data_dir, force)
+    })
+    .await
+    .context("the restore task failed")??;
+    // Opening it applies the migrations of this jaryo, should the backup be older.
+    app::open_store(config).await?;
+    println!(
+        "restored {} and {} into {}; start it with: jaryo serve --data-dir {}",
+        plural(counts.memos, "memo"),
+        plural(counts.documents, "document"),
+        config.data_dir.display(),
+        config.data_dir.display()
+    );
+    Ok(())
+}
+
+fn plural(count: u64, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
 }
 
 async fn reindex(config: &Config) -> anyhow::Result<()> {
@@ -194,10 +289,10 @@ async fn reindex(config: &Config) -> anyhow::Result<()> {
         .context("reindex failed")?;
     bar.finish_and_clear();
     println!(
-        "reindexed {} memos and {} documents ({} chunks) in {:.1} s",
-        report.memos,
-        report.documents,
-        report.chunks,
+        "reindexed {} and {} ({}) in {:.1} s",
+        display::count(report.memos, "memo", "memos"),
+        display::count(report.documents, "document", "documents"),
+        display::count(report.chunks, "chunk", "chunks"),
         started.elapsed().as_secs_f64()
     );
     Ok(())
@@ -224,9 +319,11 @@ fn connect(config: &Config, args: &ClientArgs) -> anyhow::Result<ApiClient> {
     Ok(ApiClient::new(&url, token))
 }
 
-fn text_argument(text: String) -> anyhow::Result<String> {
-    if text != "-" {
-        return Ok(text);
+/// A memo's text from the command line: its words joined by spaces (as `search` and `ask`
+/// take them), or standard input for `-`.
+fn text_argument(words: Vec<String>) -> anyhow::Result<String> {
+    if words != ["-"] {
+        return Ok(words.join(" "));
     }
     let mut input = String::new();
     std::io::stdin()
@@ -235,7 +332,15 @@ fn text_argument(text: String) -> anyhow::Result<String> {
     if input.trim().is_empty() {
         bail!("standard input held no text");
     }
-    Ok(input)
+    Ok(without_final_line_break(input))
+}
+
+/// `echo` and editors end what they write with a line break the person did not type as part
+/// of the memo; the text inside keeps its own.
+fn without_final_line_break(mut text: String) -> String {
+    let kept = text.trim_end_matches(['\n', '\r']).len();
+    text.truncate(kept);
+    text
 }
 
 async fn memo(config: &Config, command: MemoCommand) -> anyhow::Result<()> {
@@ -249,12 +354,13 @@ async fn memo(config: &Config, command: MemoCommand) -> anyhow::Result<()> {
             println!("saved memo {}", memo.id);
         }
         MemoCommand::List {
+            tag,
             limit,
             cursor,
             client,
         } => {
             let page = connect(config, &client)?
-                .list_memos(Some(limit), cursor.as_deref())
+                .list_memos_tagged(tag.as_deref(), Some(limit), cursor.as_deref())
                 .await?;
             if client.json {
                 return display::json(&page);
@@ -290,15 +396,25 @@ async fn doc(config: &Config, command: DocCommand) -> anyhow::Result<()> {
     match command {
         DocCommand::List {
             state,
+            tag,
             limit,
             cursor,
             client,
         } => {
-            let query = DocumentListQuery {
-                draft_state: state,
+            let mut query = DocumentListQuery {
+                tag,
                 limit: Some(limit),
                 cursor,
+                ..DocumentListQuery::default()
             };
+            match state.as_deref() {
+                Some("needs-attention") => query.needs_attention = Some(true),
+                Some("ready") => query.md_draft_status = Some("draft".into()),
+                Some(status @ ("accepted" | "rejected")) => {
+                    query.md_draft_status = Some(status.into());
+                }
+                _ => query.draft_state = state,
+            }
             let page = connect(config, &client)?.list_documents(&query).await?;
             if client.json {
                 return display::json(&page);
@@ -324,6 +440,151 @@ async fn doc(config: &Config, command: DocCommand) -> anyhow::Result<()> {
                 return display::json(&document);
             }
             println!("document {id}: a new draft is queued");
+        }
+        DocCommand::Accept { id, client } => {
+            let api = connect(config, &client)?;
+            let document = api.get_document(id).await?;
+            let input = AcceptDraftInput {
+                md_content: None,
+                version: Some(document.version),
+            };
+            let accepted = api.accept_draft(id, &input).await?;
+            if client.json {
+                return display::json(&accepted);
+            }
+            println!("document {id}: the draft is accepted");
+        }
+        DocCommand::Reject { id, client } => {
+            let api = connect(config, &client)?;
+            let document = api.get_document(id).await?;
+            let input = RejectDraftInput {
+                version: Some(document.version),
+            };
+            let rejected = api.reject_draft(id, &input).await?;
+            if client.json {
+                return display::json(&rejected);
+            }
+            println!("document {id}: the draft is rejected (it stays visible, marked rejected)");
+        }
+        DocCommand::Edit { id, client } => {
+            let api = connect(config, &client)?;
+            let document = api.get_document(id).await?;
+            let Some(draft) = document
+                .md_content
+                .clone()
+                .filter(|_| document.md_draft_status.is_some())
+            else {
+                bail!("document {id} has no draft to edit");
+            };
+            let edited = edit_in_editor(id, &draft)?;
+            if edited.trim().is_empty() {
+                bail!("the edited text is empty; nothing was accepted");
+            }
+            if edited == draft || edited == without_final_line_break(draft.clone()) {
+                bail!(
+                    "the draft was saved unchanged; nothing was accepted \
+                     (`jaryo doc accept {id}` accepts it as it is)"
+                );
+            }
+            // The version read before editing: if the draft changed meanwhile, the server
+            // refuses (409) instead of accepting an edit of a text no longer there.
+            let input = AcceptDraftInput {
+                md_content: Some(edited),
+                version: Some(document.version),
+            };
+            let accepted = api.accept_draft(id, &input).await?;
+            if client.json {
+                return display::json(&accepted);
+            }
+            println!("document {id}: your edited draft is accepted");
+        }
+    }
+    Ok(())
+}
+
+/// Opens `text` in the person's editor ($VISUAL, else $EDITOR, else vi) and returns what they
+/// saved, without the final line break editors add.
+fn edit_in_editor(id: i64, text: &str) -> anyhow::Result<String> {
+    let editor = std::env::var("VISUAL")
+        .ok()
+        .filter(|e| !e.trim().is_empty())
+        .or_else(|| {
+            std::env::var("EDITOR")
+                .ok()
+                .filter(|e| !e.trim().is_empty())
+        })
+        .unwrap_or_else(|| "vi".to_owned());
+    let file = DraftFile::create(id, text)?;
+    // The editor setting may carry arguments (`code --wait`); a shell splits it as people
+    // expect, with the file as its last argument.
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{editor} \"$1\""))
+        .arg("sh")
+        .arg(&file.path)
+        .status()
+        .with_context(|| format!("cannot start the editor {editor:?}"))?;
+    if !status.success() {
+        bail!("the editor {editor:?} failed ({status}); nothing was accepted");
+    }
+    let edited = std::fs::read_to_string(&file.path).context("cannot read the edited draft")?;
+    Ok(without_final_line_break(edited))
+}
+
+/// The file a draft is edited in: new, readable only by its owner, removed when dropped.
+struct DraftFile {
+    path: std::path::PathBuf,
+}
+
+impl DraftFile {
+    fn create(id: i64, text: &str) -> anyhow::Result<Self> {
+        use std::io::Write;
+        let path = std::env::temp_dir().join(format!(
+            "jaryo-draft-{id}-{}-{}.md",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |elapsed| elapsed.subsec_nanos())
+        ));
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options
+            .open(&path)
+            .with_context(|| format!("cannot make {} to edit the draft in", path.display()))?;
+        file.write_all(text.as_bytes())
+            .context("cannot write the draft to edit")?;
+        Ok(Self { path })
+    }
+}
+
+impl Drop for DraftFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+async fn tag(config: &Config, command: TagCommand) -> anyhow::Result<()> {
+    match command {
+        TagCommand::List { client } => {
+            let tags = connect(config, &client)?.list_tags().await?;
+            if client.json {
+                return display::json(&tags);
+            }
+            display::tag_list(&tags);
+        }
+        TagCommand::Rename { from, to, client } => {
+            let renamed = connect(config, &client)?.rename_tag(&from, &to).await?;
+            if client.json {
+                return display::json(&renamed);
+            }
+            let from = from.trim().trim_start_matches('#');
+            println!(
+                "#{from} is now #{} in {}",
+                renamed.tag,
+                display::count(renamed.memos, "memo", "memos")
+            );
         }
     }
     Ok(())

@@ -24,7 +24,9 @@ use std::path::{Path, PathBuf};
 /// The configuration file's name inside the data directory.
 pub const CONFIG_FILE_NAME: &str = "jaryo.toml";
 /// Sections of the file; `JARYO_<SECTION>_<KEY>` sets `<key>` under `[<section>]`.
-const SECTIONS: &[&str] = &["llm", "draft", "fidelity", "chunk", "search", "postgres"];
+const SECTIONS: &[&str] = &[
+    "llm", "draft", "fidelity", "chunk", "search", "postgres", "backup",
+];
 
 /// Everything `jaryo serve` and `jaryo worker` read at start. Serialized (secrets as
 /// `[REDACTED]`) by `jaryo config show`, and for the set of keys the file may hold.
@@ -58,6 +60,8 @@ pub struct Config {
     pub chunk: jaryo_text::ChunkConfig,
     /// Search on the SQLite store.
     pub search: SearchSection,
+    /// Backups on a schedule (SQLite).
+    pub backup: crate::backups::BackupSection,
 }
 
 impl Default for Config {
@@ -75,6 +79,7 @@ impl Default for Config {
             fidelity: jaryo_fidelity::FidelityConfig::default(),
             chunk: jaryo_text::ChunkConfig::default(),
             search: SearchSection::default(),
+            backup: crate::backups::BackupSection::default(),
         }
     }
 }

@@ -3,12 +3,18 @@
 use chrono::{DateTime, Local, Utc};
 use jaryo_http::wire::{
     DocumentJson, DocumentPage, MemoJson, MemoPage, SearchKindJson, SearchPageJson, SnippetJson,
+    TagListJson,
 };
 use serde::Serialize;
 
 pub fn json(value: &impl Serialize) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
+}
+
+/// `n` with the noun in the right number: "1 memo", "2 memos", "0 memos".
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn local(time: DateTime<Utc>) -> String {
@@ -77,6 +83,7 @@ fn draft_label(document: &DocumentJson) -> String {
     match (document.draft.state, document.md_draft_status) {
         (_, Some(MdDraftStatus::Accepted)) => "accepted".into(),
         (_, Some(MdDraftStatus::Rejected)) => "rejected".into(),
+        (DraftState::Done, _) if document.draft.needs_attention => "needs attention".into(),
         (DraftState::Done, _) => "draft ready".into(),
         (DraftState::Pending, _) if document.draft.attempts > 0 => {
             format!("retrying ({} tries)", document.draft.attempts)
@@ -95,13 +102,18 @@ pub fn document_list(page: &DocumentPage) {
         return;
     }
     for document in &page.items {
-        println!(
-            "{:>6}  {:<14}  {}  {}",
+        let mut line = format!(
+            "{:>6}  {:<15}  {}  {}",
             document.id,
             draft_label(document),
             local(document.updated_at),
             first_line(&document.title, 56)
         );
+        let flags = findings(document).len();
+        if document.draft.needs_attention && flags > 0 {
+            line.push_str(&format!("  ⚑ {}", count(flags as u64, "flag", "flags")));
+        }
+        println!("{line}");
     }
     if let Some(cursor) = &page.next_cursor {
         println!("more: --cursor {cursor}");
@@ -120,11 +132,73 @@ pub fn document(document: &DocumentJson) {
         document.version,
         local(document.updated_at)
     );
+    let flags = findings(document);
+    if document.md_draft_status == Some(jaryo_domain::MdDraftStatus::Draft) && !flags.is_empty() {
+        println!(
+            "\n── {} the source does not say ──",
+            count(flags.len() as u64, "thing", "things")
+        );
+        for (kind, text) in &flags {
+            println!("  ⚑ {:<22} {text}", finding_label(kind));
+        }
+    }
     if let Some(text) = &document.extracted_text {
         println!("\n── original ──\n{text}");
     }
     if let Some(markdown) = &document.md_content {
         println!("\n── markdown ──\n{markdown}");
+    }
+}
+
+/// The fidelity check's findings on the document's draft, as `(kind, text)`.
+fn findings(document: &DocumentJson) -> Vec<(String, String)> {
+    document
+        .source_metadata
+        .get("fidelity")
+        .and_then(|fidelity| fidelity.get("findings"))
+        .and_then(serde_json::Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|finding| {
+                    Some((
+                        finding.get("kind")?.as_str()?.to_owned(),
+                        finding.get("text")?.as_str()?.to_owned(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A finding kind in words.
+fn finding_label(kind: &str) -> &str {
+    match kind {
+        "number" => "new number",
+        "date_time" => "new date or time",
+        "url" => "new link",
+        "email" => "new e-mail address",
+        "phone" => "new phone number",
+        "term" => "new name or term",
+        "language_drift" => "another language",
+        "length_ratio" => "much longer",
+        other => other,
+    }
+}
+
+/// Tags with their counts, most used first.
+pub fn tag_list(tags: &TagListJson) {
+    if tags.tags.is_empty() {
+        println!("no tags yet: write a #tag in a memo");
+        return;
+    }
+    for tag in &tags.tags {
+        println!(
+            "#{}  {}, {}",
+            tag.tag,
+            count(tag.memos, "memo", "memos"),
+            count(tag.documents, "document", "documents")
+        );
     }
 }
 
@@ -208,8 +282,14 @@ fn snippet_line(snippet: &SnippetJson, highlight: Highlight) -> String {
 pub fn search_page(page: &SearchPageJson, highlight: Highlight) -> String {
     use std::fmt::Write;
     let mut out = String::new();
+    // A tag listing has no query, and no scores to show.
+    let ranked = !page.query.is_empty();
     if page.hits.is_empty() {
-        let _ = writeln!(out, "no matches for {}", page.query);
+        if ranked {
+            let _ = writeln!(out, "no matches for {}", page.query);
+        } else {
+            let _ = writeln!(out, "nothing carries that tag");
+        }
         return out;
     }
     for hit in &page.hits {
@@ -217,12 +297,10 @@ pub fn search_page(page: &SearchPageJson, highlight: Highlight) -> String {
             SearchKindJson::Memo => "memo",
             SearchKindJson::Document => "document",
         };
-        let mut heading = format!(
-            "{kind} {}  {}  ({:.2})",
-            hit.id,
-            first_line(&hit.title, 60),
-            hit.score
-        );
+        let mut heading = format!("{kind} {}  {}", hit.id, first_line(&hit.title, 60));
+        if ranked {
+            let _ = write!(heading, "  ({:.2})", hit.score);
+        }
         if let Some(chunk) = &hit.chunk
             && !chunk.heading_path.is_empty()
         {
@@ -278,6 +356,13 @@ mod tests {
             printed,
             "memo 7  axum 서버를  (1.50)\n    **axum** **서버**를 재시작했다\n"
         );
+    }
+
+    #[test]
+    fn counts_say_one_or_many() {
+        assert_eq!(count(1, "memo", "memos"), "1 memo");
+        assert_eq!(count(2, "memo", "memos"), "2 memos");
+        assert_eq!(count(0, "document", "documents"), "0 documents");
     }
 
     #[test]

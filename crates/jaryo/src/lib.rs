@@ -6,11 +6,13 @@
 
 pub mod app;
 mod ask;
+pub mod backups;
 pub mod cli;
 mod commands;
 pub mod config;
 mod display;
 mod redraft;
+pub mod seat;
 pub mod token;
 
 use clap::Parser;

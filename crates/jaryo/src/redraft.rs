@@ -80,7 +80,10 @@ pub async fn run(api: &ApiClient, args: RedraftArgs) -> anyhow::Result<()> {
         if args.client.json {
             return crate::display::json(&matched);
         }
-        println!("{} documents match", matched.matched);
+        println!(
+            "{} match",
+            crate::display::count(matched.matched as u64, "document", "documents")
+        );
         for id in &matched.document_ids {
             println!("  {id}");
         }
@@ -126,9 +129,15 @@ pub async fn run(api: &ApiClient, args: RedraftArgs) -> anyhow::Result<()> {
             "not_found": not_found,
         }));
     }
-    println!("queued {queued} new drafts; the worker takes them up now");
+    println!(
+        "queued {}; the worker takes them up now",
+        crate::display::count(queued as u64, "new draft", "new drafts")
+    );
     if !not_found.is_empty() {
-        println!("{} were deleted meanwhile", not_found.len());
+        println!(
+            "{} deleted meanwhile",
+            crate::display::count(not_found.len() as u64, "was", "were")
+        );
     }
     Ok(())
 }

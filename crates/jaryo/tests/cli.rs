@@ -14,19 +14,31 @@ struct Server {
 
 impl Server {
     fn start() -> Self {
-        Self::start_in(tempfile::tempdir().unwrap())
+        Self::start_with(&[])
+    }
+
+    /// A server with these extra environment variables (a model server's address).
+    fn start_with(env: &[(&str, &str)]) -> Self {
+        Self::start_in_with(tempfile::tempdir().unwrap(), env)
     }
 
     fn start_in(data_dir: tempfile::TempDir) -> Self {
-        let child = Command::new(BIN)
+        Self::start_in_with(data_dir, &[])
+    }
+
+    fn start_in_with(data_dir: tempfile::TempDir, env: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(BIN);
+        command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir.path())
             .env_remove("JARYO_API_TOKEN")
             .env_remove("JARYO_SERVER")
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+            .stderr(Stdio::piped());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let child = command.spawn().unwrap();
         let address = data_dir.path().join("server.json");
         wait_until(Duration::from_secs(30), || address.exists());
         Self {
@@ -88,7 +100,14 @@ impl Drop for Server {
 }
 
 fn jaryo_in(data_dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    jaryo_with(data_dir, args, stdin, &[])
+}
+
+fn jaryo_with(data_dir: &Path, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(BIN);
+    for (key, value) in env {
+        command.env(key, value);
+    }
     command
         .arg("--data-dir")
         .arg(data_dir)
@@ -144,7 +163,8 @@ fn capture_list_show_promote_and_inspect_from_the_command_line() {
         Some("표준 입력으로 보낸 메모\n두 번째 줄\n"),
     );
     let piped = json(&piped);
-    assert_eq!(piped["content"], "표준 입력으로 보낸 메모\n두 번째 줄\n");
+    // The final line break `echo` and editors add is not part of the memo; the one inside is.
+    assert_eq!(piped["content"], "표준 입력으로 보낸 메모\n두 번째 줄");
 
     let listed = json(&server.jaryo(&["memo", "list", "--json"]));
     let ids: Vec<i64> = listed["items"]
@@ -478,4 +498,170 @@ fn search_prints_ranked_hits_with_marked_snippets_and_reindex_runs_beside_the_se
     assert!(said.contains("reindexed 2 memos and 0 documents"), "{said}");
     let found = json(&server.jaryo(&["search", "재시작", "--json"]));
     assert_eq!(found["hits"].as_array().unwrap().len(), 1);
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "command failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    assert!(!output.status.success(), "command should have failed");
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+#[test]
+fn memo_words_tags_and_plurals_from_the_command_line() {
+    let server = Server::start();
+    // Several words are one memo, as `search` and `ask` take them.
+    let added =
+        json(&server.jaryo(&["memo", "add", "장보기", "우유", "계란", "#장보기", "--json"]));
+    assert_eq!(added["content"], "장보기 우유 계란 #장보기");
+    json(&server.jaryo(&["memo", "add", "예산 회의 #예산", "--json"]));
+    json(&server.jaryo(&["memo", "add", "두 번째 #예산 메모", "--json"]));
+
+    // A tag alone lists everything carrying it; neither words nor tag is refused plainly.
+    let listed = stdout(&server.jaryo(&["search", "--tag", "장보기"]));
+    assert!(listed.starts_with("memo 1  장보기 우유 계란"), "{listed}");
+    assert!(
+        !listed.contains("(0.00)"),
+        "a listing has no scores: {listed}"
+    );
+    let message = stderr(&server.jaryo(&["search"]));
+    assert!(message.contains("--tag"), "{message}");
+    let tagged = json(&server.jaryo(&["memo", "list", "--tag", "예산", "--json"]));
+    assert_eq!(tagged["items"].as_array().unwrap().len(), 2);
+
+    // The tag list counts, in words with the right number.
+    let tags = stdout(&server.jaryo(&["tag", "list"]));
+    assert_eq!(
+        tags, "#예산  2 memos, 0 documents\n#장보기  1 memo, 0 documents\n",
+        "{tags}"
+    );
+    let renamed = stdout(&server.jaryo(&["tag", "rename", "#예산", "재정"]));
+    assert_eq!(renamed, "#예산 is now #재정 in 2 memos\n");
+    let renamed = stdout(&server.jaryo(&["tag", "rename", "장보기", "쇼핑"]));
+    assert_eq!(renamed, "#장보기 is now #쇼핑 in 1 memo\n");
+    let memo = json(&server.jaryo(&["memo", "show", "1", "--json"]));
+    assert_eq!(memo["content"], "장보기 우유 계란 #쇼핑");
+    let message = stderr(&server.jaryo(&["tag", "rename", "재정", "두 낱말"]));
+    assert!(message.contains("one tag"), "{message}");
+}
+
+/// A model server for the CLI's server to draft with: the memo back, plus a phone number
+/// the memo does not have (so the fidelity check flags it).
+fn embellishing_model(runtime: &tokio::runtime::Runtime) -> jaryo_testllm::TestLlm {
+    let llm = runtime.block_on(jaryo_testllm::TestLlm::start());
+    llm.set_handler(|request| {
+        let prompt = request.last_user_message().unwrap_or_default();
+        let memo = if prompt.contains("배포") {
+            "배포는 다음 주 화요일 새벽 두 시에 하기로 했다"
+        } else {
+            "장보기 목록: 우유, 계란, 두부, 대파와 양파 사기"
+        };
+        jaryo_testllm::Reply::text(format!("# {memo}\n\n{memo}. 연락처 010-1234-5678"))
+    });
+    llm
+}
+
+/// Waits for the document's draft, through the CLI itself.
+fn wait_for_draft(server: &Server, id: &str) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let document = json(&server.jaryo(&["doc", "show", id, "--json"]));
+        if document["md_draft_status"] == "draft" {
+            return document;
+        }
+        assert!(Instant::now() < deadline, "no draft arrived: {document}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn ids(listing: &serde_json::Value) -> Vec<i64> {
+    listing["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_i64().unwrap())
+        .collect()
+}
+
+#[test]
+fn the_whole_review_from_the_command_line() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let llm = embellishing_model(&runtime);
+    let base_url = llm.base_url();
+    let server = Server::start_with(&[
+        ("JARYO_LLM_BASE_URL", &base_url),
+        ("JARYO_LLM_MODEL", jaryo_testllm::DEFAULT_MODEL),
+    ]);
+    let mut documents = Vec::new();
+    for memo in [
+        "배포는 다음 주 화요일 새벽 두 시에 하기로 했다",
+        "장보기 목록: 우유, 계란, 두부, 대파와 양파 사기",
+    ] {
+        let added = json(&server.jaryo(&["memo", "add", memo, "--json"]));
+        let document = json(&server.jaryo(&["promote", &added["id"].to_string(), "--json"]));
+        documents.push(document["id"].as_i64().unwrap());
+    }
+    let (first, second) = (documents[0].to_string(), documents[1].to_string());
+    wait_for_draft(&server, &first);
+    wait_for_draft(&server, &second);
+
+    // The flags are shown, and the drafts that need attention can be listed.
+    let shown = stdout(&server.jaryo(&["doc", "show", &first]));
+    assert!(shown.contains("the source does not say"), "{shown}");
+    assert!(shown.contains("010-1234-5678"), "{shown}");
+    let listed = stdout(&server.jaryo(&["doc", "list"]));
+    assert!(listed.contains("needs attention"), "{listed}");
+    let attention = json(&server.jaryo(&["doc", "list", "--state", "needs-attention", "--json"]));
+    assert_eq!(ids(&attention), [documents[1], documents[0]]);
+
+    // Edit then accept, through $EDITOR: the person's edit is what is accepted.
+    let edit = [
+        ("EDITOR", "sed -i s/010-1234-5678/번호는_나중에/"),
+        ("VISUAL", ""),
+    ];
+    let said = jaryo_with(server.dir(), &["doc", "edit", &first], None, &edit);
+    assert_eq!(
+        stdout(&said),
+        format!("document {first}: your edited draft is accepted\n")
+    );
+    let accepted = json(&server.jaryo(&["doc", "show", &first, "--json"]));
+    assert_eq!(accepted["md_draft_status"], "accepted");
+    let text = accepted["md_content"].as_str().unwrap();
+    assert!(
+        text.contains("연락처 번호는_나중에") && !text.contains("010"),
+        "{text}"
+    );
+    let history = accepted["source_metadata"]["review_history"]
+        .as_array()
+        .unwrap();
+    assert_eq!(history.last().unwrap()["edited"], true);
+
+    // Saving the draft unchanged accepts nothing.
+    let unchanged = jaryo_with(
+        server.dir(),
+        &["doc", "edit", &second],
+        None,
+        &[("EDITOR", "true"), ("VISUAL", "")],
+    );
+    assert!(stderr(&unchanged).contains("nothing was accepted"));
+
+    // Reject, then accept after all.
+    let rejected = stdout(&server.jaryo(&["doc", "reject", &second]));
+    assert!(rejected.contains("rejected"), "{rejected}");
+    let listed = json(&server.jaryo(&["doc", "list", "--state", "rejected", "--json"]));
+    assert_eq!(ids(&listed), [documents[1]]);
+    stdout(&server.jaryo(&["doc", "accept", &second]));
+    let listed = json(&server.jaryo(&["doc", "list", "--state", "accepted", "--json"]));
+    assert_eq!(ids(&listed), [documents[1], documents[0]]);
+
+    let refused = server.jaryo(&["doc", "accept", "987654"]);
+    assert!(stderr(&refused).contains("not found"));
+    drop(llm);
 }

@@ -21,7 +21,6 @@ fn serve(data_dir: &Path, llm: &TestLlm, extra: &[(&str, &str)]) -> Child {
         .env("JARYO_API_TOKEN", "crash-test-token")
         .env("JARYO_LLM_BASE_URL", llm.base_url())
         .env("JARYO_LLM_MODEL", jaryo_testllm::DEFAULT_MODEL)
-        .env("JARYO_DRAFT_LEASE_SECS", "2")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -65,6 +64,9 @@ async fn wait_for_state(
     }
 }
 
+/// The lease is ten minutes here: a restart that waited it out would miss every deadline.
+const LONG_LEASE: (&str, &str) = ("JARYO_DRAFT_LEASE_SECS", "600");
+
 #[tokio::test]
 async fn kill_9_during_a_generation_then_restart_drafts_exactly_once() {
     let llm = TestLlm::start().await;
@@ -74,7 +76,7 @@ async fn kill_9_during_a_generation_then_restart_drafts_exactly_once() {
     llm.set_default_reply(Reply::text(MEMO));
     let data_dir = tempfile::tempdir().unwrap();
 
-    let mut first = serve(data_dir.path(), &llm, &[]);
+    let mut first = serve(data_dir.path(), &llm, &[LONG_LEASE]);
     let api = client(data_dir.path()).await;
     let memo = api.create_memo(MEMO).await.unwrap();
     let document = api.promote_memo(memo.id).await.unwrap();
@@ -82,18 +84,37 @@ async fn kill_9_during_a_generation_then_restart_drafts_exactly_once() {
         .await
         .unwrap();
 
+    // A second process on the same data directory, started while the first lives, leaves
+    // the first one's lease alone.
+    let mut beside = serve(
+        data_dir.path(),
+        &llm,
+        &[LONG_LEASE, ("JARYO_DRAFT_ENABLED", "false")],
+    );
+    let beside_api = client(data_dir.path()).await;
+    let held = beside_api.get_document(document.id).await.unwrap();
+    assert_eq!(
+        held.draft.state,
+        DraftState::Running,
+        "a living worker's lease"
+    );
+    beside.kill().unwrap();
+    beside.wait().unwrap();
+
     first.kill().unwrap(); // SIGKILL: no cleanup of any kind
     first.wait().unwrap();
     llm.wait_for_disconnects(1, Duration::from_secs(30))
         .await
         .unwrap();
 
-    let mut second = serve(data_dir.path(), &llm, &[]);
+    // The restart hands its dead predecessor's draft back at once, long before the lease
+    // would lapse, and without spending an attempt on the crash.
+    let mut second = serve(data_dir.path(), &llm, &[LONG_LEASE]);
     let api = client(data_dir.path()).await;
     let drafted = wait_for_state(&api, document.id, DraftState::Done).await;
     assert_eq!(drafted.md_content.as_deref(), Some(MEMO));
     assert_eq!(drafted.version, 2, "the draft was applied exactly once");
-    assert_eq!(drafted.draft.attempts, 2, "the interrupted attempt counts");
+    assert_eq!(drafted.draft.attempts, 1, "the crash spent no attempt");
     assert_eq!(llm.completed(), 1, "one generation finished");
     assert_eq!(llm.request_count(), 2);
 

@@ -27,6 +27,11 @@ struct Args {
     /// Memos read in each read phase.
     #[arg(long, default_value_t = 60_000)]
     reads: u64,
+    /// `postgres`: also create the same memos over HTTP on a jaryo on PostgreSQL (a fresh
+    /// database on the server `JARYO_TEST_POSTGRES_URL` names, by default the local one), and
+    /// compare its rate with SQLite's.
+    #[arg(long, default_value = "sqlite", value_parser = ["sqlite", "postgres"])]
+    store: String,
 }
 
 const SAMPLES: &[&str] = &[
@@ -107,6 +112,36 @@ async fn run(args: Args) -> anyhow::Result<()> {
     .await?;
     let peak_rss = server.peak_rss_kib();
     server.stop()?;
+    let pg_create = if args.store == "postgres" {
+        let database = jaryo_store_postgres::testing::TestDatabase::create()
+            .await
+            .ok_or_else(|| anyhow::anyhow!("no PostgreSQL server to benchmark"))?;
+        let pg_dir = tempfile::tempdir()?;
+        let pg_server = ChildServer::start(
+            pg_dir.path(),
+            &[("JARYO_DATABASE_URL", database.url().to_owned())],
+        )?;
+        let phase = http_phase(
+            pg_server.addr,
+            &pg_server.token,
+            args.clients,
+            "HTTP  POST /memos (PostgreSQL)",
+            args.creates,
+            |n| {
+                (
+                    hyper::Method::POST,
+                    "/api/v1/memos".to_owned(),
+                    Some(memo_body(n)),
+                )
+            },
+        )
+        .await?;
+        pg_server.stop()?;
+        drop(database);
+        Some(phase)
+    } else {
+        None
+    };
 
     let direct_dir = tempfile::tempdir()?;
     let store: Arc<dyn Store> =
@@ -143,19 +178,30 @@ async fn run(args: Args) -> anyhow::Result<()> {
     .await?;
 
     println!();
-    print_phases(&[
+    let mut phases = vec![
         http_create.clone(),
         direct_create.clone(),
         http_read.clone(),
         direct_read.clone(),
         http_list,
-    ]);
+    ];
+    phases.extend(pg_create.clone());
+    print_phases(&phases);
     println!();
     println!(
         "  server overhead: create {:.2}× the direct time, read {:.2}×",
         direct_create.per_second() / http_create.per_second(),
         direct_read.per_second() / http_read.per_second()
     );
+    if let Some(pg_create) = &pg_create {
+        let ratio = pg_create.per_second() / http_create.per_second();
+        println!(
+            "  PostgreSQL creates over HTTP: {:.0}/s, {ratio:.2}× SQLite's {:.0}/s (floor ≥ 0.7×) {}",
+            pg_create.per_second(),
+            http_create.per_second(),
+            verdict(ratio >= 0.7)
+        );
+    }
     match peak_rss {
         Some(kib) => println!("  server peak RSS: {:.1} MiB", kib as f64 / 1024.0),
         None => println!("  server peak RSS: unavailable (no /proc)"),

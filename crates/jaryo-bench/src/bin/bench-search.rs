@@ -4,6 +4,13 @@
 //! `cargo run --release -p jaryo-bench --bin bench-search` (100,000 documents; `--docs 10000`
 //! for a quick run; see `--help`).
 //!
+//! `--store postgres`: the same corpus built into a SQLite store and into a PostgreSQL store
+//! (a fresh database on the server `JARYO_TEST_POSTGRES_URL` names, by default the local one),
+//! through the same write path, then the same queries on both, side by side: each store's
+//! build rate, p50 and p99 per query class, and whether both return the same first ten hits
+//! (the same documents — title and snippet, since concurrent writers number them differently
+//! on each store — in the same order, scores to 1e-6).
+//!
 //! What is measured:
 //! - **Build**: every corpus document goes through `Store::create_document`, the path the API
 //!   uses: analysis and chunking before the transaction, then the row, its index row, chunks
@@ -75,6 +82,10 @@ struct Args {
     /// Time only jaryo's searches, without the LIKE scan (for profiling; no speedup figures).
     #[arg(long)]
     skip_like: bool,
+    /// `sqlite`: the SQLite store alone (build, sizes, LIKE baseline, reindex). `postgres`:
+    /// SQLite and PostgreSQL side by side on the same corpus and queries.
+    #[arg(long, default_value = "sqlite", value_parser = ["sqlite", "postgres"])]
+    store: String,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -110,6 +121,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
             }
         }
         return Ok(());
+    }
+    if args.store == "postgres" {
+        return side_by_side(&args, &corpus).await;
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
@@ -147,50 +161,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         return Ok(());
     }
 
+    let (documents, text_bytes) = generate(&corpus);
     let started = Instant::now();
-    let documents: Vec<NewDocument> = corpus
-        .documents()
-        .map(|doc| NewDocument {
-            title: Some(DocumentTitle::parse(&doc.title).expect("corpus titles are valid")),
-            extracted_text: DocumentText::parse("extracted_text", doc.body)
-                .expect("corpus bodies are valid"),
-            content_origin: ContentOrigin::Import,
-            source_metadata: Default::default(),
-            created_at: None,
-            updated_at: None,
-            tags: Vec::new(),
-        })
-        .collect();
-    let text_bytes: usize = documents
-        .iter()
-        .map(|d| d.extracted_text.as_str().len() + d.title.as_ref().map_or(0, |t| t.as_str().len()))
-        .sum();
-    println!(
-        "corpus: {:.1} MB of text generated in {:.1} s",
-        text_bytes as f64 / 1e6,
-        started.elapsed().as_secs_f64()
-    );
-
-    // Build through the real write path.
-    let documents = Arc::new(documents);
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let mut writers = Vec::new();
-    for _ in 0..args.writers.max(1) {
-        let (store, documents, next) = (store.clone(), documents.clone(), next.clone());
-        writers.push(tokio::spawn(async move {
-            loop {
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                let Some(document) = documents.get(index) else {
-                    return Ok::<_, jaryo_store::StoreError>(());
-                };
-                store.create_document(document).await?;
-            }
-        }));
-    }
-    for writer in writers {
-        writer.await??;
-    }
+    build(store.clone(), Arc::new(documents), args.writers).await?;
     let build = started.elapsed();
     let build_rate = args.docs as f64 / build.as_secs_f64();
     println!(
@@ -384,6 +357,240 @@ async fn measure_queries(
         );
     }
     Ok(floors_ok)
+}
+
+/// The corpus as the documents the API would be given, and their bytes of text.
+fn generate(corpus: &Corpus) -> (Vec<NewDocument>, usize) {
+    let started = Instant::now();
+    let documents: Vec<NewDocument> = corpus
+        .documents()
+        .map(|doc| NewDocument {
+            title: Some(DocumentTitle::parse(&doc.title).expect("corpus titles are valid")),
+            extracted_text: DocumentText::parse("extracted_text", doc.body)
+                .expect("corpus bodies are valid"),
+            content_origin: ContentOrigin::Import,
+            source_metadata: Default::default(),
+        })
+        .collect();
+    let text_bytes: usize = documents
+        .iter()
+        .map(|d| d.extracted_text.as_str().len() + d.title.as_ref().map_or(0, |t| t.as_str().len()))
+        .sum();
+    println!(
+        "corpus: {:.1} MB of text generated in {:.1} s",
+        text_bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+    (documents, text_bytes)
+}
+
+/// Writes every document through `Store::create_document` from `writers` tasks at once.
+async fn build(
+    store: Arc<dyn Store>,
+    documents: Arc<Vec<NewDocument>>,
+    writers: usize,
+) -> anyhow::Result<()> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..writers.max(1) {
+        let (store, documents, next) = (store.clone(), documents.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(document) = documents.get(index) else {
+                    return Ok::<_, jaryo_store::StoreError>(());
+                };
+                store.create_document(document).await?;
+            }
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    Ok(())
+}
+
+/// `--store postgres`: the corpus built into SQLite and PostgreSQL, the queries on both.
+async fn side_by_side(args: &Args, corpus: &Corpus) -> anyhow::Result<()> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!(
+        "jaryo search benchmark, side by side: {} documents, SQLite FTS5 (WAL) and PostgreSQL, \
+         analyzer v{}, {cores} cores",
+        args.docs,
+        jaryo_text::ANALYZER_VERSION
+    );
+    let (documents, _) = generate(corpus);
+    let documents = Arc::new(documents);
+    let dir = tempfile::tempdir()?;
+    let mut options = SqliteOptions::in_data_dir(dir.path());
+    if let Some(window) = args.rank_window {
+        options.search_rank_window = window;
+    }
+    let sqlite = Arc::new(SqliteStore::open(&options).await?);
+    let database = jaryo_store_postgres::testing::TestDatabase::create()
+        .await
+        .ok_or_else(|| anyhow::anyhow!("no PostgreSQL server to benchmark"))?;
+    let mut pg_options = database.options();
+    pg_options.search_rank_window = options.search_rank_window;
+    pg_options.max_connections = 16;
+    let postgres = Arc::new(jaryo_store_postgres::PostgresStore::open(&pg_options).await?);
+
+    let started = Instant::now();
+    build(sqlite.clone(), documents.clone(), args.writers).await?;
+    let sqlite_rate = args.docs as f64 / started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    build(postgres.clone(), documents.clone(), args.writers).await?;
+    let pg_rate = args.docs as f64 / started.elapsed().as_secs_f64();
+    println!(
+        "build (create_document, group commit, {} writers): SQLite {sqlite_rate:.0} docs/s, \
+         PostgreSQL {pg_rate:.0} docs/s ({:.2}x)",
+        args.writers,
+        pg_rate / sqlite_rate
+    );
+    drop(documents);
+    // Each store settles as it would after an import: SQLite merges its index's segments once
+    // writes pause; PostgreSQL's autovacuum folds the GIN index's pending entries in and
+    // gathers statistics (done here at once, and timed).
+    let pool = sqlite.writer_pool_for_tests().clone();
+    let deadline = Instant::now() + Duration::from_secs(1800);
+    while sqlx::query_scalar::<_, i64>("SELECT count(DISTINCT segid) FROM search_fts_idx")
+        .fetch_one(&pool)
+        .await?
+        > 1
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let pg_pool = postgres.pool_for_tests().clone();
+    let started = Instant::now();
+    sqlx::query("VACUUM ANALYZE").execute(&pg_pool).await?;
+    println!(
+        "PostgreSQL: VACUUM ANALYZE after the build {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let sizes: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT c.relname::text, pg_total_relation_size(c.oid) FROM pg_class c \
+         WHERE c.relname IN ('search_rows', 'documents', 'document_chunks', 'document_tags') \
+         ORDER BY c.relname",
+    )
+    .fetch_all(&pg_pool)
+    .await?;
+    for (table, bytes) in sizes {
+        println!(
+            "  PostgreSQL {table:<16} {:>8.1} MB (with indexes and TOAST)",
+            bytes as f64 / 1e6
+        );
+    }
+
+    let floor_ms = if args.docs > 100_000 { 50.0 } else { 20.0 };
+    println!(
+        "\nqueries: {} per class, each run {} times on each store; limit 20, unfiltered, the \
+         newest {} matches of each kind ranked",
+        args.queries_per_class, args.repeat, options.search_rank_window
+    );
+    println!(
+        "  {:<9} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9}",
+        "class", "SQLite p50", "SQLite p99", "PG p50", "PG p99", "PG/SQLite", "same top"
+    );
+    let queries = corpus.queries(args.queries_per_class);
+    let mut floors_ok = true;
+    for class in QueryClass::ALL
+        .into_iter()
+        .filter(|&class| selected(args, class))
+    {
+        let mut latencies = [latency_histogram(), latency_histogram()];
+        let (mut same, mut compared) = (0, 0);
+        for query in queries
+            .iter()
+            .filter(|q| q.class == class)
+            .filter(|q| args.queries.is_empty() || args.queries.contains(&q.text))
+        {
+            let request = SearchRequest {
+                query: Query::parse(&query.text)?,
+                filter: SearchFilter::default(),
+                limit: 20,
+                after: None,
+            };
+            let stores: [&dyn Store; 2] = [sqlite.as_ref(), postgres.as_ref()];
+            let mut pages = Vec::new();
+            for (store, latency) in stores.iter().zip(latencies.iter_mut()) {
+                pages.push(store.search(&request).await?);
+                for _ in 0..args.repeat.max(1) {
+                    let started = Instant::now();
+                    let page = store.search(&request).await?;
+                    latency.record(micros(started.elapsed()))?;
+                    std::hint::black_box(page);
+                }
+            }
+            // Documents written by concurrent writers get their ids in another order on each
+            // store: the same document is the same title and text, not the same id.
+            let top = |page: &jaryo_store::SearchPage| -> Vec<(String, String, f64)> {
+                page.hits
+                    .iter()
+                    .take(10)
+                    .map(|hit| (hit.title.clone(), hit.snippet_text.clone(), hit.score))
+                    .collect()
+            };
+            let (a, b) = (top(&pages[0]), top(&pages[1]));
+            let agree = a.len() == b.len()
+                && a.iter()
+                    .zip(&b)
+                    .all(|(x, y)| x.0 == y.0 && x.1 == y.1 && (x.2 - y.2).abs() <= 1e-6);
+            if !agree && args.per_query {
+                let scores = |hits: &[(String, String, f64)]| -> Vec<(String, f64)> {
+                    hits.iter()
+                        .map(|(title, _, score)| (title.clone(), *score))
+                        .collect()
+                };
+                println!(
+                    "    {}: SQLite {:?}\n      PostgreSQL {:?}",
+                    query.text,
+                    scores(&a),
+                    scores(&b)
+                );
+            }
+            compared += 1;
+            same += usize::from(agree);
+        }
+        if compared == 0 {
+            continue;
+        }
+        let quantile = |latency: &hdrhistogram::Histogram<u64>, q: f64| {
+            latency.value_at_quantile(q) as f64 / 1000.0
+        };
+        let (sqlite_p50, sqlite_p99) =
+            (quantile(&latencies[0], 0.5), quantile(&latencies[0], 0.99));
+        let (pg_p50, pg_p99) = (quantile(&latencies[1], 0.5), quantile(&latencies[1], 0.99));
+        let floored = class != QueryClass::KoreanOneSyllable;
+        let ok = same == compared
+            && (!floored || (pg_p99 <= floor_ms && pg_p50 <= 3.0 * sqlite_p50.max(0.001)));
+        floors_ok &= ok;
+        println!(
+            "  {:<9} {:>10.2} {:>10.2} {:>10.2} {:>10.2} {:>8.1}x {:>6}/{:<2} {}",
+            class.label(),
+            sqlite_p50,
+            sqlite_p99,
+            pg_p50,
+            pg_p99,
+            pg_p50 / sqlite_p50.max(0.001),
+            same,
+            compared,
+            if floored {
+                verdict(ok)
+            } else {
+                "(no floor but the same top 10)"
+            }
+        );
+    }
+    println!(
+        "\nfloors (2+ character queries): PostgreSQL p99 ≤ {floor_ms} ms and p50 within 3× \
+         SQLite's; the same top 10 for every query: {}",
+        verdict(floors_ok)
+    );
+    sqlite.close().await;
+    postgres.close().await;
+    drop(database);
+    Ok(())
 }
 
 /// Whether `--class` selects `class` (every class when none is given).

@@ -28,7 +28,8 @@ mod words;
 
 use std::ops::Range;
 
-pub(crate) use pool::SourceFacts;
+pub(crate) use pool::{SourceFacts, is_content_hangul, is_content_latin};
+pub(crate) use words::lowercase_latin_words;
 
 use crate::FindingKind;
 

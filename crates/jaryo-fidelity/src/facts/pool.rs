@@ -326,7 +326,37 @@ impl SourceFacts {
         {
             return true;
         }
-        folded.chars().count() >= 4 && self.folded_text.contains(folded.as_str())
+        (folded.chars().count() >= 4 && self.folded_text.contains(folded.as_str()))
+            || self.same_inflected_stem(&folded)
+    }
+
+    /// Another inflection of a source word: run ≡ running, plan ≡ planned (a doubled final
+    /// consonant before the suffix is one letter).
+    fn same_inflected_stem(&self, folded: &str) -> bool {
+        let stem = undouble(english_stem(folded));
+        stem.chars().count() >= 3
+            && self
+                .latin_words
+                .iter()
+                .any(|known| undouble(english_stem(known)) == stem)
+    }
+
+    /// Whether this text (read as a pool) keeps a source's Latin word: as a term would be
+    /// supported, or as another inflection of the same stem (owns ≡ owner, decided ≡ decide).
+    pub(crate) fn keeps_latin_word(&self, word: &str, config: &FidelityConfig) -> bool {
+        if self.supports_latin(word, config) {
+            return true;
+        }
+        let folded = fold_latin(word);
+        let stem = english_stem(&folded);
+        self.latin_words
+            .iter()
+            .any(|known| english_stem(known) == stem)
+    }
+
+    /// Whether this text (read as a pool) keeps a source's Hangul word, by stem.
+    pub(crate) fn keeps_hangul_word(&self, word: &str, config: &FidelityConfig) -> bool {
+        self.supports_hangul(word, config)
     }
 
     /// Known as written, as a plural of a source word, or sharing a stem of four or more letters.
@@ -373,6 +403,11 @@ impl SourceFacts {
             let syllables: Vec<char> = variant.chars().collect();
             self.hangul_stem_supported(&syllables, config)
                 || self.hangul_compound_supported(&syllables, minimum, config)
+                // 재검토 is 다시 검토: the Sino-Korean "re-" adds no fact to a supported stem.
+                || variant.strip_prefix('재').is_some_and(|rest| {
+                    let rest: Vec<char> = rest.chars().collect();
+                    rest.len() >= minimum.max(2) && self.hangul_stem_supported(&rest, config)
+                })
         })
     }
 
@@ -406,6 +441,61 @@ impl SourceFacts {
             });
         }
         reachable[length]
+    }
+}
+
+/// Whether a source's Latin word carries content a draft should keep: three letters or more,
+/// not a function or structure word, not ignored.
+pub(crate) fn is_content_latin(word: &str, config: &FidelityConfig) -> bool {
+    let folded = fold_latin(word);
+    folded.chars().filter(|c| c.is_alphabetic()).count() >= 3
+        && !ENGLISH_COMMON.contains(folded.as_str())
+        && !ENGLISH_COMMON.contains(english_stem(&folded))
+        && !is_ignored(&folded, config)
+}
+
+/// Whether a source's Hangul word carries content a draft should keep: a stem of two syllables
+/// or more that is not structure vocabulary (a word that strips down to one syllable is an
+/// inflected short word, and a lone particle is no word).
+pub(crate) fn is_content_hangul(word: &str, config: &FidelityConfig) -> bool {
+    let minimum = config.min_hangul_term_syllables.max(2);
+    if word.chars().count() < minimum || KOREAN_SUFFIXES.contains(&word) || is_ignored(word, config)
+    {
+        return false;
+    }
+    let variants = stem_variants(word);
+    variants
+        .iter()
+        .all(|variant| variant.chars().count() >= minimum)
+        && !variants
+            .iter()
+            .any(|variant| KOREAN_COMMON.contains(variant.as_str()))
+}
+
+/// A crude English stem for comparing inflections: the word less one common suffix, keeping at
+/// least three letters (owns → own, testing → test, decided → decid, decide → decid).
+fn english_stem(folded: &str) -> &str {
+    const SUFFIXES: &[&str] = &[
+        "ings", "ing", "ied", "ies", "ed", "es", "er", "ers", "ly", "s", "e",
+    ];
+    for suffix in SUFFIXES {
+        if let Some(stem) = folded.strip_suffix(suffix)
+            && stem.chars().count() >= 3
+        {
+            return stem;
+        }
+    }
+    folded
+}
+
+/// A stem whose last two letters are the same consonant, less one of them (runn → run).
+fn undouble(stem: &str) -> &str {
+    let mut chars = stem.chars().rev();
+    match (chars.next(), chars.next()) {
+        (Some(a), Some(b)) if a == b && !"aeiou".contains(a) && stem.len() > 3 => {
+            &stem[..stem.len() - a.len_utf8()]
+        }
+        _ => stem,
     }
 }
 

@@ -88,6 +88,22 @@ pub(crate) fn all_latin_words(text: &str) -> impl Iterator<Item = &str> {
     LATIN_WORD.find_iter(text).map(|word| word.as_str())
 }
 
+/// The byte ranges of a text's Latin words written without any capital or digit: ordinary
+/// vocabulary, which names nothing but carries the memo's content.
+pub(crate) fn lowercase_latin_words(text: &str) -> Vec<std::ops::Range<usize>> {
+    LATIN_WORD
+        .find_iter(text)
+        .filter(|word| !char_before(text, word.start()).is_some_and(|c| c.is_ascii_digit()))
+        .filter(|word| {
+            !word
+                .as_str()
+                .chars()
+                .any(|c| c.is_uppercase() || c.is_ascii_digit())
+        })
+        .map(|word| word.range())
+        .collect()
+}
+
 /// All runs of Hangul syllables of a text with their byte ranges.
 pub(crate) fn hangul_runs(text: &str) -> impl Iterator<Item = regex::Match<'_>> {
     HANGUL_WORD.find_iter(text)

@@ -39,6 +39,8 @@ pub struct DocumentQuery {
     pub content_origin: Option<ContentOrigin>,
     /// `true`: only drafts awaiting review that the fidelity check flagged.
     pub needs_attention: Option<bool>,
+    /// Only documents whose original text carries this `#tag` (with or without the `#`).
+    pub tag: Option<String>,
     /// `true`: only drafts that failed and will be tried again (`draft.last_error` says why).
     pub retrying: Option<bool>,
     /// Items per page, 1 to 200 (default 50).
@@ -66,6 +68,7 @@ pub async fn list_documents(
         md_draft_status: query.md_draft_status,
         content_origin: query.content_origin,
         needs_attention: query.needs_attention,
+        tag: super::tag_param(query.tag.as_deref())?,
         retrying: query.retrying,
     };
     let page = state.store.list_documents(&filter, page).await?;

@@ -49,6 +49,7 @@ pub async fn redraft(
 /// Queue new drafts for every document a filter selects: flagged drafts, failed ones, drafts
 /// from an older prompt, by model or by time. Accepted drafts are never touched. With
 /// `dry_run`, only report what matches. With `document_ids`, queue exactly those documents.
+/// Each queued document's review history records the redraft (by `api`).
 #[utoipa::path(post, path = "/api/v1/drafts/redraft", tag = "documents",
     request_body = RedraftSelection,
     responses(
@@ -104,7 +105,12 @@ pub async fn redraft_selection(
     let mut not_found = Vec::new();
     if !input.dry_run {
         for id in &matched {
-            match state.store.request_redraft(DocumentId(*id)).await {
+            // Each one recorded in its review history, like a redraft of one document.
+            match state
+                .store
+                .regenerate_draft(DocumentId(*id), jaryo_store::Reviewer::Api)
+                .await
+            {
                 Ok(_) => queued.push(*id),
                 Err(StoreError::NotFound { .. }) => not_found.push(*id),
                 Err(error) => return Err(error.into()),

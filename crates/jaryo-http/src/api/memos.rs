@@ -10,6 +10,9 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use jaryo_domain::{MemoId, MemoText};
+use jaryo_store::MemoFilter;
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -39,15 +42,34 @@ pub async fn create_memo(
     Ok((StatusCode::CREATED, Json(memo.into())))
 }
 
-/// List memos, newest first.
+/// Filters of `GET /memos`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct MemoQuery {
+    /// Only memos carrying this `#tag` (with or without the `#`).
+    pub tag: Option<String>,
+    /// Items per page, 1 to 200 (default 50).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// List memos, newest first, optionally those carrying a tag.
 #[utoipa::path(get, path = "/api/v1/memos", tag = "memos",
-    params(PageQuery),
+    params(MemoQuery),
     responses((status = 200, body = MemoPage), (status = 400, body = ErrorJson)))]
 pub async fn list_memos(
     State(state): State<AppState>,
-    ApiQuery(query): ApiQuery<PageQuery>,
+    ApiQuery(query): ApiQuery<MemoQuery>,
 ) -> Result<Json<MemoPage>, ApiError> {
-    let page = state.store.list_memos(query.to_request()?).await?;
+    let filter = MemoFilter {
+        tag: super::tag_param(query.tag.as_deref())?,
+    };
+    let page = PageQuery {
+        limit: query.limit,
+        cursor: query.cursor,
+    }
+    .to_request()?;
+    let page = state.store.list_memos(&filter, page).await?;
     Ok(Json(MemoPage {
         items: page.items.into_iter().map(Into::into).collect(),
         next_cursor: cursor_of(page.next_before),

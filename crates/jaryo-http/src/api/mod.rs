@@ -8,6 +8,7 @@ pub mod openapi;
 pub mod review;
 pub mod search;
 pub mod status;
+pub mod tags;
 
 use crate::error::ApiError;
 use jaryo_store::{PAGE_LIMIT_MAX, PageRequest, SearchCursor};
@@ -53,4 +54,20 @@ pub fn cursor_of(next_before: Option<i64>) -> Option<String> {
 
 pub fn cursor_of_search(next: Option<SearchCursor>) -> Option<String> {
     next.map(|cursor| cursor.encode())
+}
+
+/// A `?tag=` value (with or without its `#`) as the key the store filters by; `None` when
+/// absent or empty.
+pub fn tag_param(tag: Option<&str>) -> Result<Option<String>, ApiError> {
+    match tag.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(tag) => jaryo_domain::parse_tag(tag)
+            .map(|tag| Some(jaryo_store::search::tag_key(&tag)))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_query",
+                    "tag must be one tag: letters, digits, _, - or /",
+                )
+            }),
+    }
 }

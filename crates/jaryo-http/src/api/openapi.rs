@@ -43,6 +43,8 @@ use utoipa::{Modify, OpenApi};
         super::status::status,
         super::status::metrics,
         super::search::search,
+        super::tags::list_tags,
+        super::tags::rename_tag,
         openapi_json,
         crate::healthz,
     ),
@@ -56,6 +58,7 @@ use utoipa::{Modify, OpenApi};
         (name = "status", description = "What jaryo is doing"),
         (name = "ask", description = "Questions answered from your notes"),
         (name = "search", description = "Ranked full-text search, Korean first-class"),
+        (name = "tags", description = "The #tags in use; renaming one"),
     )
 )]
 pub struct ApiDoc;

@@ -33,7 +33,9 @@ pub fn routes() -> Router<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     /// The query: words and `"quoted phrases"`, all required. Korean words match inside
-    /// longer words (`서버` finds `서버를`); English words match whole, in any case.
+    /// longer words (`서버` finds `서버를`); English words match whole, in any case. Without
+    /// words but with a `tag`, every item carrying the tag is listed (score 0, documents
+    /// first, newest first).
     pub q: Option<String>,
     /// Only memos or only documents.
     pub kind: Option<SearchKindJson>,
@@ -58,24 +60,53 @@ pub struct SearchQuery {
     responses(
         (status = 200, body = SearchPageJson),
         (status = 400, description = "A bad filter, limit or cursor", body = ErrorJson),
-        (status = 422, description = "`q` is missing, empty or too long (`invalid_input`, \
-                                      field `q`)", body = ErrorJson),
+        (status = 422, description = "`q` is missing (and no `tag`), empty or too long \
+                                      (`invalid_input`, field `q`)", body = ErrorJson),
     ))]
 pub async fn search(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<SearchQuery>,
 ) -> Result<Json<SearchPageJson>, ApiError> {
-    let request = parse_request(params)?;
-    let page = state.store.search(&request).await?;
+    let (query, page) = match parse_request(params)? {
+        Request::Search(request) => (
+            request.query.to_string(),
+            state.store.search(&request).await?,
+        ),
+        Request::Tagged {
+            filter,
+            limit,
+            after,
+        } => (
+            String::new(),
+            jaryo_store::tags::list_tagged(&*state.store, &filter, limit, after).await?,
+        ),
+    };
     Ok(Json(SearchPageJson {
-        query: request.query.to_string(),
+        query,
         hits: page.hits.into_iter().map(hit_json).collect(),
         next_cursor: cursor_of_search(page.next),
     }))
 }
 
-fn parse_request(params: SearchQuery) -> Result<SearchRequest, ApiError> {
-    let query = Query::parse(params.q.as_deref().unwrap_or("")).map_err(query_error)?;
+/// A search, or with no words but a tag, the listing of everything carrying it.
+enum Request {
+    Search(SearchRequest),
+    Tagged {
+        filter: SearchFilter,
+        limit: u32,
+        after: Option<SearchCursor>,
+    },
+}
+
+fn parse_request(params: SearchQuery) -> Result<Request, ApiError> {
+    let words = params.q.as_deref().unwrap_or("");
+    let tag_only =
+        words.trim().is_empty() && params.tag.as_deref().is_some_and(|t| !t.trim().is_empty());
+    let query = if tag_only {
+        None
+    } else {
+        Some(Query::parse(words).map_err(query_error)?)
+    };
     let limit = params.limit.unwrap_or(SEARCH_LIMIT_DEFAULT);
     if !(1..=PAGE_LIMIT_MAX).contains(&limit) {
         return Err(ApiError::bad_request(
@@ -89,23 +120,7 @@ fn parse_request(params: SearchQuery) -> Result<SearchRequest, ApiError> {
             ApiError::bad_request("invalid_query", "cursor is not one this server gave out")
         })?),
     };
-    let tag = match params.tag.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(tag) => {
-            let tag = tag.strip_prefix('#').unwrap_or(tag);
-            match jaryo_domain::parse_tags(&format!("#{tag}")).as_slice() {
-                [parsed] if parsed.chars().count() == tag.chars().count() => {
-                    Some(jaryo_store::search::tag_key(parsed))
-                }
-                _ => {
-                    return Err(ApiError::bad_request(
-                        "invalid_query",
-                        "tag must be one tag: letters, digits, _, - or /",
-                    ));
-                }
-            }
-        }
-    };
+    let tag = super::tag_param(params.tag.as_deref())?;
     let created_from = params
         .from
         .as_deref()
@@ -116,20 +131,28 @@ fn parse_request(params: SearchQuery) -> Result<SearchRequest, ApiError> {
         .as_deref()
         .map(|to| parse_time(to, "to", true))
         .transpose()?;
-    Ok(SearchRequest {
-        query,
-        filter: SearchFilter {
-            kind: params.kind.map(|kind| match kind {
-                SearchKindJson::Memo => SearchKind::Memo,
-                SearchKindJson::Document => SearchKind::Document,
-            }),
-            tag,
-            created_from,
-            created_before,
-            draft_state: params.draft_state,
+    let filter = SearchFilter {
+        kind: params.kind.map(|kind| match kind {
+            SearchKindJson::Memo => SearchKind::Memo,
+            SearchKindJson::Document => SearchKind::Document,
+        }),
+        tag,
+        created_from,
+        created_before,
+        draft_state: params.draft_state,
+    };
+    Ok(match query {
+        Some(query) => Request::Search(SearchRequest {
+            query,
+            filter,
+            limit,
+            after,
+        }),
+        None => Request::Tagged {
+            filter,
+            limit,
+            after,
         },
-        limit,
-        after,
     })
 }
 

@@ -58,6 +58,40 @@ pub struct FailedDraft {
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
+/// The newest scheduled backup of the library.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LastBackup {
+    /// The backup's file name in the backup directory.
+    pub file: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub bytes: u64,
+}
+
+/// Scheduled backups (`[backup] every_hours`): the newest one, if any has been made yet.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BackupsStatus {
+    pub last: Option<LastBackup>,
+}
+
+/// The newest file of `dir`, passing over hidden ones (a backup being written is a hidden
+/// partial file until it is whole).
+fn newest_backup(dir: &std::path::Path) -> Option<LastBackup> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let file = entry.file_name().into_string().ok()?;
+            let meta = entry.metadata().ok()?;
+            (!file.starts_with('.') && meta.is_file()).then_some(())?;
+            Some(LastBackup {
+                file,
+                at: meta.modified().ok()?.into(),
+                bytes: meta.len(),
+            })
+        })
+        .max_by(|a, b| a.at.cmp(&b.at).then_with(|| a.file.cmp(&b.file)))
+}
+
 /// A draft that failed and will be tried again: not a failure yet, but not well either.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RetryingDraft {
@@ -89,6 +123,8 @@ pub struct StatusJson {
     /// Drafts that failed and will be tried again, newest first (at most 10).
     pub retrying: Vec<RetryingDraft>,
     pub recent_failures: Vec<FailedDraft>,
+    /// Null when backups are not scheduled (or the library is on PostgreSQL).
+    pub backups: Option<BackupsStatus>,
 }
 
 /// Model server health, the LLM gate's holders and waiters, the draft queue, the worker's
@@ -164,6 +200,9 @@ pub async fn status(State(state): State<AppState>) -> Result<axum::Json<StatusJs
                 updated_at: document.updated_at,
             })
             .collect(),
+        backups: state.backup_dir.as_deref().map(|dir| BackupsStatus {
+            last: newest_backup(dir),
+        }),
     }))
 }
 

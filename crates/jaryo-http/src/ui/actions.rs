@@ -5,9 +5,9 @@
 use super::i18n::{LANG_COOKIE, Lang};
 use super::pages::sign_in_form;
 use super::session::{Sessions, Viewer, is_https, same_origin};
-use super::{PageError, UiState, error_page, local_path};
+use super::{PageError, PageId, UiState, error_page, local_path};
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use jaryo_domain::{DocumentId, MemoId, MemoText};
@@ -197,7 +197,7 @@ pub async fn create_memo(
 pub async fn update_memo(
     State(ui): State<UiState>,
     viewer: Viewer,
-    Path(id): Path<i64>,
+    PageId(id): PageId,
     Form(form): Form<MemoForm>,
 ) -> Response {
     if let Some(refused) = csrf_refusal(&ui, &viewer, &form.csrf) {
@@ -221,7 +221,7 @@ pub async fn update_memo(
 pub async fn delete_memo(
     State(ui): State<UiState>,
     viewer: Viewer,
-    Path(id): Path<i64>,
+    PageId(id): PageId,
     Form(form): Form<CsrfForm>,
 ) -> Response {
     if let Some(refused) = csrf_refusal(&ui, &viewer, &form.csrf) {
@@ -237,7 +237,7 @@ pub async fn delete_memo(
 pub async fn promote_memo(
     State(ui): State<UiState>,
     viewer: Viewer,
-    Path(id): Path<i64>,
+    PageId(id): PageId,
     Form(form): Form<CsrfForm>,
 ) -> Response {
     if let Some(refused) = csrf_refusal(&ui, &viewer, &form.csrf) {
@@ -264,7 +264,7 @@ pub struct ReviewForm {
 pub async fn accept_draft(
     State(ui): State<UiState>,
     viewer: Viewer,
-    Path(id): Path<i64>,
+    PageId(id): PageId,
     Form(form): Form<ReviewForm>,
 ) -> Response {
     if let Some(refused) = csrf_refusal(&ui, &viewer, &form.csrf) {
@@ -298,7 +298,7 @@ pub async fn accept_draft(
 pub async fn reject_draft(
     State(ui): State<UiState>,
     viewer: Viewer,
-    Path(id): Path<i64>,
+    PageId(id): PageId,
     Form(form): Form<ReviewForm>,
 ) -> Response {
     if let Some(refused) = csrf_refusal(&ui, &viewer, &form.csrf) {
@@ -319,7 +319,7 @@ pub async fn reject_draft(
 pub async fn regenerate_draft(
     State(ui): State<UiState>,
     viewer: Viewer,
-    Path(id): Path<i64>,
+    PageId(id): PageId,
     Form(form): Form<CsrfForm>,
 ) -> Response {
     if let Some(refused) = csrf_refusal(&ui, &viewer, &form.csrf) {
@@ -335,6 +335,41 @@ pub async fn regenerate_draft(
         Ok(_) => see_other(&with_notice(
             local_path(form.next.as_deref(), &document_page),
             "regenerating",
+        )),
+        Err(error) => error_page(viewer.lang, error.into()),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RenameTagForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub to: String,
+}
+
+/// Renames a tag in every memo (see `jaryo_store::tags`), back to the tag list.
+pub async fn rename_tag(
+    State(ui): State<UiState>,
+    viewer: Viewer,
+    Form(form): Form<RenameTagForm>,
+) -> Response {
+    if let Some(refused) = csrf_refusal(&ui, &viewer, &form.csrf) {
+        return refused;
+    }
+    let t = viewer.lang.text();
+    let (Some(from), Some(to)) = (
+        jaryo_domain::parse_tag(&form.from),
+        jaryo_domain::parse_tag(&form.to),
+    ) else {
+        return error_page(viewer.lang, PageError::Invalid(t.tag_invalid.to_owned()));
+    };
+    match jaryo_store::tags::rename_tag(&*ui.app.store, &from, &to).await {
+        Ok(renamed) => see_other(&format!(
+            "/tags?done=renamed#tag-{}",
+            super::url_encode(&jaryo_store::search::tag_key(&renamed.tag))
         )),
         Err(error) => error_page(viewer.lang, error.into()),
     }

@@ -7,7 +7,8 @@
 //! Architecture invariants of this module:
 //! - Authentication is the session cookie ([`session`]), never the bearer token; the JSON API
 //!   keeps the token. Every `POST` checks the session's CSRF token (and a present `Origin`).
-//! - Every piece of Markdown is rendered through [`markdown::render`] (sanitised); every other
+//! - Every piece of Markdown is rendered through [`markdown::render`] or, for a person's own
+//!   words, [`markdown::render_original`] (raw HTML shown as text), both sanitised; every other
 //!   string is escaped by the templates. The only HTML inserted unescaped is what those two
 //!   produce, the diff ([`diff::compare`], escaped segment by segment) and search snippets
 //!   (escaped by `jaryo-text`, with `<mark>` only).
@@ -26,7 +27,7 @@ mod view;
 
 use crate::AppState;
 use axum::Router;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use i18n::Lang;
@@ -72,14 +73,22 @@ pub fn routes(app: AppState) -> Router {
             post(actions::regenerate_draft),
         )
         .route("/search", get(pages::search))
+        .route("/tags", get(pages::tags))
+        .route("/tags/rename", post(actions::rename_tag))
         .route("/status", get(pages::status))
         .route("/ui/live", get(pages::live_badges))
         .route("/assets/{file}", get(asset))
+        .route("/favicon.ico", get(favicon))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
 }
 
-async fn security_headers(mut response: Response) -> Response {
+async fn security_headers(response: Response) -> Response {
+    with_security_headers(response)
+}
+
+/// Adds the headers every UI response carries (see the module's invariants).
+pub fn with_security_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -102,6 +111,20 @@ async fn security_headers(mut response: Response) -> Response {
 
 const APP_CSS: &str = include_str!("../../assets/app.css");
 const APP_JS: &str = include_str!("../../assets/app.js");
+const FAVICON_SVG: &str = include_str!("../../assets/favicon.svg");
+
+/// The site's icon, for the browser's tab (`/favicon.ico` is where browsers look first; the
+/// pages also name `/assets/favicon.svg`).
+async fn favicon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        FAVICON_SVG,
+    )
+        .into_response()
+}
 
 /// A short content hash of the assets, so their URLs change whenever they do and browsers
 /// may cache them for good.
@@ -122,8 +145,13 @@ async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Respon
     let (body, content_type) = match file.as_str() {
         "app.css" => (APP_CSS, "text/css; charset=utf-8"),
         "app.js" => (APP_JS, "text/javascript; charset=utf-8"),
+        "favicon.svg" => (FAVICON_SVG, "image/svg+xml"),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
+    // The icon's URL carries no version, so it is cached for a day, not for good.
+    if file == "favicon.svg" {
+        return favicon().await;
+    }
     (
         [
             (header::CONTENT_TYPE, content_type),
@@ -169,6 +197,10 @@ pub enum PageError {
     SignedOut,
     Csrf,
     NotFound,
+    /// An address this site never links to (a bad id, an unknown filter): says so, and
+    /// where to go instead.
+    BadAddress,
+    MethodNotAllowed,
     Conflict(String),
     Invalid(String),
     Internal,
@@ -207,11 +239,19 @@ pub fn error_page(lang: Lang, error: PageError) -> Response {
         PageError::SignedOut => (StatusCode::UNAUTHORIZED, t.sign_in_help.to_owned()),
         PageError::Csrf => (StatusCode::FORBIDDEN, t.error_csrf.to_owned()),
         PageError::NotFound => (StatusCode::NOT_FOUND, t.error_not_found.to_owned()),
+        PageError::BadAddress => (StatusCode::BAD_REQUEST, t.error_bad_address.to_owned()),
+        PageError::MethodNotAllowed => (
+            StatusCode::METHOD_NOT_ALLOWED,
+            t.error_bad_address.to_owned(),
+        ),
         PageError::Conflict(detail) => (
             StatusCode::CONFLICT,
             format!("{} ({detail})", t.error_conflict),
         ),
-        PageError::Invalid(detail) => (StatusCode::UNPROCESSABLE_ENTITY, detail.clone()),
+        PageError::Invalid(detail) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("{} ({detail})", t.error_invalid),
+        ),
         PageError::Internal => (
             StatusCode::INTERNAL_SERVER_ERROR,
             t.error_internal.to_owned(),
@@ -225,6 +265,67 @@ pub fn error_page(lang: Lang, error: PageError) -> Response {
         signed_out: matches!(error, PageError::SignedOut),
     };
     (status, render(&page)).into_response()
+}
+
+/// Whether a request comes from a browser navigating (it asks for HTML), so an error it meets
+/// outside the UI's own routes is shown as a page rather than as the API's JSON.
+pub fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
+}
+
+/// An error page for a request outside the UI's routes (an unknown address), with the UI's
+/// security headers.
+pub fn error_page_for(headers: &HeaderMap, error: PageError) -> Response {
+    with_security_headers(error_page(Lang::of_request(headers), error))
+}
+
+/// A numeric id from the path, or a "no such page" page in the person's language (not the
+/// framework's plain-text rejection).
+#[derive(Debug, Clone, Copy)]
+pub struct PageId(pub i64);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PageId {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Response> {
+        let not_found = |parts: &axum::http::request::Parts| {
+            error_page(Lang::of_request(&parts.headers), PageError::NotFound)
+        };
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| not_found(parts))?;
+        raw.parse::<i64>().map(PageId).map_err(|_| not_found(parts))
+    }
+}
+
+/// A page's query parameters, or a "this address is not right" page in the person's language.
+#[derive(Debug, Clone)]
+pub struct PageQuery<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequestParts<S>
+    for PageQuery<T>
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Response> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(Self(value)),
+            Err(_) => Err(error_page(
+                Lang::of_request(&parts.headers),
+                PageError::BadAddress,
+            )),
+        }
+    }
 }
 
 /// Renders a template; a template error is logged and shown as a plain error.

@@ -5,17 +5,20 @@ use super::i18n::{Lang, Text};
 use super::session::{Viewer, is_https};
 use super::view::{
     Badge, Chrome, DocumentPage, DocumentRow, DocumentView, FailureView, HitView, LibraryPage,
-    MemoEditPage, MemoPage, MemoView, MemosPage, SearchPage, SignInPage, StatusPage, badge,
-    time_pair,
+    MemoEditPage, MemoPage, MemoView, MemosPage, SearchPage, SignInPage, StatusPage, TagRow,
+    TagsPage, badge, time_pair,
 };
-use super::{PageError, UiState, asset_version, error_page, local_path, render, url_encode};
+use super::{
+    PageError, PageId, PageQuery, UiState, asset_version, error_page, local_path, render,
+    url_encode,
+};
 use crate::extract::ApiQuery;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use jaryo_domain::{DocumentId, DraftState, MdDraftStatus, MemoId};
-use jaryo_store::{DocumentFilter, PageRequest};
+use jaryo_store::{DocumentFilter, MemoFilter, PageRequest};
 use serde::Deserialize;
 
 /// Items per page of the memo timeline and the library.
@@ -35,6 +38,7 @@ fn notice(t: &'static Text, uri: &Uri) -> Option<&'static str> {
         "promoted" => t.done_promoted,
         "saved" => t.done_saved,
         "deleted" => t.done_deleted,
+        "renamed" => t.done_renamed,
         _ => return None,
     })
 }
@@ -137,12 +141,15 @@ pub async fn memos(
     State(ui): State<UiState>,
     viewer: Viewer,
     uri: Uri,
-    Query(query): Query<BeforeQuery>,
+    PageQuery(query): PageQuery<BeforeQuery>,
 ) -> Response {
     let page = match ui
         .app
         .store
-        .list_memos(PageRequest::new(Some(PAGE_SIZE), query.before))
+        .list_memos(
+            &MemoFilter::default(),
+            PageRequest::new(Some(PAGE_SIZE), query.before),
+        )
         .await
     {
         Ok(page) => page,
@@ -164,7 +171,7 @@ pub async fn memo(
     State(ui): State<UiState>,
     viewer: Viewer,
     uri: Uri,
-    Path(id): Path<i64>,
+    PageId(id): PageId,
 ) -> Response {
     match ui.app.store.get_memo(MemoId(id)).await {
         Ok(memo) => render(&MemoPage {
@@ -179,7 +186,7 @@ pub async fn edit_memo(
     State(ui): State<UiState>,
     viewer: Viewer,
     uri: Uri,
-    Path(id): Path<i64>,
+    PageId(id): PageId,
 ) -> Response {
     match ui.app.store.get_memo(MemoId(id)).await {
         Ok(memo) => render(&MemoEditPage {
@@ -211,7 +218,8 @@ fn library_filter(state: &str) -> Option<DocumentFilter> {
             md_draft_status: Some(MdDraftStatus::Draft),
             ..DocumentFilter::default()
         },
-        "attention" => DocumentFilter {
+        // The API's name for it too, so an address written from the API's words works.
+        "attention" | "needs_attention" | "needs-attention" => DocumentFilter {
             needs_attention: Some(true),
             ..DocumentFilter::default()
         },
@@ -242,14 +250,11 @@ pub async fn library(
     State(ui): State<UiState>,
     viewer: Viewer,
     uri: Uri,
-    Query(query): Query<BeforeQuery>,
+    PageQuery(query): PageQuery<BeforeQuery>,
 ) -> Response {
     let current = query.state.unwrap_or_default();
     let Some(filter) = library_filter(&current) else {
-        return error_page(
-            viewer.lang,
-            PageError::Invalid(format!("state {current:?}")),
-        );
+        return error_page(viewer.lang, PageError::BadAddress);
     };
     let page = match ui
         .app
@@ -286,7 +291,7 @@ pub async fn document(
     State(ui): State<UiState>,
     viewer: Viewer,
     uri: Uri,
-    Path(id): Path<i64>,
+    PageId(id): PageId,
 ) -> Response {
     match ui.app.store.get_document(DocumentId(id)).await {
         Ok(document) => render(&DocumentPage {
@@ -321,7 +326,7 @@ pub async fn search(
     State(ui): State<UiState>,
     viewer: Viewer,
     uri: Uri,
-    Query(form): Query<SearchForm>,
+    PageQuery(form): PageQuery<SearchForm>,
 ) -> Response {
     let t = viewer.lang.text();
     let q = non_empty(&form.q).unwrap_or_default();
@@ -345,7 +350,8 @@ pub async fn search(
         error: None,
         chrome: chrome(&viewer, "search", &uri),
     };
-    if q.is_empty() {
+    // Words, or a tag alone (a tag chip's link): everything carrying it.
+    if q.is_empty() && page.tag.is_empty() {
         return render(&page);
     }
     let kind = match page.kind.as_str() {
@@ -403,6 +409,28 @@ pub async fn search(
         Err(error) => page.error = Some(error.to_string()),
     }
     render(&page)
+}
+
+/// The tags in use, most used first, each leading to everything carrying it, with a form
+/// to rename it.
+pub async fn tags(State(ui): State<UiState>, viewer: Viewer, uri: Uri) -> Response {
+    let mut tags = match ui.app.store.list_tags().await {
+        Ok(tags) => tags,
+        Err(error) => return error_page(viewer.lang, error.into()),
+    };
+    jaryo_store::tags::sort_tag_counts(&mut tags);
+    render(&TagsPage {
+        tags: tags
+            .into_iter()
+            .map(|tag| TagRow {
+                url_tag: url_encode(&tag.tag),
+                tag: tag.tag,
+                memos: tag.memos,
+                documents: tag.documents,
+            })
+            .collect(),
+        chrome: chrome(&viewer, "tags", &uri),
+    })
 }
 
 /// Model server health, the queue, the gate and recent failures; the API's status, as a page
@@ -491,6 +519,14 @@ pub async fn status(State(ui): State<UiState>, viewer: Viewer, uri: Uri) -> Resp
             })
             .collect(),
         chrome: chrome(&viewer, "status", &uri),
+        backups: status.backups.as_ref().map(|backups| {
+            backups.last.as_ref().map(|last| {
+                (
+                    time_pair(viewer.lang, last.at),
+                    format!("{:.1} MB", last.bytes as f64 / 1_000_000.0),
+                )
+            })
+        }),
     })
 }
 

@@ -94,7 +94,7 @@ impl MemoView {
         let (created_iso, created_text) = time_pair(lang, memo.created_at);
         Self {
             id: memo.id.0,
-            html: markdown::render(&memo.content),
+            html: markdown::render_original(&memo.content),
             tags: memo
                 .tags
                 .iter()
@@ -230,9 +230,11 @@ pub struct DocumentView {
     pub draft_html: Option<String>,
     pub md_content: String,
     pub compare: Option<SideBySide>,
-    /// `(kind, text)` of each fidelity finding.
-    pub findings: Vec<(String, String)>,
-    pub provenance: Vec<(&'static str, String)>,
+    /// `(kind in words, text)` of each fidelity finding.
+    pub findings: Vec<(&'static str, String)>,
+    /// `(label, value, time)`: a value that is a time has its `<time datetime>` too, so the
+    /// script shows it in the reader's zone like every other time.
+    pub provenance: Vec<(&'static str, String, Option<String>)>,
     pub memo_id: Option<i64>,
     pub history: Vec<HistoryView>,
 }
@@ -266,7 +268,7 @@ impl DocumentView {
                 let draft = draft?;
                 (draft.get(start..end) == Some(text)).then(|| Highlight {
                     range: start..end,
-                    label: kind.to_owned(),
+                    label: t.finding_label(kind).to_owned(),
                 })
             })
             .collect();
@@ -275,7 +277,7 @@ impl DocumentView {
                 .iter()
                 .filter_map(|finding| {
                     Some((
-                        finding.get("kind")?.as_str()?.to_owned(),
+                        t.finding_label(finding.get("kind")?.as_str()?),
                         finding.get("text")?.as_str()?.to_owned(),
                     ))
                 })
@@ -286,10 +288,10 @@ impl DocumentView {
         let mut provenance = Vec::new();
         if let Some(draft_meta) = document.source_metadata.get("draft") {
             if let Some(model) = draft_meta.get("model").and_then(Value::as_str) {
-                provenance.push((t.model, model.to_owned()));
+                provenance.push((t.model, model.to_owned(), None));
             }
             if let Some(prompt) = draft_meta.get("prompt_version").and_then(Value::as_str) {
-                provenance.push((t.prompt_version, prompt.to_owned()));
+                provenance.push((t.prompt_version, prompt.to_owned(), None));
             }
         }
         if let Some(at) = document
@@ -298,7 +300,8 @@ impl DocumentView {
             .and_then(Value::as_str)
             .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
         {
-            provenance.push((t.drafted_at, lang.format_time(at.with_timezone(&Utc))));
+            let (iso, text) = time_pair(lang, at.with_timezone(&Utc));
+            provenance.push((t.drafted_at, text, Some(iso)));
         }
         let history = review_history(&document.source_metadata)
             .into_iter()
@@ -347,7 +350,7 @@ impl DocumentView {
             failed: document.draft.state == DraftState::Failed,
             last_error: document.draft.last_error.clone(),
             attempts: document.draft.attempts,
-            original_html: markdown::render(original),
+            original_html: markdown::render_original(original),
             draft_html: draft.map(markdown::render),
             md_content: draft.unwrap_or("").to_owned(),
             compare: draft.map(|draft| diff::compare(original, draft, &highlights)),
@@ -397,6 +400,21 @@ pub struct SearchPage {
 }
 
 #[derive(Debug)]
+pub struct TagRow {
+    pub tag: String,
+    pub url_tag: String,
+    pub memos: u64,
+    pub documents: u64,
+}
+
+#[derive(Template)]
+#[template(path = "tags.html")]
+pub struct TagsPage {
+    pub chrome: Chrome,
+    pub tags: Vec<TagRow>,
+}
+
+#[derive(Debug)]
 pub struct FailureView {
     pub id: i64,
     pub title: String,
@@ -432,4 +450,6 @@ pub struct StatusPage {
     /// Drafts that failed and will be tried again, with the last error.
     pub retrying: Vec<FailureView>,
     pub failures: Vec<FailureView>,
+    /// Scheduled backups: `None` when off; then the newest one's time and size, if any.
+    pub backups: Option<Option<((String, String), String)>>,
 }
