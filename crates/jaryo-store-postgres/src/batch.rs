@@ -294,7 +294,8 @@ async fn insert_documents(
         rows.iter().map(|row| Json(&row.source_metadata)).collect();
     let created: Vec<Timestamp> = rows.iter().map(|row| row.created_at).collect();
     let updated: Vec<Timestamp> = rows.iter().map(|row| row.updated_at).collect();
-    let given_tags: Vec<Json<&Vec<String>>> = rows.iter().map(|row| Json(&row.given_tags)).collect();
+    let given_tags: Vec<Json<&Vec<String>>> =
+        rows.iter().map(|row| Json(&row.given_tags)).collect();
     let records = sqlx::query(concat!(
         "INSERT INTO documents (title, extracted_text, content_origin, source_metadata, \
          created_at, updated_at, given_tags) \
