@@ -105,7 +105,7 @@ pub async fn memo_edits_use_optimistic_concurrency(fx: Fixture) {
     assert_eq!(blind.tags, ["마트"]);
     assert_eq!(
         store
-            .list_memos(PageRequest::default())
+            .list_memos(&crate::MemoFilter::default(), PageRequest::default())
             .await
             .unwrap()
             .items[0]
@@ -1773,7 +1773,7 @@ pub async fn build_ranking_library(store: &Arc<dyn Store>, clock: &ManualClock) 
     for (index, id) in memos.iter().enumerate().filter(|(index, _)| index % 7 == 0) {
         let edited = format!("고친 메모 {index}: {}", sentence(6, &mut next));
         store
-            .update_memo(*id, &text(&edited))
+            .update_memo(*id, &text(&edited), None)
             .await
             .expect("memo edited");
     }

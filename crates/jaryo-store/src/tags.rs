@@ -196,7 +196,9 @@ pub async fn rename_tag<S: Store + ?Sized>(
             let text = MemoText::parse(text).map_err(|error| crate::StoreError::Invalid {
                 message: error.to_string(),
             })?;
-            store.update_memo(memo.id, &text).await?;
+            store
+                .update_memo(memo.id, &text, Some(memo.version))
+                .await?;
             renamed += 1;
         }
         match page.next_before {

@@ -41,6 +41,9 @@ fn documents(corpus: &Corpus, range: std::ops::Range<usize>) -> Vec<NewDocument>
                     .expect("corpus bodies are valid"),
                 content_origin: ContentOrigin::Import,
                 source_metadata: Default::default(),
+                created_at: None,
+                updated_at: None,
+                tags: Vec::new(),
             }
         })
         .collect()

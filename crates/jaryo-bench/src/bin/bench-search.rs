@@ -370,6 +370,9 @@ fn generate(corpus: &Corpus) -> (Vec<NewDocument>, usize) {
                 .expect("corpus bodies are valid"),
             content_origin: ContentOrigin::Import,
             source_metadata: Default::default(),
+            created_at: None,
+            updated_at: None,
+            tags: Vec::new(),
         })
         .collect();
     let text_bytes: usize = documents

@@ -48,9 +48,9 @@ pub async fn rename_tag(
     State(state): State<AppState>,
     ApiJson(input): ApiJson<TagRenameInput>,
 ) -> Result<Json<TagRenamedJson>, ApiError> {
-    let one_tag = |text: &str, field| {
+    let one_tag = |text: &str, field: &'static str| {
         jaryo_domain::parse_tag(text).ok_or(ApiError::Invalid {
-            field: Some(field),
+            field: Some(field.into()),
             message: format!(
                 "{field} must be one tag: letters, digits, _, - or / (not only digits)"
             ),
