@@ -513,7 +513,19 @@ fn edit_in_editor(id: i64, text: &str) -> anyhow::Result<String> {
                 .ok()
                 .filter(|e| !e.trim().is_empty())
         })
-        .unwrap_or_else(|| "vi".to_owned());
+        .map_or_else(
+            || {
+                // vi on a pipe or in a script would wait for keys that never come.
+                use std::io::IsTerminal;
+                anyhow::ensure!(
+                    std::io::stdin().is_terminal(),
+                    "no editor to edit the draft in: set $VISUAL or $EDITOR (standard input is \
+                     not a terminal, so vi cannot be used)"
+                );
+                Ok("vi".to_owned())
+            },
+            Ok,
+        )?;
     let file = DraftFile::create(id, text)?;
     // The editor setting may carry arguments (`code --wait`); a shell splits it as people
     // expect, with the file as its last argument.

@@ -98,6 +98,9 @@ async fn the_readme_tour_runs_as_written_against_a_real_server() {
         .arg(&script)
         .current_dir(root.path())
         .env("JARYO_BIN", BIN)
+        // `jaryo doc edit` opens the editor: here one that adds a line and saves.
+        .env("VISUAL", "printf '%s\\n' '편집한 줄' >>")
+        .env_remove("EDITOR")
         .env_remove("JARYO_API_TOKEN")
         .env_remove("JARYO_SERVER")
         .env_remove("JARYO_DATA_DIR")
