@@ -44,10 +44,13 @@ pub async fn create_memo(
 
 /// Filters of `GET /memos`.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct MemoQuery {
     /// Only memos carrying this `#tag` (with or without the `#`).
     pub tag: Option<String>,
     /// Items per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
