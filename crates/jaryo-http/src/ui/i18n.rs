@@ -219,6 +219,10 @@ pub struct Text {
     pub finding_term: &'static str,
     pub finding_language_drift: &'static str,
     pub finding_length_ratio: &'static str,
+    pub finding_dropped: &'static str,
+    pub finding_coverage: &'static str,
+    pub finding_echo: &'static str,
+    pub finding_commentary: &'static str,
     pub finding_other: &'static str,
 }
 
@@ -234,6 +238,10 @@ impl Text {
             "term" => self.finding_term,
             "language_drift" => self.finding_language_drift,
             "length_ratio" => self.finding_length_ratio,
+            "dropped" => self.finding_dropped,
+            "coverage" => self.finding_coverage,
+            "echo" => self.finding_echo,
+            "commentary" => self.finding_commentary,
             _ => self.finding_other,
         }
     }
@@ -372,6 +380,10 @@ pub static KO: Text = Text {
     finding_term: "원문에 없는 이름·용어",
     finding_language_drift: "원문과 다른 언어",
     finding_length_ratio: "원문보다 훨씬 긴 글",
+    finding_dropped: "초안에서 빠진 원문 내용",
+    finding_coverage: "원문 내용 대부분이 빠짐",
+    finding_echo: "지시문이나 구분 표시가 섞임",
+    finding_commentary: "메모가 아닌 설명 문장",
     finding_other: "확인할 곳",
 };
 
@@ -508,6 +520,10 @@ pub static EN: Text = Text {
     finding_term: "Name or term not in the original",
     finding_language_drift: "Another language than the original",
     finding_length_ratio: "Much longer than the original",
+    finding_dropped: "In the original, missing from the draft",
+    finding_coverage: "Most of the original is missing",
+    finding_echo: "Echoed instructions or markers",
+    finding_commentary: "Commentary, not the note",
     finding_other: "Worth a look",
 };
 
@@ -528,5 +544,33 @@ mod tests {
         );
         assert_eq!(Lang::from_accept_language("fr, de"), None);
         assert_eq!(Lang::from_accept_language("ko;q=0"), None);
+    }
+}
+
+#[cfg(test)]
+mod finding_label_tests {
+    use super::*;
+
+    #[test]
+    fn every_finding_kind_has_words_of_its_own_in_both_languages() {
+        let kinds = [
+            "number",
+            "date_time",
+            "url",
+            "email",
+            "phone",
+            "term",
+            "language_drift",
+            "length_ratio",
+            "dropped",
+            "coverage",
+            "echo",
+            "commentary",
+        ];
+        for text in [&KO, &EN] {
+            for kind in kinds {
+                assert_ne!(text.finding_label(kind), text.finding_other, "{kind}");
+            }
+        }
     }
 }
