@@ -222,8 +222,8 @@ async fn backup(config: &Config, file: &std::path::Path, force: bool) -> anyhow:
     let report = report?;
     println!(
         "backed up {} and {} to {} ({}, checked) in {:.1} s",
-        plural(report.counts.memos, "memo"),
-        plural(report.counts.documents, "document"),
+        display::count(report.counts.memos, "memo", "memos"),
+        display::count(report.counts.documents, "document", "documents"),
         report.path.display(),
         indicatif::HumanBytes(report.bytes),
         report.took.as_secs_f64()
@@ -252,20 +252,12 @@ async fn restore(config: &Config, file: &std::path::Path, force: bool) -> anyhow
     app::open_store(config).await?;
     println!(
         "restored {} and {} into {}; start it with: jaryo serve --data-dir {}",
-        plural(counts.memos, "memo"),
-        plural(counts.documents, "document"),
+        display::count(counts.memos, "memo", "memos"),
+        display::count(counts.documents, "document", "documents"),
         config.data_dir.display(),
         config.data_dir.display()
     );
     Ok(())
-}
-
-fn plural(count: u64, noun: &str) -> String {
-    if count == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{count} {noun}s")
-    }
 }
 
 async fn reindex(config: &Config) -> anyhow::Result<()> {
