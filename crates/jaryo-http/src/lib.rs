@@ -66,6 +66,7 @@ pub fn router(state: AppState, config: &HttpConfig) -> Router {
         .merge(api::status::routes())
         .merge(api::search::routes())
         .merge(api::tags::routes())
+        .merge(api::exchange::routes())
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(axum::middleware::from_fn_with_state(
             state.token.clone(),

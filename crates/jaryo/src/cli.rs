@@ -85,6 +85,28 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Bring notes in: a folder of Markdown and text files or an Obsidian vault becomes
+    /// documents (front matter kept as properties, its tags and dates applied). Importing the
+    /// same folder again adds nothing and updates what changed, so an import cut short is
+    /// finished by running it again. Works on the configured library directly; safe while
+    /// `jaryo serve` runs.
+    Import {
+        /// The folder to import.
+        path: std::path::PathBuf,
+        /// Read and check everything; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write every memo and document to DIR as Markdown with YAML front matter: a folder
+    /// that opens as an Obsidian vault, with each accepted draft's original kept beside it.
+    /// DIR must be new or empty.
+    Export {
+        /// Where the export goes.
+        dir: std::path::PathBuf,
+    },
     /// Re-run drafts selectively: flagged, failed, from an older prompt or a model, by time.
     Redraft(crate::redraft::RedraftArgs),
     /// Ask a question; the answer comes from your notes, with the sources it cites.

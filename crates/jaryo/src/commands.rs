@@ -53,6 +53,12 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Reindex => reindex(&config).await,
         Command::Backup { file, force } => backup(&config, &file, force).await,
         Command::Restore { file, force } => restore(&config, &file, force).await,
+        Command::Import {
+            path,
+            dry_run,
+            json,
+        } => crate::exchange::import(&config, &path, dry_run, json).await,
+        Command::Export { dir } => crate::exchange::export(&config, &dir).await,
         Command::Ask(args) => {
             let api = connect(&config, &args.client)?;
             crate::ask::run(&api, args).await

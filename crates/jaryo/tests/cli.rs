@@ -665,3 +665,51 @@ fn the_whole_review_from_the_command_line() {
     assert!(stderr(&refused).contains("not found"));
     drop(llm);
 }
+
+#[test]
+fn import_and_export_from_the_command_line_beside_the_server() {
+    let server = Server::start();
+    let vault = tempfile::tempdir().unwrap();
+    let notes = vault.path().join("노트");
+    std::fs::create_dir_all(notes.join("회의")).unwrap();
+    std::fs::write(
+        notes.join("회의/예산.md"),
+        "---\ntags: [예산]\ncreated: 2026-01-05\n---\n예산 3억 원 확정",
+    )
+    .unwrap();
+    std::fs::write(notes.join("empty.md"), "").unwrap();
+
+    // A dry run says what would happen and writes nothing.
+    let dry = server.jaryo(&["import", notes.to_str().unwrap(), "--dry-run", "--json"]);
+    assert!(!dry.status.success(), "the empty note fails the run");
+    let summary: serde_json::Value = serde_json::from_slice(&dry.stdout).unwrap();
+    assert_eq!(summary["imported"], 1);
+    assert_eq!(summary["failed"][0]["path"], "empty.md");
+    assert!(String::from_utf8_lossy(&dry.stderr).contains("1 note could not be imported"));
+    let listed = json(&server.jaryo(&["doc", "list", "--json"]));
+    assert_eq!(listed["items"].as_array().unwrap().len(), 0, "{listed}");
+
+    std::fs::remove_file(notes.join("empty.md")).unwrap();
+    let said = stdout(&server.jaryo(&["import", notes.to_str().unwrap()]));
+    assert!(
+        said.contains("1 note imported, 0 updated, 0 already there"),
+        "{said}"
+    );
+    let said = stdout(&server.jaryo(&["import", notes.to_str().unwrap()]));
+    assert!(
+        said.contains("0 notes imported, 0 updated, 1 already there"),
+        "{said}"
+    );
+    // The server sees what the import wrote.
+    let found = json(&server.jaryo(&["search", "예산", "--json"]));
+    assert_eq!(found["hits"][0]["title"], "예산");
+
+    let out = tempfile::tempdir().unwrap();
+    let target = out.path().join("export");
+    let said = stdout(&server.jaryo(&["export", target.to_str().unwrap()]));
+    assert!(said.contains("exported 0 memos and 1 document"), "{said}");
+    let exported = std::fs::read_to_string(target.join("documents/예산.md")).unwrap();
+    assert!(exported.ends_with("---\n예산 3억 원 확정"), "{exported}");
+    let refused = stderr(&server.jaryo(&["export", target.to_str().unwrap()]));
+    assert!(refused.contains("not empty"), "{refused}");
+}

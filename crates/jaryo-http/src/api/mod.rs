@@ -3,6 +3,7 @@
 pub mod ask;
 pub mod documents;
 pub mod drafts;
+pub mod exchange;
 pub mod memos;
 pub mod openapi;
 pub mod review;

@@ -45,6 +45,8 @@ use utoipa::{Modify, OpenApi};
         super::search::search,
         super::tags::list_tags,
         super::tags::rename_tag,
+        super::exchange::export,
+        super::exchange::import,
         openapi_json,
         crate::healthz,
     ),
@@ -59,6 +61,7 @@ use utoipa::{Modify, OpenApi};
         (name = "ask", description = "Questions answered from your notes"),
         (name = "search", description = "Ranked full-text search, Korean first-class"),
         (name = "tags", description = "The #tags in use; renaming one"),
+        (name = "exchange", description = "The library in and out: export, import"),
     )
 )]
 pub struct ApiDoc;
