@@ -9,6 +9,7 @@
 //! it is idempotent. Times come from the note (front matter, else the file), never "now".
 
 use crate::vault::{self, Note};
+use futures::StreamExt;
 use jaryo_domain::{ContentOrigin, Document, DocumentId};
 use jaryo_store::{
     DocumentFilter, DocumentPatch, NewDocument, PAGE_LIMIT_MAX, PageRequest, Store, StoreError,
@@ -98,24 +99,41 @@ pub async fn import_folder(
     };
     let total = listing.notes.len() as u64;
     progress(ImportProgress { done: 0, total });
-    for (done, relative) in listing.notes.into_iter().enumerate() {
-        let note = {
-            let (root, relative) = (root.clone(), relative.clone());
-            tokio::task::spawn_blocking(move || vault::read_note(&root, &relative))
-                .await
-                .unwrap_or_else(|e| Err(format!("reading it failed: {e}")))
-        };
-        let path = vault::portable_path(&relative);
-        match note {
-            Ok(note) => {
-                if let Some(reason) = &note.warning {
+    let (root, vault_name, ledger) = (&root, vault_name.as_str(), &ledger);
+    // A few notes in flight at once: reading one overlaps writing another, and the stores
+    // commit concurrent writes together.
+    let mut results = futures::stream::iter(listing.notes)
+        .map(|relative| async move {
+            let path = vault::portable_path(&relative);
+            let note = {
+                let root = root.clone();
+                tokio::task::spawn_blocking(move || vault::read_note(&root, &relative))
+                    .await
+                    .unwrap_or_else(|e| Err(format!("reading it failed: {e}")))
+            };
+            let outcome = match note {
+                Ok(note) => {
+                    let warning = note.warning.clone();
+                    let key = format!("vault:{vault_name}/{}", note.path);
+                    let written = write_note(store, ledger, vault_name, &key, note, options).await;
+                    Ok((written, warning))
+                }
+                Err(reason) => Err(reason),
+            };
+            (path, outcome)
+        })
+        .buffer_unordered(IN_FLIGHT);
+    let mut done = 0;
+    while let Some((path, outcome)) = results.next().await {
+        match outcome {
+            Ok((written, warning)) => {
+                if let Some(reason) = warning {
                     summary.warnings.push(ItemProblem {
                         path: path.clone(),
-                        reason: reason.clone(),
+                        reason,
                     });
                 }
-                let key = format!("vault:{vault_name}/{}", note.path);
-                match write_note(store, &ledger, &vault_name, &key, note, options).await {
+                match written {
                     Ok(Written::Created) => summary.imported += 1,
                     Ok(Written::Updated) => summary.updated += 1,
                     Ok(Written::Unchanged) => summary.unchanged += 1,
@@ -131,13 +149,16 @@ pub async fn import_folder(
             }
             Err(reason) => summary.failed.push(ItemProblem { path, reason }),
         }
-        progress(ImportProgress {
-            done: done as u64 + 1,
-            total,
-        });
+        done += 1;
+        progress(ImportProgress { done, total });
     }
+    summary.failed.sort_by(|a, b| a.path.cmp(&b.path));
+    summary.warnings.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(summary)
 }
+
+/// Notes read and written at once.
+const IN_FLIGHT: usize = 8;
 
 enum Written {
     Created,
