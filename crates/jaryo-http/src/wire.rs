@@ -319,8 +319,7 @@ pub struct SnippetJson {
     pub text: String,
     /// The matches, as byte ranges of `text`, sorted and disjoint.
     pub marks: Vec<ByteRangeJson>,
-    /// Where `text` lies in the item's original text (a memo's `content`, a document's
-    /// `extracted_text`), in bytes.
+    /// Where `text` lies in the text it was cut from (see `snippet_source`), in bytes.
     pub range: ByteRangeJson,
 }
 
@@ -348,8 +347,26 @@ pub struct SearchHitJson {
     pub snippet: SnippetJson,
     /// Documents: the best-matching chunk of `extracted_text`.
     pub chunk: Option<ChunkJson>,
+    /// The text the snippet is cut from: the original (a memo's `content`, a document's
+    /// `extracted_text`), or the document's accepted Markdown (`md_content`) when only it
+    /// matched.
+    #[serde(default)]
+    pub snippet_source: SnippetSourceJson,
+    /// Documents: the memo this document was promoted from. That memo is not a hit of its own
+    /// while its text is the document's original.
+    #[serde(default)]
+    pub from_memo: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// Which text a hit's snippet is cut from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SnippetSourceJson {
+    #[default]
+    Original,
+    AcceptedMarkdown,
 }
 
 /// A page of search hits, best first.
