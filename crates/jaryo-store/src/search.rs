@@ -374,9 +374,8 @@ pub fn searchable_markdown(
     if status == Some(MdDraftStatus::Accepted) {
         return md_content.map(str::to_owned);
     }
-    if status.is_none() {
-        return None;
-    }
+    // A document without a draft has nothing accepted.
+    status?;
     for entry in review_history(metadata).into_iter().rev() {
         match entry.action {
             ReviewAction::Regenerate if entry.replaced_text.is_some() => {

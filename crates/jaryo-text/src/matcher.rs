@@ -431,13 +431,19 @@ mod tests {
         // The whole word is marked, on the plain path and on the general one.
         let plain = find_matches(&q("back*"), "a backup.");
         assert_eq!(
-            plain.iter().map(|s| s.range.clone()).collect::<Vec<_>>(),
-            [2..8]
+            plain
+                .iter()
+                .map(|s| (s.range.start, s.range.end))
+                .collect::<Vec<_>>(),
+            [(2, 8)]
         );
         let general = find_matches(&q("caf*"), "un café.");
         assert_eq!(
-            general.iter().map(|s| s.range.clone()).collect::<Vec<_>>(),
-            [3..8]
+            general
+                .iter()
+                .map(|s| (s.range.start, s.range.end))
+                .collect::<Vec<_>>(),
+            [(3, 8)]
         );
     }
 
@@ -449,8 +455,11 @@ mod tests {
         assert!(q("카페 café").matches("카페에서 cafe 라테"));
         let spans = find_matches(&q("cafe"), "Cafe\u{301}!");
         assert_eq!(
-            spans.iter().map(|s| s.range.clone()).collect::<Vec<_>>(),
-            [0..6]
+            spans
+                .iter()
+                .map(|s| (s.range.start, s.range.end))
+                .collect::<Vec<_>>(),
+            [(0, 6)]
         );
     }
 

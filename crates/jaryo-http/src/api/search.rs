@@ -52,6 +52,7 @@ pub struct SearchQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = "^([0-9a-fA-F]{16}\\.[dm][+-]?[0-9]+)?$")]
     pub cursor: Option<String>,
 }
 
