@@ -1,6 +1,6 @@
 //! Finding what to answer from.
 
-use jaryo_store::{SearchFilter, SearchKind, SearchRequest, Store, StoreResult};
+use jaryo_store::{SearchFilter, SearchKind, SearchRequest, SnippetSource, Store, StoreResult};
 use jaryo_text::Query;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -22,8 +22,13 @@ pub struct Source {
     pub kind: String,
     pub id: i64,
     pub title: String,
-    /// The text given to the model: a document's best chunk of its original text, or a memo.
+    /// The text given to the model: a document's best chunk of its original text (its
+    /// accepted Markdown when only that held the words), or a memo.
     pub excerpt: String,
+    /// A document's: the memo it was promoted from. Such a memo is not a source of its own
+    /// while its text is the document's (search finds it as the document).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_memo: Option<i64>,
 }
 
 /// Endings that follow a Korean noun in a question (particles, copulas, question endings),
@@ -227,13 +232,17 @@ pub async fn retrieve(store: &dyn Store, question: &str, limit: usize) -> StoreR
         let text = match hit.kind {
             SearchKind::Document => {
                 let document = store.get_document(jaryo_domain::DocumentId(hit.id)).await?;
+                let markdown = (hit.snippet_source == SnippetSource::AcceptedMarkdown)
+                    .then(|| jaryo_store::search::searchable_markdown_of(&document))
+                    .flatten();
                 let original = document.extracted_text.unwrap_or_default();
-                match &hit.chunk {
-                    Some(chunk) => original
+                match (&hit.chunk, markdown) {
+                    (_, Some(markdown)) => markdown,
+                    (Some(chunk), None) => original
                         .get(chunk.range.clone())
                         .map(str::to_owned)
                         .unwrap_or(original),
-                    None => original,
+                    (None, None) => original,
                 }
             }
             SearchKind::Memo => store.get_memo(jaryo_domain::MemoId(hit.id)).await?.content,
@@ -244,6 +253,7 @@ pub async fn retrieve(store: &dyn Store, question: &str, limit: usize) -> StoreR
             id: hit.id,
             title: hit.title,
             excerpt: excerpt(&text),
+            from_memo: hit.from_memo,
         });
     }
     Ok(sources)

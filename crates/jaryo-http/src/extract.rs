@@ -34,10 +34,11 @@ where
 
 /// Reads a JSON body into `T`, refusing anything but an object: serde reads a struct from
 /// an array too, and `[]` would then be a body with every field left out.
-pub fn parse_body<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+pub fn parse_body<T: DeserializeOwned>(mut value: Value) -> Result<T, ApiError> {
     if !value.is_object() {
         return Err(ApiError::invalid("the body must be a JSON object"));
     }
+    whole_numbers_as_integers(&mut value);
     serde_path_to_error::deserialize(value).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner().to_string();
@@ -57,6 +58,25 @@ pub fn parse_body<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
             field: Some(field.into()),
         }
     })
+}
+
+/// JSON has one kind of number: `6.0` is the integer 6 to JSON Schema and to a client that
+/// sends it, while serde refuses it for an integer field. Whole numbers written with a
+/// fraction are read as the integers they are (a real fraction is still refused).
+fn whole_numbers_as_integers(value: &mut Value) {
+    match value {
+        Value::Number(number) if number.is_f64() => {
+            if let Some(whole) = number.as_f64().filter(|f| f.fract() == 0.0)
+                && whole > i64::MIN as f64
+                && whole < i64::MAX as f64
+            {
+                *value = Value::from(whole as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(whole_numbers_as_integers),
+        _ => {}
+    }
 }
 
 fn json_rejection(rejection: JsonRejection) -> ApiError {
@@ -137,7 +157,8 @@ where
                     StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
                     _ => ApiError::bad_request("bad_request", rejection.body_text()),
                 })?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        // No body, or `null`: the same as sending nothing.
+        if bytes.iter().all(u8::is_ascii_whitespace) || bytes.trim_ascii() == b"null" {
             return Ok(Self(None));
         }
         let request = Request::from_parts(parts, axum::body::Body::from(bytes));

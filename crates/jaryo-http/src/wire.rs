@@ -44,7 +44,10 @@ impl From<Memo> for MemoJson {
 #[serde(deny_unknown_fields)]
 pub struct MemoInput {
     /// Markdown text; not empty or whitespace-only, no NUL character, at most 1 MiB.
-    #[schema(min_length = 1, pattern = "\\S")]
+    #[schema(
+        min_length = 1,
+        pattern = "^[^\\u0000]*[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\u0000][^\\u0000]*$"
+    )]
     pub content: String,
 }
 
@@ -53,7 +56,10 @@ pub struct MemoInput {
 #[serde(deny_unknown_fields)]
 pub struct MemoPatchInput {
     /// The new text; not empty or whitespace-only, no NUL character, at most 1 MiB.
-    #[schema(min_length = 1, pattern = "\\S")]
+    #[schema(
+        min_length = 1,
+        pattern = "^[^\\u0000]*[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\u0000][^\\u0000]*$"
+    )]
     pub content: String,
     /// The version you read; a stale one is refused with 409 `version_conflict`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -242,10 +248,20 @@ impl From<Document> for DocumentJson {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDocumentInput {
-    /// Derived from the text when absent.
+    /// Derived from the text when absent; one line, not blank, at most 300 characters.
+    #[schema(
+        max_length = 300,
+        pattern = "^[^\\u0000\\r\\n]*[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\u0000][^\\u0000\\r\\n]*$"
+    )]
     pub title: Option<String>,
+    /// Not empty or whitespace-only, no NUL character, at most 16 MiB.
+    #[schema(
+        min_length = 1,
+        pattern = "^[^\\u0000]*[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\u0000][^\\u0000]*$"
+    )]
     pub extracted_text: String,
     /// `user` (default) or `import`.
+    #[schema(value_type = Option<String>, pattern = "^(user|import)$")]
     pub content_origin: Option<ContentOrigin>,
     /// An import's own date: when the note was written where it came from (an RFC 3339 time,
     /// or a date for its midnight UTC). Only with `content_origin: import`; default now.
@@ -273,7 +289,17 @@ pub struct NewDocumentInput {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DocumentPatchInput {
+    /// One line, not blank, at most 300 characters.
+    #[schema(
+        max_length = 300,
+        pattern = "^[^\\u0000\\r\\n]*[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\u0000][^\\u0000\\r\\n]*$"
+    )]
     pub title: Option<String>,
+    /// Not empty or whitespace-only, no NUL character, at most 16 MiB.
+    #[schema(
+        min_length = 1,
+        pattern = "^[^\\u0000]*[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\u0000][^\\u0000]*$"
+    )]
     pub extracted_text: Option<String>,
     /// The version you read; a stale one is refused with 409.
     pub version: Option<i64>,
@@ -319,8 +345,7 @@ pub struct SnippetJson {
     pub text: String,
     /// The matches, as byte ranges of `text`, sorted and disjoint.
     pub marks: Vec<ByteRangeJson>,
-    /// Where `text` lies in the item's original text (a memo's `content`, a document's
-    /// `extracted_text`), in bytes.
+    /// Where `text` lies in the text it was cut from (see `snippet_source`), in bytes.
     pub range: ByteRangeJson,
 }
 
@@ -348,8 +373,26 @@ pub struct SearchHitJson {
     pub snippet: SnippetJson,
     /// Documents: the best-matching chunk of `extracted_text`.
     pub chunk: Option<ChunkJson>,
+    /// The text the snippet is cut from: the original (a memo's `content`, a document's
+    /// `extracted_text`), or the document's accepted Markdown (`md_content`) when only it
+    /// matched.
+    #[serde(default)]
+    pub snippet_source: SnippetSourceJson,
+    /// Documents: the memo this document was promoted from. That memo is not a hit of its own
+    /// while its text is the document's original.
+    #[serde(default)]
+    pub from_memo: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// Which text a hit's snippet is cut from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SnippetSourceJson {
+    #[default]
+    Original,
+    AcceptedMarkdown,
 }
 
 /// A page of search hits, best first.
@@ -435,6 +478,9 @@ pub struct RedraftSummary {
 pub struct AcceptDraftInput {
     /// The person's edited text, which becomes the accepted `md_content`. Absent: the draft
     /// as it is.
+    #[schema(
+        pattern = "^[^\\u0000]*[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\u0000][^\\u0000]*$"
+    )]
     pub md_content: Option<String>,
     /// The version you read; a stale one is refused with 409 `version_conflict`.
     pub version: Option<i64>,
@@ -470,7 +516,7 @@ pub struct TagListJson {
 pub struct TagRenameInput {
     /// The tag to rename, with or without its `#`.
     pub from: String,
-    /// Its new name: one tag (letters, digits, `_`, `-`, `/`).
+    /// Its new name: one tag (letters, digits, `_`, `-`, `/`; not only digits).
     pub to: String,
 }
 

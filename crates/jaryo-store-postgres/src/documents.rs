@@ -6,7 +6,9 @@
 
 use crate::batch::NewDocumentRow;
 use crate::codec::{map_error, parse_enum, to_u32};
-use crate::search::{DocumentEntry, index_document, unindex_document};
+use crate::search::{
+    DocumentEntry, index_document, index_memos_promoted_to, unindex_document, unindex_memo,
+};
 use crate::{PostgresStore, notify_draft_work};
 use jaryo_domain::{
     ContentOrigin, Document, DocumentId, DraftState, DraftWork, MemoId, Timestamp, derive_title,
@@ -143,6 +145,8 @@ pub async fn promote(store: &PostgresStore, memo_id: MemoId) -> StoreResult<Docu
         .execute(&mut *tx)
         .await
         .map_err(map_error)?;
+    // The memo's text is the document's now: it is found as the document.
+    unindex_memo(&mut tx, memo_id).await?;
     notify_draft_work(&mut tx, document.id).await?;
     tx.commit().await.map_err(map_error)?;
     store.signal.notify();
@@ -291,8 +295,12 @@ pub async fn update(
         document.extracted_text.as_deref(),
         &store.chunk_config,
     )
-    .with_given_tags(&document.given_tags);
+    .with_given_tags(&document.given_tags)
+    .with_accepted_markdown(jaryo_store::search::searchable_markdown_of(&document).as_deref());
     index_document(&mut tx, document.id, &entry).await?;
+    if patch.extracted_text.is_some() {
+        index_memos_promoted_to(&mut tx, document.id).await?;
+    }
     let wake = document.draft.state == DraftState::Pending;
     if wake {
         notify_draft_work(&mut tx, id).await?;
@@ -319,6 +327,8 @@ pub async fn delete(store: &PostgresStore, id: DocumentId) -> StoreResult<()> {
     if deleted == 0 {
         return Err(not_found(id));
     }
+    // Its memo is searched on its own again.
+    index_memos_promoted_to(&mut tx, id).await?;
     sqlx::query("UPDATE memos SET document_id = NULL WHERE document_id = $1")
         .bind(id.0)
         .execute(&mut *tx)

@@ -6,7 +6,9 @@
 //!   the memo and document writes call [`index_memo`], [`index_document`] and the `unindex_*`
 //!   functions inside their own transaction (new items: [`write_rows`] from the batch).
 //! - A row holds the term streams `jaryo_text::index_terms` makes of a document's title ('' for
-//!   a memo) and of its body — what SQLite's FTS5 table is fed — under SQLite's row id
+//!   a memo) and of its body (a document's with its accepted Markdown's after a separator
+//!   term, `jaryo_store::search::document_body_terms`; a memo searched as the document it was
+//!   promoted to has no row) — what SQLite's FTS5 table is fed — under SQLite's row id
 //!   (`jaryo_store::ranking`): ascending row ids are newest first, documents before memos.
 //!   Its GIN index holds the row's distinct terms and its window lexemes (migration 0005), so
 //!   a query finds the rows holding all its terms among a block of the newest rows without
@@ -66,14 +68,27 @@ impl MemoEntry {
     }
 }
 
-/// Everything a document adds to the index, computed from its title and original text.
+/// Everything a document adds to the index, computed from its title, original text and
+/// accepted Markdown.
 pub(crate) struct DocumentEntry {
     title_terms: String,
     pub(crate) body: Option<BodyEntry>,
+    /// The body's terms followed by the accepted Markdown's
+    /// (`jaryo_store::search::document_body_terms`), when the document has some.
+    body_with_markdown: Option<String>,
 }
 
-/// A document as a reindex reads it: id, title, original text, given tags.
-type ReindexedDocument = (i64, String, Option<String>, Json<Vec<String>>);
+/// A document as a reindex reads it: id, title, original text, given tags, Markdown, its
+/// review status and the source metadata holding its review history.
+type ReindexedDocument = (
+    i64,
+    String,
+    Option<String>,
+    Json<Vec<String>>,
+    Option<String>,
+    Option<String>,
+    Json<serde_json::Map<String, serde_json::Value>>,
+);
 
 /// The derived data of a document's `extracted_text`.
 pub(crate) struct BodyEntry {
@@ -94,7 +109,18 @@ impl DocumentEntry {
                     .map(|tag| jaryo_store::search::tag_key(tag))
                     .collect(),
             }),
+            body_with_markdown: None,
         }
+    }
+
+    /// Adds the document's accepted Markdown (`jaryo_store::search::searchable_markdown`)
+    /// to what its row indexes.
+    pub(crate) fn with_accepted_markdown(mut self, markdown: Option<&str>) -> Self {
+        self.body_with_markdown = markdown.map(|markdown| {
+            let original = self.body.as_ref().map_or("", |body| body.terms.as_str());
+            jaryo_store::search::document_body_terms(original, Some(markdown))
+        });
+        self
     }
 
     /// Adds the document's given tags (an import's own) to the ones of its text.
@@ -109,7 +135,10 @@ impl DocumentEntry {
         IndexRow {
             rowid: document_rowid(id.0),
             title_terms: &self.title_terms,
-            body_terms: self.body.as_ref().map_or("", |body| body.terms.as_str()),
+            body_terms: match &self.body_with_markdown {
+                Some(terms) => terms,
+                None => self.body.as_ref().map_or("", |body| body.terms.as_str()),
+            },
         }
     }
 }
@@ -196,6 +225,84 @@ pub(crate) async fn index_memo(
     entry: &MemoEntry,
 ) -> StoreResult<()> {
     write_rows(conn, &[entry.index_row(id)], false).await
+}
+
+/// Indexes an edited memo, or leaves it out while it is searched as the document it was
+/// promoted to (`jaryo_store::search::memo_is_searched_as_its_document`).
+pub(crate) async fn index_edited_memo(
+    conn: &mut PgConnection,
+    id: MemoId,
+    content: &str,
+    entry: &MemoEntry,
+) -> StoreResult<()> {
+    let document_text: Option<Option<String>> = sqlx::query_scalar(
+        "SELECT d.extracted_text FROM memos m \
+         JOIN documents d ON d.id = m.document_id AND d.deleted_at IS NULL WHERE m.id = $1",
+    )
+    .bind(id.0)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(map_error)?;
+    if jaryo_store::search::memo_is_searched_as_its_document(
+        content,
+        document_text.flatten().as_deref(),
+    ) {
+        unindex_memo(conn, id).await
+    } else {
+        index_memo(conn, id, entry).await
+    }
+}
+
+/// Re-decides, for the live memos linked to a document, whether each is indexed on its own or
+/// searched as the document (after the document's original text changed or it was deleted;
+/// call it before unlinking them). Rare writes: the memos' terms are computed under the lock.
+pub(crate) async fn index_memos_promoted_to(
+    conn: &mut PgConnection,
+    document: DocumentId,
+) -> StoreResult<()> {
+    let memos: Vec<(i64, String, Option<String>)> = sqlx::query_as(
+        "SELECT m.id, m.content, d.extracted_text FROM memos m \
+         LEFT JOIN documents d ON d.id = m.document_id AND d.deleted_at IS NULL \
+         WHERE m.document_id = $1 AND m.deleted_at IS NULL",
+    )
+    .bind(document.0)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(map_error)?;
+    for (id, content, document_text) in memos {
+        if jaryo_store::search::memo_is_searched_as_its_document(&content, document_text.as_deref())
+        {
+            unindex_memo(conn, MemoId(id)).await?;
+        } else {
+            index_memo(conn, MemoId(id), &MemoEntry::new(&content)).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Re-indexes a document's row after a review, if the review changed its accepted Markdown
+/// (`before` and `after`: the document around the review). Chunks and tags, which come from
+/// the original, stay. The texts are only known under the lock; reviews are rare.
+pub(crate) async fn index_reviewed_document(
+    conn: &mut PgConnection,
+    before: &jaryo_domain::Document,
+    after: &jaryo_domain::Document,
+) -> StoreResult<()> {
+    let markdown = jaryo_store::search::searchable_markdown_of(after);
+    if markdown == jaryo_store::search::searchable_markdown_of(before) {
+        return Ok(());
+    }
+    let title_terms = index_terms(&after.title);
+    let body_terms = jaryo_store::search::document_body_terms(
+        &index_terms(after.extracted_text.as_deref().unwrap_or("")),
+        markdown.as_deref(),
+    );
+    let row = IndexRow {
+        rowid: document_rowid(after.id.0),
+        title_terms: &title_terms,
+        body_terms: &body_terms,
+    };
+    write_rows(conn, &[row], false).await
 }
 
 /// Removes a memo from the index.
@@ -694,6 +801,20 @@ async fn rank_unfiltered(
 
 /// Reads the ranked rows' items (three queries for the whole page) and builds their hits in
 /// rank order; an item gone meanwhile is left out.
+/// A document of a hit: id, title, original text, created and updated, Markdown, review
+/// status, source metadata (only with a status), the memo it was promoted from.
+type DocumentOfHit = (
+    i64,
+    String,
+    Option<String>,
+    Timestamp,
+    Timestamp,
+    Option<String>,
+    Option<String>,
+    Option<Json<serde_json::Map<String, serde_json::Value>>>,
+    Option<i64>,
+);
+
 async fn hydrate(
     conn: &mut PgConnection,
     request: &SearchRequest,
@@ -724,20 +845,24 @@ async fn hydrate(
         }
     }
 
-    type DocumentRow = (String, Option<String>, Timestamp, Timestamp);
-    let mut documents: HashMap<i64, DocumentRow> = HashMap::new();
+    let mut documents: HashMap<i64, DocumentOfHit> = HashMap::new();
     let mut chunks: HashMap<i64, Vec<ChunkLocation>> = HashMap::new();
     if !document_ids.is_empty() {
-        let rows: Vec<(i64, String, Option<String>, Timestamp, Timestamp)> = sqlx::query_as(
-            "SELECT id, title, extracted_text, created_at, updated_at FROM documents \
-             WHERE id = ANY($1) AND deleted_at IS NULL",
+        // What the hit shows, what its accepted Markdown is decided from (the review history
+        // only for a reviewed draft), and the live memo it was promoted from.
+        let rows: Vec<DocumentOfHit> = sqlx::query_as(
+            "SELECT d.id, d.title, d.extracted_text, d.created_at, d.updated_at, d.md_content, \
+             d.md_draft_status, \
+             CASE WHEN d.md_draft_status IS NULL THEN NULL ELSE d.source_metadata END, \
+             (SELECT max(m.id) FROM memos m WHERE m.document_id = d.id AND m.deleted_at IS NULL) \
+             FROM documents d WHERE d.id = ANY($1) AND d.deleted_at IS NULL",
         )
         .bind(&document_ids)
         .fetch_all(&mut *conn)
         .await
         .map_err(map_error)?;
-        for (id, title, text, created_at, updated_at) in rows {
-            documents.insert(id, (title, text, created_at, updated_at));
+        for row in rows {
+            documents.insert(row.0, row);
         }
         let rows = sqlx::query(
             "SELECT document_id, chunk_index, byte_start, byte_end, heading_path \
@@ -778,19 +903,33 @@ async fn hydrate(
                 (created_at, updated_at),
             ));
         } else {
-            let Some((title, text, created_at, updated_at)) = documents.remove(&id) else {
+            let Some((_, title, text, created_at, updated_at, md_content, status, metadata, memo)) =
+                documents.remove(&id)
+            else {
                 continue;
             };
             let text = text.unwrap_or_default();
             let document_chunks = chunks.remove(&id).unwrap_or_default();
-            hits.push(SearchHit::of_document(
+            let mut hit = SearchHit::of_document(
                 &request.query,
                 id,
                 title,
                 (&text, &document_chunks),
                 score,
                 (created_at, updated_at),
-            ));
+            );
+            hit.from_memo = memo;
+            if hit.snippet.marks.is_empty()
+                && let (Some(status), Some(Json(metadata))) = (status, metadata)
+            {
+                let markdown = jaryo_store::search::searchable_markdown(
+                    md_content.as_deref(),
+                    Some(crate::codec::parse_enum(&status)?),
+                    &metadata,
+                );
+                hit = hit.with_accepted_markdown(&request.query, markdown.as_deref());
+            }
+            hits.push(hit);
         }
     }
     Ok(hits)
@@ -845,18 +984,28 @@ pub async fn reindex(
     let mut after = 0i64;
     loop {
         let mut tx = store.begin_write().await?;
-        let rows: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT id, content FROM memos WHERE deleted_at IS NULL AND id > $1 \
-             ORDER BY id LIMIT $2 FOR SHARE",
+        let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(
+            "SELECT m.id, m.content, d.extracted_text FROM memos m \
+             LEFT JOIN documents d ON d.id = m.document_id AND d.deleted_at IS NULL \
+             WHERE m.deleted_at IS NULL AND m.id > $1 ORDER BY m.id LIMIT $2 FOR SHARE OF m",
         )
         .bind(after)
         .bind(REINDEX_BATCH)
         .fetch_all(&mut *tx)
         .await
         .map_err(map_error)?;
-        let entries: Vec<(MemoId, MemoEntry)> = rows
+        let (promoted, searched): (Vec<_>, Vec<_>) =
+            rows.iter().partition(|(_, content, document_text)| {
+                jaryo_store::search::memo_is_searched_as_its_document(
+                    content,
+                    document_text.as_deref(),
+                )
+            });
+        let promoted: Vec<i64> = promoted.iter().map(|(id, ..)| memo_rowid(*id)).collect();
+        remove_rows(&mut tx, &promoted).await?;
+        let entries: Vec<(MemoId, MemoEntry)> = searched
             .iter()
-            .map(|(id, content)| (MemoId(*id), MemoEntry::new(content)))
+            .map(|(id, content, _)| (MemoId(*id), MemoEntry::new(content)))
             .collect();
         let index_rows: Vec<IndexRow<'_>> = entries
             .iter()
@@ -864,7 +1013,7 @@ pub async fn reindex(
             .collect();
         write_rows(&mut tx, &index_rows, false).await?;
         tx.commit().await.map_err(map_error)?;
-        let Some((last, _)) = rows.last() else {
+        let Some((last, ..)) = rows.last() else {
             break;
         };
         after = *last;
@@ -876,7 +1025,8 @@ pub async fn reindex(
     loop {
         let mut tx = store.begin_write().await?;
         let rows: Vec<ReindexedDocument> = sqlx::query_as(
-            "SELECT id, title, extracted_text, given_tags FROM documents \
+            "SELECT id, title, extracted_text, given_tags, md_content, md_draft_status, \
+             source_metadata FROM documents \
              WHERE deleted_at IS NULL AND id > $1 ORDER BY id LIMIT $2 FOR SHARE",
         )
         .bind(after)
@@ -886,12 +1036,23 @@ pub async fn reindex(
         .map_err(map_error)?;
         let entries: Vec<(DocumentId, DocumentEntry)> = rows
             .iter()
-            .map(|(id, title, text, Json(given))| {
-                let entry = DocumentEntry::new(title, text.as_deref(), &store.chunk_config)
-                    .with_given_tags(given);
-                (DocumentId(*id), entry)
-            })
-            .collect();
+            .map(
+                |(id, title, text, Json(given), md_content, status, Json(metadata))| {
+                    let markdown = match status {
+                        Some(status) => jaryo_store::search::searchable_markdown(
+                            md_content.as_deref(),
+                            Some(crate::codec::parse_enum(status)?),
+                            metadata,
+                        ),
+                        None => None,
+                    };
+                    let entry = DocumentEntry::new(title, text.as_deref(), &store.chunk_config)
+                        .with_given_tags(given)
+                        .with_accepted_markdown(markdown.as_deref());
+                    Ok((DocumentId(*id), entry))
+                },
+            )
+            .collect::<StoreResult<_>>()?;
         report.chunks += entries
             .iter()
             .map(|(_, entry)| entry.body.as_ref().map_or(0, |body| body.chunks.len()) as u64)

@@ -4,7 +4,10 @@ use crate::SqliteStore;
 use crate::codec::{
     decode_json_object, decode_opt_time, decode_time, encode_time, map_error, parse_enum,
 };
-use crate::search::{BodyEntry, DocumentEntry, index_document, unindex_document};
+use crate::search::{
+    BodyEntry, DocumentEntry, index_document, index_memos_promoted_to, unindex_document,
+    unindex_memo,
+};
 use jaryo_domain::{ContentOrigin, Document, DocumentId, DraftWork, MemoId, derive_title};
 use jaryo_store::{
     DocumentFilter, DocumentPatch, NewDocument, Page, PageRequest, StoreError, StoreResult,
@@ -124,6 +127,8 @@ pub async fn promote(store: &SqliteStore, memo_id: MemoId) -> StoreResult<Docume
         .execute(&mut *tx)
         .await
         .map_err(map_error)?;
+    // The memo's text is the document's now: it is found as the document.
+    unindex_memo(&mut tx, memo_id).await?;
     tx.commit().await.map_err(map_error)?;
     store.signal.notify();
     Ok(document)
@@ -272,8 +277,12 @@ pub async fn update(
             &store.chunk_config,
         ),
     }
-    .with_given_tags(&document.given_tags);
+    .with_given_tags(&document.given_tags)
+    .with_accepted_markdown(jaryo_store::search::searchable_markdown_of(&document).as_deref());
     index_document(&mut tx, document.id, &entry, false).await?;
+    if patch.extracted_text.is_some() {
+        index_memos_promoted_to(&mut tx, document.id).await?;
+    }
     tx.commit().await.map_err(map_error)?;
     if document.draft.state == jaryo_domain::DraftState::Pending {
         store.signal.notify();
@@ -296,6 +305,8 @@ pub async fn delete(store: &SqliteStore, id: DocumentId) -> StoreResult<()> {
     if deleted == 0 {
         return Err(not_found(id));
     }
+    // Its memo is searched on its own again.
+    index_memos_promoted_to(&mut tx, id).await?;
     sqlx::query("UPDATE memos SET document_id = NULL WHERE document_id = ?1")
         .bind(id.0)
         .execute(&mut *tx)

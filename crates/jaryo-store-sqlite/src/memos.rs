@@ -2,7 +2,7 @@
 
 use crate::SqliteStore;
 use crate::codec::{decode_time, encode_time, execute_with_rows, map_error};
-use crate::search::{MemoEntry, index_memo, unindex_memo};
+use crate::search::{MemoEntry, index_edited_memo, unindex_memo};
 use jaryo_domain::{DocumentId, Memo, MemoId, MemoText};
 use jaryo_store::{MemoFilter, Page, PageRequest, StoreError, StoreResult, TagCount};
 use sqlx::sqlite::SqliteRow;
@@ -152,7 +152,7 @@ pub async fn update(
     .ok_or_else(|| not_found(id))?;
     let memo = decode(&row)?;
     replace_tags(&mut tx, id, &tags).await?;
-    index_memo(&mut tx, id, &entry, false).await?;
+    index_edited_memo(&mut tx, id, text.as_str(), &entry).await?;
     tx.commit().await.map_err(map_error)?;
     Ok(memo)
 }

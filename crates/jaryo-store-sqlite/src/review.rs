@@ -48,9 +48,10 @@ async fn write_review(
     .fetch_one(&mut *tx)
     .await
     .map_err(map_error)?;
-    let document = decode(&row)?;
+    let reviewed = decode(&row)?;
+    crate::search::index_reviewed_document(&mut tx, &document, &reviewed).await?;
     tx.commit().await.map_err(map_error)?;
-    Ok(document)
+    Ok(reviewed)
 }
 
 pub async fn accept(

@@ -2,9 +2,11 @@
 //! tags of documents, ranked queries and the reindex.
 //!
 //! Invariants:
-//! - Every indexed row is a live memo or document, indexed with the terms of its current text:
+//! - Every indexed row is a live memo or document, indexed with the terms of its current text
+//!   (a document's row also with its accepted Markdown's, after a separator term; a memo
+//!   searched as the document it was promoted to has no row: see `jaryo_store::search`):
 //!   the memo and document writes call [`index_memo`], [`index_document`] and [`unindex`] inside
-//!   their own transaction. Terms and chunks are computed before the transaction where the
+//!   their own transaction, and reviews [`index_reviewed_document`]. Terms and chunks are computed before the transaction where the
 //!   text is known in advance, so the write lock is held for writing only.
 //! - Row ids count down from the newest item: [`KIND_BOUNDARY`] − a document's id, or
 //!   2 × [`KIND_BOUNDARY`] − a memo's id. So a document sorts before a memo on equal rank, and
@@ -59,6 +61,18 @@ pub(crate) use jaryo_store::ranking::KIND_BOUNDARY;
 /// Items a reindex batch covers; each batch is one short write transaction.
 const REINDEX_BATCH: i64 = 256;
 
+/// A document as a reindex reads it: id, title, original text, given tags, Markdown, its
+/// review status and the source metadata holding its review history.
+type ReindexedDocument = (
+    i64,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+);
+
 /// Index pages one merge step after a reindex writes, in one short write transaction.
 const MERGE_STEP_PAGES: i64 = 1000;
 
@@ -92,10 +106,14 @@ impl MemoEntry {
     }
 }
 
-/// Everything a document adds to the index, computed from its title and original text.
+/// Everything a document adds to the index, computed from its title, original text and
+/// accepted Markdown.
 pub(crate) struct DocumentEntry {
     title_terms: String,
     body: Option<BodyEntry>,
+    /// The body's terms followed by the accepted Markdown's
+    /// (`jaryo_store::search::document_body_terms`), when the document has some.
+    body_with_markdown: Option<String>,
 }
 
 /// The derived data of a document's `extracted_text`.
@@ -123,6 +141,7 @@ impl DocumentEntry {
         Self {
             title_terms: index_terms(title),
             body: text.map(|text| BodyEntry::new(text, chunk_config)),
+            body_with_markdown: None,
         }
     }
 
@@ -130,6 +149,24 @@ impl DocumentEntry {
         Self {
             title_terms: index_terms(title),
             body: Some(body),
+            body_with_markdown: None,
+        }
+    }
+
+    /// Adds the document's accepted Markdown (`jaryo_store::search::searchable_markdown`)
+    /// to what its row indexes.
+    pub(crate) fn with_accepted_markdown(mut self, markdown: Option<&str>) -> Self {
+        self.body_with_markdown = markdown.map(|markdown| {
+            let original = self.body.as_ref().map_or("", |body| body.terms.as_str());
+            jaryo_store::search::document_body_terms(original, Some(markdown))
+        });
+        self
+    }
+
+    fn body_terms(&self) -> &str {
+        match &self.body_with_markdown {
+            Some(terms) => terms,
+            None => self.body.as_ref().map_or("", |body| body.terms.as_str()),
         }
     }
 
@@ -164,13 +201,13 @@ impl DocumentEntry {
         IndexRow {
             rowid: document_rowid(id),
             title_terms: &self.title_terms,
-            body_terms: self.body.as_ref().map_or("", |body| body.terms.as_str()),
+            body_terms: self.body_terms(),
         }
     }
 
     /// Bytes of text this entry writes, for sizing statements.
     pub(crate) fn weight(&self) -> usize {
-        self.title_terms.len() + self.body.as_ref().map_or(0, |body| body.terms.len())
+        self.title_terms.len() + self.body_terms().len()
     }
 }
 
@@ -267,6 +304,81 @@ fn hex(bytes: &[u8]) -> String {
         out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
     }
     out
+}
+
+/// Indexes an edited memo, or leaves it out while it is searched as the document it was
+/// promoted to (`jaryo_store::search::memo_is_searched_as_its_document`).
+pub(crate) async fn index_edited_memo(
+    conn: &mut SqliteConnection,
+    id: MemoId,
+    content: &str,
+    entry: &MemoEntry,
+) -> StoreResult<()> {
+    let document_text: Option<Option<String>> = sqlx::query_scalar(
+        "SELECT d.extracted_text FROM memos m          JOIN documents d ON d.id = m.document_id AND d.deleted_at IS NULL WHERE m.id = ?1",
+    )
+    .bind(id.0)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(map_sqlx_error)?;
+    if jaryo_store::search::memo_is_searched_as_its_document(
+        content,
+        document_text.flatten().as_deref(),
+    ) {
+        unindex_memo(conn, id).await
+    } else {
+        index_memo(conn, id, entry, false).await
+    }
+}
+
+/// Re-decides, for the live memos linked to a document, whether each is indexed on its own or
+/// searched as the document (after the document's original text changed or it was deleted;
+/// call it before unlinking them). Rare writes: the memos' terms are computed under the lock.
+pub(crate) async fn index_memos_promoted_to(
+    conn: &mut SqliteConnection,
+    document: DocumentId,
+) -> StoreResult<()> {
+    let memos: Vec<(i64, String, Option<String>)> = sqlx::query_as(
+        "SELECT m.id, m.content, d.extracted_text FROM memos m          LEFT JOIN documents d ON d.id = m.document_id AND d.deleted_at IS NULL          WHERE m.document_id = ?1 AND m.deleted_at IS NULL",
+    )
+    .bind(document.0)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(map_sqlx_error)?;
+    for (id, content, document_text) in memos {
+        if jaryo_store::search::memo_is_searched_as_its_document(&content, document_text.as_deref())
+        {
+            unindex_memo(conn, MemoId(id)).await?;
+        } else {
+            index_memo(conn, MemoId(id), &MemoEntry::new(&content), false).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Re-indexes a document's row after a review, if the review changed its accepted Markdown
+/// (`before` and `after`: the document around the review). Chunks and tags, which come from
+/// the original, stay. The texts are only known under the lock; reviews are rare.
+pub(crate) async fn index_reviewed_document(
+    conn: &mut SqliteConnection,
+    before: &jaryo_domain::Document,
+    after: &jaryo_domain::Document,
+) -> StoreResult<()> {
+    let markdown = jaryo_store::search::searchable_markdown_of(after);
+    if markdown == jaryo_store::search::searchable_markdown_of(before) {
+        return Ok(());
+    }
+    let title_terms = index_terms(&after.title);
+    let body_terms = jaryo_store::search::document_body_terms(
+        &index_terms(after.extracted_text.as_deref().unwrap_or("")),
+        markdown.as_deref(),
+    );
+    let row = IndexRow {
+        rowid: document_rowid(after.id),
+        title_terms: &title_terms,
+        body_terms: &body_terms,
+    };
+    write_index_rows(conn, &[row], false).await
 }
 
 /// Removes a memo from the index.
@@ -444,9 +556,12 @@ const PHRASE_SAMPLE: &str = "SELECT count(*), max(rowid) FROM (SELECT rowid FROM
 /// The newest document's and memo's ids (ids count up from 1).
 const NEWEST_IDS: &str = "SELECT (SELECT max(id) FROM documents), (SELECT max(id) FROM memos)";
 
-/// A live document of a hit.
-const DOCUMENT_OF_HIT: &str = "SELECT title, extracted_text, created_at, updated_at \
-    FROM documents WHERE id = ?1 AND deleted_at IS NULL";
+/// A live document of a hit: what the hit shows, what its accepted Markdown is decided from,
+/// and the live memo it was promoted from.
+const DOCUMENT_OF_HIT: &str = "SELECT title, extracted_text, created_at, updated_at, \
+    md_content, md_draft_status, source_metadata, \
+    (SELECT max(m.id) FROM memos m WHERE m.document_id = d.id AND m.deleted_at IS NULL) \
+    FROM documents d WHERE id = ?1 AND deleted_at IS NULL";
 
 /// A document's chunks, in order.
 const CHUNKS_OF_DOCUMENT: &str = "SELECT chunk_index, byte_start, byte_end, heading_path \
@@ -742,14 +857,19 @@ fn hit_of(
     let title = text_at(row, 0)?.unwrap_or("").to_owned();
     let text = text_at(row, 1)?.unwrap_or("");
     let times = (time_at(row, 2)?, time_at(row, 3)?);
-    Ok(Some(SearchHit::of_document(
-        query,
-        id,
-        title,
-        (text, &chunks),
-        score,
-        times,
-    )))
+    let mut hit = SearchHit::of_document(query, id, title, (text, &chunks), score, times);
+    hit.from_memo = row.get(7).map_err(map_error)?;
+    // Only a draft the person reviewed has Markdown that is searched; the review history is
+    // read only then.
+    let status: Option<jaryo_domain::MdDraftStatus> =
+        text_at(row, 5)?.map(crate::codec::parse_enum).transpose()?;
+    if hit.snippet.marks.is_empty() && status.is_some() {
+        let metadata = crate::codec::decode_json_object(text_at(row, 6)?.unwrap_or("{}"))?;
+        let markdown =
+            jaryo_store::search::searchable_markdown(text_at(row, 4)?, status, &metadata);
+        hit = hit.with_accepted_markdown(query, markdown.as_deref());
+    }
+    Ok(Some(hit))
 }
 
 /// A document's chunks.
@@ -848,18 +968,29 @@ pub async fn reindex(
     let mut after = 0i64;
     loop {
         let mut tx = store.begin_write().await?;
-        let rows: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT id, content FROM memos WHERE deleted_at IS NULL AND id > ?1 \
-             ORDER BY id LIMIT ?2",
+        let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(
+            "SELECT m.id, m.content, d.extracted_text FROM memos m \
+             LEFT JOIN documents d ON d.id = m.document_id AND d.deleted_at IS NULL \
+             WHERE m.deleted_at IS NULL AND m.id > ?1 ORDER BY m.id LIMIT ?2",
         )
         .bind(after)
         .bind(REINDEX_BATCH)
         .fetch_all(&mut *tx)
         .await
         .map_err(map_sqlx_error)?;
-        let entries: Vec<(MemoId, MemoEntry)> = rows
+        let (promoted, searched): (Vec<_>, Vec<_>) =
+            rows.iter().partition(|(_, content, document_text)| {
+                jaryo_store::search::memo_is_searched_as_its_document(
+                    content,
+                    document_text.as_deref(),
+                )
+            });
+        for (id, ..) in promoted {
+            unindex_memo(&mut tx, MemoId(*id)).await?;
+        }
+        let entries: Vec<(MemoId, MemoEntry)> = searched
             .iter()
-            .map(|(id, content)| (MemoId(*id), MemoEntry::new(content)))
+            .map(|(id, content, _)| (MemoId(*id), MemoEntry::new(content)))
             .collect();
         let index_rows: Vec<IndexRow<'_>> = entries
             .iter()
@@ -867,7 +998,7 @@ pub async fn reindex(
             .collect();
         write_index_rows(&mut tx, &index_rows, false).await?;
         tx.commit().await.map_err(map_sqlx_error)?;
-        let Some((last, _)) = rows.last() else {
+        let Some((last, ..)) = rows.last() else {
             break;
         };
         after = *last;
@@ -878,8 +1009,9 @@ pub async fn reindex(
     let mut after = 0i64;
     loop {
         let mut tx = store.begin_write().await?;
-        let rows: Vec<(i64, String, Option<String>, String)> = sqlx::query_as(
-            "SELECT id, title, extracted_text, given_tags FROM documents \
+        let rows: Vec<ReindexedDocument> = sqlx::query_as(
+            "SELECT id, title, extracted_text, given_tags, md_content, md_draft_status, \
+             source_metadata FROM documents \
              WHERE deleted_at IS NULL AND id > ?1 ORDER BY id LIMIT ?2",
         )
         .bind(after)
@@ -889,13 +1021,24 @@ pub async fn reindex(
         .map_err(map_sqlx_error)?;
         let entries: Vec<(DocumentId, DocumentEntry)> = rows
             .iter()
-            .map(|(id, title, text, given_tags)| {
-                let given: Vec<String> =
-                    serde_json::from_str(given_tags).map_err(StoreError::internal)?;
-                let entry = DocumentEntry::new(title, text.as_deref(), &store.chunk_config)
-                    .with_given_tags(&given);
-                Ok((DocumentId(*id), entry))
-            })
+            .map(
+                |(id, title, text, given_tags, md_content, status, metadata)| {
+                    let given: Vec<String> =
+                        serde_json::from_str(given_tags).map_err(StoreError::internal)?;
+                    let markdown = match status {
+                        Some(status) => jaryo_store::search::searchable_markdown(
+                            md_content.as_deref(),
+                            Some(crate::codec::parse_enum(status)?),
+                            &crate::codec::decode_json_object(metadata)?,
+                        ),
+                        None => None,
+                    };
+                    let entry = DocumentEntry::new(title, text.as_deref(), &store.chunk_config)
+                        .with_given_tags(&given)
+                        .with_accepted_markdown(markdown.as_deref());
+                    Ok((DocumentId(*id), entry))
+                },
+            )
             .collect::<StoreResult<_>>()?;
         report.chunks += entries
             .iter()

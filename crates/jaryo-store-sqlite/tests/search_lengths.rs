@@ -155,7 +155,11 @@ async fn every_indexed_row_has_its_fts5_size_in_its_block() {
         .create_memo(&MemoText::parse("!!! ...".into()).unwrap())
         .await
         .unwrap();
-    assert_eq!(assert_blocks_hold_fts5_sizes(&store).await, 600 - 2 + 1 + 1);
+    // The promoted memo's row goes (it is found as its document), the document's comes.
+    assert_eq!(
+        assert_blocks_hold_fts5_sizes(&store).await,
+        600 - 2 + 1 - 1 + 1
+    );
 
     // A reindex rewrites every row, and every size with it.
     sqlx::query("DELETE FROM search_lengths")
@@ -163,7 +167,7 @@ async fn every_indexed_row_has_its_fts5_size_in_its_block() {
         .await
         .unwrap();
     store.reindex(&|_| {}).await.unwrap();
-    assert_eq!(assert_blocks_hold_fts5_sizes(&store).await, 600);
+    assert_eq!(assert_blocks_hold_fts5_sizes(&store).await, 599);
     store.close().await;
 }
 

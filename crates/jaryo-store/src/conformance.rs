@@ -750,6 +750,9 @@ pub async fn search_matches_exactly_what_the_reference_matcher_matches(fx: Fixtu
         "서버 설정 메모: Rust와 SQLite",
         "장보기: 우유, 계란, 두부",
         "Deploying the AXUM server on Friday",
+        "Un café crème au coin de la rue",
+        "the cafe backup ran; backups are kept a week",
+        "Backend 배포 후 feedback 정리",
     ];
     let mut items: Vec<((crate::SearchKind, i64), String, String)> = Vec::new();
     for text in memos {
@@ -787,6 +790,14 @@ pub async fn search_matches_exactly_what_the_reference_matcher_matches(fx: Fixtu
         "데이터베이스",
         "sqlite rust",
         "없는단어",
+        "cafe",
+        "CAFÉ",
+        "crème",
+        "back*",
+        "backup",
+        "serv* 서버",
+        "\"backups are*\"",
+        "배포 back*",
         nfd_query.as_str(),
     ];
     for query in queries {
@@ -805,6 +816,11 @@ pub async fn search_matches_exactly_what_the_reference_matcher_matches(fx: Fixtu
     assert_eq!(hits(&store, "서버를").await.len(), 1);
     assert!(hits(&store, &nfd_query).await.len() >= 4);
     assert_eq!(hits(&store, "server").await, hits(&store, "SERVER").await);
+    // Accents fold both ways; a star makes a prefix; no stemming.
+    assert_eq!(hits(&store, "cafe").await.len(), 2);
+    assert_eq!(hits(&store, "café").await, hits(&store, "cafe").await);
+    assert_eq!(hits(&store, "back*").await.len(), 2);
+    assert_eq!(hits(&store, "backup").await.len(), 1);
 }
 
 /// Writes and their index change are one: a memo is found right after its create, an edit by
@@ -824,10 +840,9 @@ pub async fn search_follows_every_write_at_once(fx: Fixture) {
     assert!(hits(&store, "주간").await.is_empty());
     assert_eq!(hits(&store, "분기").await, [(Memo, memo.id.0)]);
 
+    // Promoted, the memo's text is the document's: found once, as the document.
     let document = store.promote_memo(memo.id).await.unwrap();
-    let mut found = hits(&store, "분기").await;
-    found.sort();
-    assert_eq!(found, [(Document, document.id.0), (Memo, memo.id.0)]);
+    assert_eq!(hits(&store, "분기").await, [(Document, document.id.0)]);
 
     let patch = DocumentPatch {
         extracted_text: Some(document_text("새 원문: 예산 검토")),
@@ -848,6 +863,181 @@ pub async fn search_follows_every_write_at_once(fx: Fixture) {
     assert_eq!(hits(&store, "분기").await, [(Memo, memo.id.0)]);
     store.delete_memo(memo.id).await.unwrap();
     assert!(hits(&store, "분기").await.is_empty());
+}
+
+/// A reviewed draft is searched as the person reads it: a word only in the accepted Markdown
+/// finds the document (its snippet from the Markdown, with no chunk), a word in both points at
+/// the original, an unaccepted draft finds nothing, and the accepted text stays searchable
+/// until the person accepts or rejects what replaces it. Reindex keeps it all.
+pub async fn search_finds_a_document_by_its_accepted_markdown(fx: Fixture) {
+    use crate::SearchKind::Document;
+    use crate::{AcceptDraft, RejectDraft, Reviewer, SnippetSource};
+    let store = fx.store.clone();
+    let id = drafted(
+        &store,
+        "회의 메모: 예산 검토와 일정 조율",
+        "# 예산 회의\n\n- 분기별 예산안 검토",
+    )
+    .await;
+    // A draft nobody accepted is not what the person reads.
+    assert!(hits(&store, "분기별").await.is_empty());
+    let accept = |md: Option<&str>| AcceptDraft {
+        by: Reviewer::Api,
+        expected_version: None,
+        md_content: md.map(|md| crate::review::parse_edited_text(md.into()).unwrap()),
+    };
+    store.accept_draft(id, &accept(None)).await.unwrap();
+    assert_eq!(hits(&store, "분기별").await, [(Document, id.0)]);
+    let page = store.search(&search_request("분기별")).await.unwrap();
+    let hit = &page.hits[0];
+    assert_eq!(hit.snippet_source, SnippetSource::AcceptedMarkdown);
+    assert_eq!(hit.chunk, None);
+    assert!(
+        hit.snippet.html.contains("<mark>분기별</mark>"),
+        "{}",
+        hit.snippet.html
+    );
+    assert!(hit.snippet_text.contains("분기별"));
+    // Both hold 예산: the original is what the hit points at.
+    let page = store.search(&search_request("예산")).await.unwrap();
+    assert_eq!(page.hits.len(), 1);
+    assert_eq!(page.hits[0].snippet_source, SnippetSource::Original);
+    assert!(page.hits[0].chunk.is_some());
+    // Original and Markdown are two fields: a phrase never runs from one into the other,
+    // while two words may match one in each.
+    assert!(hits(&store, "\"조율 예산\"").await.is_empty());
+    assert_eq!(hits(&store, "조율 분기별").await, [(Document, id.0)]);
+
+    // Edited, then accepted: the new words, not the old.
+    store
+        .accept_draft(id, &accept(Some("# 예산\n\n- 반기 결산 English notes")))
+        .await
+        .unwrap();
+    assert!(hits(&store, "분기별").await.is_empty());
+    assert_eq!(hits(&store, "반기").await, [(Document, id.0)]);
+    assert_eq!(hits(&store, "english").await, [(Document, id.0)]);
+
+    // A regenerated draft landing changes nothing searched until it is accepted; rejecting it
+    // keeps the accepted text.
+    store.regenerate_draft(id, Reviewer::Api).await.unwrap();
+    let claims = store
+        .claim_drafts(&request("markdown-fixture", 10))
+        .await
+        .unwrap();
+    let claim = claims.into_iter().find(|c| c.document_id == id).unwrap();
+    store
+        .settle_draft(
+            &claim,
+            &Settlement::Drafted {
+                markdown: "# 새 초안\n\n- 월간 보고".into(),
+                metadata: serde_json::Map::new(),
+                model_calls: 1,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(hits(&store, "반기").await, [(Document, id.0)]);
+    assert!(hits(&store, "월간").await.is_empty());
+    let reject = RejectDraft {
+        by: Reviewer::Api,
+        expected_version: None,
+    };
+    store.reject_draft(id, &reject).await.unwrap();
+    assert_eq!(hits(&store, "반기").await, [(Document, id.0)]);
+
+    store.reindex(&|_| {}).await.unwrap();
+    assert_eq!(hits(&store, "반기").await, [(Document, id.0)]);
+    assert!(hits(&store, "월간").await.is_empty());
+
+    // Accepting the new draft, then rejecting the accepted text itself: its words go.
+    store.accept_draft(id, &accept(None)).await.unwrap();
+    assert_eq!(hits(&store, "월간").await, [(Document, id.0)]);
+    assert!(hits(&store, "반기").await.is_empty());
+    store.reject_draft(id, &reject).await.unwrap();
+    assert!(hits(&store, "월간").await.is_empty());
+    assert_eq!(hits(&store, "예산").await, [(Document, id.0)]);
+}
+
+/// A promoted memo and its document hold one text: search shows the document once and says
+/// which memo it came from. Once the texts differ each is found by its own words; deleting
+/// the document brings the memo back. Reindex keeps it so.
+pub async fn a_promoted_memo_is_found_once_as_its_document(fx: Fixture) {
+    use crate::SearchKind::{Document, Memo};
+    let store = fx.store.clone();
+    let memo = store
+        .create_memo(&text("장보기 목록\n우유, 계란 #살림"))
+        .await
+        .unwrap();
+    let other = store
+        .create_memo(&text("우유 배달 해지하기"))
+        .await
+        .unwrap();
+    let document = store.promote_memo(memo.id).await.unwrap();
+    let mut found = hits(&store, "우유").await;
+    found.sort();
+    assert_eq!(found, [(Document, document.id.0), (Memo, other.id.0)]);
+    let page = store.search(&search_request("계란")).await.unwrap();
+    assert_eq!(page.hits.len(), 1);
+    assert_eq!(page.hits[0].from_memo, Some(memo.id.0));
+    let mut memos_only = search_request("계란");
+    memos_only.filter.kind = Some(crate::SearchKind::Memo);
+    assert!(hits_of(&store, memos_only).await.is_empty());
+    // Listing the tag shows it once too.
+    let tagged = crate::tags::list_tagged(
+        store.as_ref(),
+        &crate::SearchFilter {
+            tag: Some("살림".into()),
+            ..Default::default()
+        },
+        10,
+        None,
+    )
+    .await
+    .unwrap();
+    let listed: Vec<_> = tagged.hits.iter().map(|hit| (hit.kind, hit.id)).collect();
+    assert_eq!(listed, [(Document, document.id.0)]);
+
+    store.reindex(&|_| {}).await.unwrap();
+    assert_eq!(hits(&store, "계란").await, [(Document, document.id.0)]);
+
+    // The memo edited: its own words are its own again.
+    store
+        .update_memo(memo.id, &text("장보기 목록\n우유, 계란, 두부"), None)
+        .await
+        .unwrap();
+    let mut found = hits(&store, "계란").await;
+    found.sort();
+    assert_eq!(found, [(Document, document.id.0), (Memo, memo.id.0)]);
+    assert_eq!(hits(&store, "두부").await, [(Memo, memo.id.0)]);
+    // The memo's text back as it was: one hit again.
+    store
+        .update_memo(memo.id, &text("장보기 목록\n우유, 계란 #살림"), None)
+        .await
+        .unwrap();
+    assert_eq!(hits(&store, "계란").await, [(Document, document.id.0)]);
+    // The document's original edited: each by its own words.
+    let patch = DocumentPatch {
+        extracted_text: Some(document_text("장보기 목록\n우유만")),
+        ..DocumentPatch::default()
+    };
+    store.update_document(document.id, &patch).await.unwrap();
+    assert_eq!(hits(&store, "계란").await, [(Memo, memo.id.0)]);
+    // Deleted, the document gives its memo back.
+    store
+        .update_document(
+            document.id,
+            &DocumentPatch {
+                extracted_text: Some(document_text("장보기 목록\n우유, 계란 #살림")),
+                ..DocumentPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(hits(&store, "계란").await, [(Document, document.id.0)]);
+    store.delete_document(document.id).await.unwrap();
+    assert_eq!(hits(&store, "계란").await, [(Memo, memo.id.0)]);
+    store.reindex(&|_| {}).await.unwrap();
+    assert_eq!(hits(&store, "계란").await, [(Memo, memo.id.0)]);
 }
 
 /// A title match beats a body match; a short text dense in the term beats a long one that
@@ -1055,8 +1245,8 @@ pub async fn reindex_rebuilds_the_index_with_progress(fx: Fixture) {
     let deleted = store.create_memo(&text("지운 재색인 메모")).await.unwrap();
     store.delete_memo(deleted.id).await.unwrap();
     let before = hits(&store, "재색인").await;
-    // Five memos, the promoted memo and its document.
-    assert_eq!(before.len(), 7);
+    // Five memos and the document (its memo is found as the document).
+    assert_eq!(before.len(), 6);
 
     let reports = std::sync::Mutex::new(Vec::new());
     let report = store
@@ -1591,16 +1781,14 @@ pub async fn tags_are_counted_listed_and_renamed(fx: Fixture) {
     let ids =
         |page: &crate::SearchPage| page.hits.iter().map(|h| (h.kind, h.id)).collect::<Vec<_>>();
     use crate::SearchKind::{Document, Memo};
+    // The promoted memo is listed once, as its document.
     assert_eq!(
         ids(&first),
-        [(Document, document.id.0), (Memo, promoted.id.0)]
+        [(Document, document.id.0), (Memo, budget.id.0)]
     );
-    let rest = crate::tags::list_tagged(&*store, &filter, 2, first.next)
-        .await
-        .unwrap();
-    assert_eq!(ids(&rest), [(Memo, budget.id.0)]);
-    assert_eq!(rest.next, None);
-    assert!(rest.hits[0].snippet_text.starts_with("3월 #예산"));
+    assert_eq!(first.hits[0].from_memo, Some(promoted.id.0));
+    assert!(first.hits[1].snippet_text.starts_with("3월 #예산"));
+    assert_eq!(first.next, None);
 
     // Renaming rewrites the memos' text (the document keeps its original words).
     let renamed = crate::tags::rename_tag(&*store, "예산", "재정")
@@ -1671,6 +1859,8 @@ macro_rules! conformance_suite {
             promote_and_edits_wake_the_worker,
             search_matches_exactly_what_the_reference_matcher_matches,
             search_follows_every_write_at_once,
+            search_finds_a_document_by_its_accepted_markdown,
+            a_promoted_memo_is_found_once_as_its_document,
             search_ranks_title_and_density_first,
             search_lists_equal_scores_newest_first,
             search_filters_and_pages,
@@ -1788,6 +1978,32 @@ pub async fn build_ranking_library(store: &Arc<dyn Store>, clock: &ManualClock) 
         .await
         .expect("memo created");
     store.promote_memo(promoted.id).await.expect("promoted");
+    // Folded accents, prefixes and an accepted draft rank alike too.
+    for body in [
+        "café backup 회의 server",
+        "the cafe backend deploy 회의록을",
+        "Crème backups 대통령 회의",
+    ] {
+        clock.advance(Duration::from_secs(1));
+        store.create_memo(&text(body)).await.expect("memo created");
+    }
+    let reviewed = drafted(
+        store,
+        "예산 회의 backup server",
+        "# 회의\n\n- café backups 국회 예산",
+    )
+    .await;
+    store
+        .accept_draft(
+            reviewed,
+            &crate::AcceptDraft {
+                by: crate::Reviewer::Api,
+                expected_version: None,
+                md_content: None,
+            },
+        )
+        .await
+        .expect("accepted");
 }
 
 /// One probe's answer: which query, filter and page, and its hits as `(kind, id, score)`.
@@ -1811,6 +2027,10 @@ pub async fn ranking_probes(store: &Arc<dyn Store>, clock: &ManualClock) -> Vec<
         "회",
         "\"서버 를\"",
         "axum 서버",
+        "cafe",
+        "back*",
+        "backups 국회",
+        "회의 serv*",
     ];
     let filters = [
         ("none", crate::SearchFilter::default()),

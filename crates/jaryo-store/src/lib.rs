@@ -21,7 +21,7 @@ pub use drafts::{
 pub use review::{AcceptDraft, RejectDraft, ReviewRefusal, Reviewer};
 pub use search::{
     ChunkLocation, ReindexProgress, ReindexReport, SearchCursor, SearchFilter, SearchHit,
-    SearchIndexStatus, SearchKind, SearchPage, SearchRequest,
+    SearchIndexStatus, SearchKind, SearchPage, SearchRequest, SnippetSource,
 };
 pub use tags::{TagCount, TagRenamed};
 

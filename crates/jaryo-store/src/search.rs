@@ -5,12 +5,19 @@
 //! this module fixes is the contract every backend shares:
 //!
 //! - **What is searched**: live memos (their `content`) and live documents (`title`, weighted
-//!   above the body, and the original `extracted_text`; never `md_content`). A write and its
-//!   index change are one transaction: a memo is searchable the moment its create returns; an
-//!   edit is searched by its new words at once; a deleted item is gone from results at once.
-//! - **The hit set** for a query is exactly the live items for which
-//!   `jaryo_text::matches_fields(query, &[title, body])` is true (memos have no title), minus
-//!   those the filters exclude.
+//!   above the body, the original `extracted_text`, and the Markdown the person accepted,
+//!   [`searchable_markdown`]; never a draft nobody accepted). A memo promoted to a document
+//!   whose original is still the memo's text is searched only as that document
+//!   ([`memo_is_searched_as_its_document`]); the document's hit names it
+//!   ([`SearchHit::from_memo`]). A write and its index change are one transaction: a memo is
+//!   searchable the moment its create returns; an edit is searched by its new words at once;
+//!   a deleted item is gone from results at once.
+//! - **The hit set** for a query is exactly the live, searched items for which
+//!   `jaryo_text::matches_fields(query, &[title, body, accepted_markdown])` is true (memos
+//!   have no title nor Markdown), minus those the filters exclude.
+//! - **Snippets point at the original**: at the best chunk of `extracted_text` whenever the
+//!   original holds a match; only a document found by its accepted Markdown alone gets its
+//!   snippet from that Markdown ([`SnippetSource::AcceptedMarkdown`], no chunk).
 //! - **Order**: by [`SearchHit::score`], higher first, then documents before memos, then
 //!   newer items (greater ids) first. Scores are the backend's relevance (BM25 on SQLite),
 //!   comparable only within one result list.
@@ -22,8 +29,11 @@
 
 use std::ops::Range;
 
-use jaryo_domain::{DraftState, Timestamp};
+use jaryo_domain::{DraftState, MdDraftStatus, Timestamp};
 use jaryo_text::{ChunkConfig, Query, Snippet};
+use serde_json::{Map, Value};
+
+use crate::review::{ReviewAction, review_history};
 
 /// Which kind of item a hit is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -163,6 +173,16 @@ pub struct ChunkLocation {
     pub heading_path: Vec<String>,
 }
 
+/// Which text a hit's snippet was cut from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum SnippetSource {
+    /// A memo's content or a document's `extracted_text`.
+    #[default]
+    Original,
+    /// The document's accepted Markdown ([`searchable_markdown`]), when only it matched.
+    AcceptedMarkdown,
+}
+
 /// One ranked result.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchHit {
@@ -179,6 +199,11 @@ pub struct SearchHit {
     pub snippet_text: String,
     /// Documents only: the best chunk.
     pub chunk: Option<ChunkLocation>,
+    /// The text the snippet is cut from.
+    pub snippet_source: SnippetSource,
+    /// Documents only: the memo the document was promoted from (a live memo linked to it).
+    /// Such a memo is not a hit of its own while its text is the document's original.
+    pub from_memo: Option<i64>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -201,6 +226,8 @@ impl SearchHit {
             snippet_text: content[snippet.range.clone()].to_owned(),
             snippet,
             chunk: None,
+            snippet_source: SnippetSource::Original,
+            from_memo: None,
             created_at,
             updated_at,
         }
@@ -225,9 +252,32 @@ impl SearchHit {
             snippet_text: text[snippet.range.clone()].to_owned(),
             snippet,
             chunk,
+            snippet_source: SnippetSource::Original,
+            from_memo: None,
             created_at,
             updated_at,
         }
+    }
+
+    /// A document's hit, given its accepted Markdown ([`searchable_markdown`]): when the
+    /// original holds no match and the Markdown does, the snippet comes from the Markdown
+    /// (and points at no chunk, chunks being of the original). Otherwise the hit is unchanged.
+    pub fn with_accepted_markdown(mut self, query: &Query, markdown: Option<&str>) -> Self {
+        let Some(markdown) = markdown else {
+            return self;
+        };
+        if !self.snippet.marks.is_empty() {
+            return self;
+        }
+        let snippet = jaryo_text::snippet(query, markdown, &jaryo_text::SnippetConfig::default());
+        if snippet.marks.is_empty() {
+            return self;
+        }
+        self.snippet_text = markdown[snippet.range.clone()].to_owned();
+        self.snippet = snippet;
+        self.chunk = None;
+        self.snippet_source = SnippetSource::AcceptedMarkdown;
+        self
     }
 
     pub fn cursor(&self) -> SearchCursor {
@@ -285,6 +335,79 @@ pub struct ReindexReport {
     pub chunks: u64,
 }
 
+/// The term between a document's original text and its accepted Markdown in the body's term
+/// stream: a lone combining acute accent. The analyzer never makes it (it folds the accent
+/// away, and no term starts with a mark) and no query can name it or begin it, so no phrase
+/// or prefix reaches across it, and the two texts stay two fields as
+/// `jaryo_text::matches_fields` has them.
+pub const MARKDOWN_SEPARATOR_TERM: &str = "\u{301}";
+
+/// The body term stream every backend indexes for a document: its original text's terms
+/// (`original_terms`, `jaryo_text::index_terms`), then, when it has accepted Markdown, the
+/// separator term and the Markdown's terms.
+pub fn document_body_terms(original_terms: &str, markdown: Option<&str>) -> String {
+    let Some(markdown) = markdown else {
+        return original_terms.to_owned();
+    };
+    let mut terms = String::with_capacity(original_terms.len() + markdown.len() + 4);
+    terms.push_str(original_terms);
+    if !terms.is_empty() {
+        terms.push(' ');
+    }
+    terms.push_str(MARKDOWN_SEPARATOR_TERM);
+    jaryo_text::index_terms_into(markdown, &mut terms);
+    terms
+}
+
+/// The Markdown a document is searched by besides its original: the last text the person
+/// accepted. That is `md_content` while it is accepted; while a regenerated draft replaces an
+/// accepted text (and after that draft is rejected), the accepted text the review history
+/// kept (`replaced_text`), so a new draft landing changes nothing searched until the person
+/// accepts it; nothing once the person rejected the accepted text itself, and nothing for a
+/// draft never accepted. Every backend indexes what this says, and re-indexes a document when
+/// a review changes it (a draft landing never does).
+pub fn searchable_markdown(
+    md_content: Option<&str>,
+    status: Option<MdDraftStatus>,
+    metadata: &Map<String, Value>,
+) -> Option<String> {
+    if status == Some(MdDraftStatus::Accepted) {
+        return md_content.map(str::to_owned);
+    }
+    // A document without a draft has nothing accepted.
+    status?;
+    for entry in review_history(metadata).into_iter().rev() {
+        match entry.action {
+            ReviewAction::Regenerate if entry.replaced_text.is_some() => {
+                return entry.replaced_text;
+            }
+            ReviewAction::Accept => return None,
+            ReviewAction::Reject if entry.from_status == Some(MdDraftStatus::Accepted) => {
+                return None;
+            }
+            ReviewAction::Regenerate | ReviewAction::Reject | ReviewAction::Retry => {}
+        }
+    }
+    None
+}
+
+/// [`searchable_markdown`] of a document.
+pub fn searchable_markdown_of(document: &jaryo_domain::Document) -> Option<String> {
+    searchable_markdown(
+        document.md_content.as_deref(),
+        document.md_draft_status,
+        &document.source_metadata,
+    )
+}
+
+/// Whether a memo is searched only as the document it was promoted to: while that document is
+/// live (`document_text` is its original, `None` when there is no live linked document) and
+/// its original is still the memo's text byte for byte. Showing both would show one text
+/// twice; once the two differ, each is found by its own words.
+pub fn memo_is_searched_as_its_document(memo_content: &str, document_text: Option<&str>) -> bool {
+    document_text == Some(memo_content)
+}
+
 /// Picks the chunk of `text` that best matches `query` (earliest on ties; the first chunk
 /// when none matches) and the snippet inside it. Every backend builds document hits with it.
 pub fn best_chunk_snippet(
@@ -316,6 +439,73 @@ pub fn best_chunk_snippet(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn history(entries: serde_json::Value) -> Map<String, Value> {
+        let mut metadata = Map::new();
+        metadata.insert(crate::review::REVIEW_HISTORY_KEY.into(), entries);
+        metadata
+    }
+
+    fn entry(action: &str, from: Option<&str>, replaced: Option<&str>) -> serde_json::Value {
+        serde_json::json!({
+            "action": action, "at": "2026-12-01T00:00:00.000000Z", "by": "api",
+            "from_status": from, "previous_length": null, "length": null,
+            "replaced_text": replaced,
+        })
+    }
+
+    #[test]
+    fn the_searched_markdown_is_the_last_text_the_person_accepted() {
+        let none = Map::new();
+        use MdDraftStatus::{Accepted, Draft, Rejected};
+        assert_eq!(searchable_markdown(Some("초안"), None, &none), None);
+        assert_eq!(searchable_markdown(Some("초안"), Some(Draft), &none), None);
+        assert_eq!(
+            searchable_markdown(Some("받아들인 글"), Some(Accepted), &none).as_deref(),
+            Some("받아들인 글")
+        );
+        // A regenerated draft landed over an accepted text: the accepted one is still searched,
+        // and stays so when the new draft is rejected.
+        let regenerated = history(serde_json::json!([
+            entry("accept", Some("draft"), None),
+            entry("regenerate", Some("accepted"), Some("받아들인 글")),
+        ]));
+        assert_eq!(
+            searchable_markdown(Some("새 초안"), Some(Draft), &regenerated).as_deref(),
+            Some("받아들인 글")
+        );
+        let mut then_rejected = regenerated.clone();
+        if let Some(Value::Array(entries)) = then_rejected.get_mut("review_history") {
+            entries.push(entry("reject", Some("draft"), None));
+        }
+        assert_eq!(
+            searchable_markdown(Some("새 초안"), Some(Rejected), &then_rejected).as_deref(),
+            Some("받아들인 글")
+        );
+        // Rejecting the accepted text itself: nothing.
+        let rejected = history(serde_json::json!([
+            entry("accept", Some("draft"), None),
+            entry("reject", Some("accepted"), None),
+        ]));
+        assert_eq!(
+            searchable_markdown(Some("글"), Some(Rejected), &rejected),
+            None
+        );
+    }
+
+    #[test]
+    fn the_markdown_follows_the_original_behind_a_separator_no_query_reaches() {
+        let body = document_body_terms("서버 버", Some("설정"));
+        assert_eq!(body, format!("서버 버 {MARKDOWN_SEPARATOR_TERM} 설정 정"));
+        assert_eq!(document_body_terms("서버 버", None), "서버 버");
+        assert_eq!(
+            document_body_terms("", Some("Café")),
+            format!("{MARKDOWN_SEPARATOR_TERM} cafe")
+        );
+        // No text or query analyses to the separator.
+        assert!(jaryo_text::terms(MARKDOWN_SEPARATOR_TERM).is_empty());
+        assert!(jaryo_text::Query::parse(MARKDOWN_SEPARATOR_TERM).is_err());
+    }
 
     #[test]
     fn cursors_round_trip_exactly_and_refuse_garbage() {

@@ -100,7 +100,7 @@ pub async fn list_tagged<S: Store + ?Sized>(
                 .list_memos(&memos, PageRequest::new(Some(wanted as u32), before))
                 .await?;
             for memo in page.items {
-                if in_range(memo.created_at) {
+                if in_range(memo.created_at) && !listed_as_its_document(store, &memo).await? {
                     hits.push(memo_hit(&memo));
                     if hits.len() == wanted {
                         break 'memos;
@@ -131,6 +131,23 @@ fn opening_snippet(text: &str) -> jaryo_text::Snippet {
     )
 }
 
+/// Whether a memo is listed only as the document it was promoted to, as search finds it
+/// (`crate::search::memo_is_searched_as_its_document`): the document carries the same tags.
+async fn listed_as_its_document<S: Store + ?Sized>(store: &S, memo: &Memo) -> StoreResult<bool> {
+    let Some(document_id) = memo.document_id else {
+        return Ok(false);
+    };
+    let text = match store.get_document(document_id).await {
+        Ok(document) => document.extracted_text,
+        Err(crate::StoreError::NotFound { .. }) => None,
+        Err(error) => return Err(error),
+    };
+    Ok(crate::search::memo_is_searched_as_its_document(
+        &memo.content,
+        text.as_deref(),
+    ))
+}
+
 fn memo_hit(memo: &Memo) -> SearchHit {
     let snippet = opening_snippet(&memo.content);
     SearchHit {
@@ -141,6 +158,8 @@ fn memo_hit(memo: &Memo) -> SearchHit {
         snippet_text: memo.content[snippet.range.clone()].to_owned(),
         snippet,
         chunk: None,
+        snippet_source: crate::SnippetSource::Original,
+        from_memo: None,
         created_at: memo.created_at,
         updated_at: memo.updated_at,
     }
@@ -157,6 +176,12 @@ fn document_hit(document: &Document) -> SearchHit {
         snippet_text: text[snippet.range.clone()].to_owned(),
         snippet,
         chunk: None,
+        snippet_source: crate::SnippetSource::Original,
+        // Where it was promoted from, as the promotion recorded it.
+        from_memo: document
+            .source_metadata
+            .get("memo_id")
+            .and_then(serde_json::Value::as_i64),
         created_at: document.created_at,
         updated_at: document.updated_at,
     }

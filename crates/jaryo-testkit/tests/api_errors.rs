@@ -472,3 +472,41 @@ async fn every_json_body_refuses_unknown_fields_and_non_objects(backend: Backend
     assert_eq!(response.status(), 200);
     app.stop().await;
 }
+
+jaryo_testkit::test_on_both_stores!(whole_numbers_and_a_null_body_are_read_as_the_document_allows);
+/// JSON Schema, and so the OpenAPI document, counts `1.0` as the integer 1 and allows a
+/// `null` optional body: the server reads them so. A real fraction is still refused.
+async fn whole_numbers_and_a_null_body_are_read_as_the_document_allows(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
+    let memo = app.api.create_memo("버전 1.0 으로 고치기").await.unwrap();
+    let edited = app
+        .authed(Method::PATCH, &format!("/memos/{}", memo.id))
+        .json(&json!({"content": "고친 메모", "version": 1.0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(edited.status(), 200);
+    let (status, code, _) = error_code(
+        app.authed(Method::PATCH, &format!("/memos/{}", memo.id))
+            .json(&json!({"content": "또 고친 메모", "version": 2.5}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, code.as_str()), (422, "invalid_input"));
+    // A `null` body on a review is no body: the answer is about the document, not the body.
+    let document = app.api.promote_memo(memo.id).await.unwrap();
+    let reviewed = app
+        .authed(
+            Method::POST,
+            &format!("/documents/{}/draft/reject", document.id),
+        )
+        .header("content-type", "application/json")
+        .body("null")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(reviewed.status(), 422);
+    app.stop().await;
+}

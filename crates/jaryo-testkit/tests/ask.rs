@@ -226,3 +226,31 @@ async fn empty_and_oversized_questions_are_refused(backend: Backend) {
     }
     app.stop().await;
 }
+
+jaryo_testkit::test_on_both_stores!(a_promoted_memo_is_one_source_that_names_its_memo);
+/// A promoted memo and its document hold one text: Ask gives it once, as the document, and
+/// says which memo it came from.
+async fn a_promoted_memo_is_one_source_that_names_its_memo(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
+    let memo = app
+        .api
+        .create_memo("롤백 담당은 지현, 배포 담당은 민수")
+        .await
+        .unwrap();
+    let document = app.api.promote_memo(memo.id).await.unwrap();
+    let answer: Value = app
+        .authed(Method::POST, "/ask")
+        .json(&json!({"question": "롤백 담당은 누구야?"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sources = answer["sources"].as_array().expect("sources");
+    assert_eq!(sources.len(), 1, "{answer}");
+    assert_eq!(sources[0]["kind"], "document");
+    assert_eq!(sources[0]["id"], document.id);
+    assert_eq!(sources[0]["from_memo"], memo.id);
+    app.stop().await;
+}

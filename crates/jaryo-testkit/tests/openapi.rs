@@ -1,15 +1,14 @@
-//! The served OpenAPI document is true: valid OpenAPI 3.1, public, and in step with the router
-//! (every route documented, every documented operation and parameter accepted, nothing
-//! undocumented accepted).
+//! The served OpenAPI document is true: public, OpenAPI 3.1 with valid JSON Schemas, and in
+//! step with the router (every route documented, every documented operation and parameter
+//! accepted, nothing undocumented accepted).
 //!
-//! `data/openapi-3.1-schema-2022-10-07.json` is the OpenAPI Initiative's published JSON Schema
-//! of OpenAPI 3.1 documents (Apache-2.0), kept here so the test needs no network.
+//! The document as a whole is validated against the OpenAPI Initiative's schemas by
+//! `openapi-spec-validator` (PyPI) in `scripts/test`, which fetches it from a running jaryo;
+//! nothing of theirs is kept in this repository.
 
 use jaryo_testkit::{Backend, TestApp};
 use reqwest::Method;
 use serde_json::Value;
-
-const OAS_31_SCHEMA: &str = include_str!("data/openapi-3.1-schema-2022-10-07.json");
 
 const METHODS: [&str; 5] = ["get", "post", "patch", "put", "delete"];
 
@@ -37,18 +36,12 @@ fn operations(doc: &Value) -> Vec<(String, String, Value)> {
     found
 }
 
-jaryo_testkit::test_on_both_stores!(the_openapi_document_is_valid_openapi_3_1_and_public);
-async fn the_openapi_document_is_valid_openapi_3_1_and_public(backend: Backend) {
+jaryo_testkit::test_on_both_stores!(the_openapi_document_is_openapi_3_1_and_public);
+async fn the_openapi_document_is_openapi_3_1_and_public(backend: Backend) {
     let app = TestApp::spawn_on(backend).await;
     let doc = served_document(&app).await;
-    let schema: Value = serde_json::from_str(OAS_31_SCHEMA).unwrap();
-    let validator = jsonschema::validator_for(&schema).expect("the OpenAPI 3.1 schema compiles");
-    let errors: Vec<String> = validator
-        .iter_errors(&doc)
-        .map(|error| format!("{} at {}", error, error.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "not valid OpenAPI 3.1: {errors:#?}");
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1."));
+    assert!(doc["info"]["title"].is_string() && doc["info"]["version"].is_string());
     // Every schema of a component or a parameter is itself a valid JSON Schema (2020-12).
     let mut schemas: Vec<Value> = doc["components"]["schemas"]
         .as_object()

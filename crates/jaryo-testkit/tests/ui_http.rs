@@ -482,3 +482,39 @@ async fn the_korean_review_page_says_findings_in_words_and_numbers_history_in_or
     assert!(!outside_time_elements.contains(" UTC"), "{html}");
     app.stop().await;
 }
+
+jaryo_testkit::test_on_both_stores!(a_promoted_memo_is_one_search_hit_that_names_its_memo);
+/// The search page shows a promoted memo once, as its document, with a link to the memo it
+/// came from, in Korean and in English.
+async fn a_promoted_memo_is_one_search_hit_that_names_its_memo(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
+    let mut web = Web::new(&app);
+    web.sign_in(app.token.expose_secret()).await;
+    let memo = app.api.create_memo("장보기: 우유와 계란").await.unwrap();
+    let document = app.api.promote_memo(memo.id).await.unwrap();
+    let path = "/search?q=%EA%B3%84%EB%9E%80";
+    let (status, _, html) = page(&mut web, path).await;
+    assert_eq!(status, 200);
+    assert_eq!(html.matches("class=\"card hit\"").count(), 1, "{html}");
+    assert!(
+        html.contains(&format!("href=\"/documents/{}\"", document.id)),
+        "{html}"
+    );
+    let from_memo = format!("<a href=\"/memos/{}\">메모에서 만든 문서</a>", memo.id);
+    assert!(html.contains(&from_memo), "{html}");
+
+    let english = web
+        .http
+        .get(format!("{}{path}", web.base))
+        .header(COOKIE, web.cookie.clone().unwrap())
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let from_memo = format!("<a href=\"/memos/{}\">Made from a memo</a>", memo.id);
+    assert!(english.contains(&from_memo), "{english}");
+    app.stop().await;
+}

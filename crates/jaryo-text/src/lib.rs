@@ -23,7 +23,7 @@
 //! # The term stream
 //!
 //! Text is normalised (NFKC, which includes NFC: macOS's NFD Hangul and NFC Hangul become the
-//! same; then lowercase) and cut into *units*: words of non-CJK letters and digits (`axum`,
+//! same; then lowercase; then Latin accents are folded, `café` → `cafe`) and cut into *units*: words of non-CJK letters and digits (`axum`,
 //! `2024`), and runs of CJK characters (`서버를`); punctuation separates units and a change of
 //! script ends one (`axum서버` → `axum`, `서버`). A word is one term; a CJK run of *n*
 //! characters is *n* terms — its overlapping bigrams, then its last character alone:
@@ -40,8 +40,9 @@
 //!
 //! # Query semantics
 //!
-//! Whitespace-separated clauses, all required (AND); `"quoted phrases"`; no operators, so no
-//! input can change the query's structure. A Korean word matches inside any longer run
+//! Whitespace-separated clauses, all required (AND); `"quoted phrases"`; a word ending in `*`
+//! is a prefix (`back*` finds `backup` and `backend`); no other operators, so no input can
+//! change the query's structure. A Korean word matches inside any longer run
 //! (`서버` in `서버를`, `웹서버에서`); a single syllable matches any run containing it; Latin
 //! words match whole words, case-insensitively. [`matches`](fn@matches) implements this
 //! directly on the text and is the oracle for store tests: a store's hit set for a query must
@@ -85,7 +86,7 @@
 //! corpus (100k documents) it made the index about 35% bigger and inserts about 40% slower
 //! for under 2x on the most frequent syllables only, so it is not recommended.
 //!
-//! Do not use `unicode61` (it folds diacritics, uses Unicode 6.1 tables, so newer CJK
+//! Do not use `unicode61` (it folds diacritics of every script, uses Unicode 6.1 tables, so newer CJK
 //! extensions vanish, and treats combining marks as separators), `trigram` (cannot match two
 //! syllables) or `porter`. Keep `detail=full` (the default): phrases need positions. Never build
 //! a `MATCH` string by hand; bind [`Query::to_fts5_match`] as a parameter. To restrict columns,
@@ -127,7 +128,9 @@
 /// Version of the term stream. Bump it whenever any text would get different terms (a new
 /// normalisation, a changed script table, a new term rule): a store records the version its
 /// index was built with and rebuilds (`jaryo reindex`) when it differs from this one.
-pub const ANALYZER_VERSION: u32 = 1;
+///
+/// Version 2 folds Latin accents (`café` is indexed as `cafe`).
+pub const ANALYZER_VERSION: u32 = 2;
 
 pub mod analyzer;
 pub mod chunk;

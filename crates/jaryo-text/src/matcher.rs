@@ -151,7 +151,7 @@ fn is_plain_text(text: &str) -> bool {
 /// [`plain_char_len`]; nearly every Korean or English note) and a query whose clauses are single
 /// units. Matches are found on the bytes, with exactly the semantics of
 /// [`for_each_occurrence`]: a word equals a whole word unit (cut to [`MAX_WORD_CHARS`], as
-/// units are), a CJK unit occurs anywhere inside a run, overlapping occurrences included.
+/// units are; a prefix word begins one), a CJK unit occurs anywhere inside a run, overlapping occurrences included.
 /// `None` when the text or the query needs the general path.
 fn find_matches_in_plain_text(query: &Query, text: &str) -> Option<Vec<MatchSpan>> {
     let single_units: Vec<&QueryUnit> = query
@@ -184,7 +184,14 @@ fn find_matches_in_plain_text(query: &Query, text: &str) -> Option<Vec<MatchSpan
                         .position(|b| !b.is_ascii_alphanumeric())
                         .map_or(bytes.len(), |length| start + length);
                     let unit_end = end.min(start + MAX_WORD_CHARS);
-                    if bytes[start..unit_end].eq_ignore_ascii_case(needle.as_bytes()) {
+                    let word = &bytes[start..unit_end];
+                    let fits = if unit.prefix {
+                        word.len() >= needle.len()
+                            && word[..needle.len()].eq_ignore_ascii_case(needle.as_bytes())
+                    } else {
+                        word.eq_ignore_ascii_case(needle.as_bytes())
+                    };
+                    if fits {
                         spans.push(MatchSpan {
                             range: start..unit_end,
                             phrase,
@@ -254,6 +261,17 @@ struct Occurrence {
     last_char_end: usize,
 }
 
+/// Whether the text's word `chars` is the query's word `unit`: equal, or begun by it when the
+/// query word is a prefix.
+#[inline]
+fn word_fits(unit: &QueryUnit, chars: &[char]) -> bool {
+    if unit.prefix {
+        chars.starts_with(&unit.chars)
+    } else {
+        chars == unit.chars.as_slice()
+    }
+}
+
 /// Calls `on_match` for each occurrence of the clause `query` in `text`, in text order, until
 /// it returns false.
 fn for_each_occurrence<C: AsRef<[char]>>(
@@ -272,7 +290,7 @@ fn for_each_occurrence<C: AsRef<[char]>>(
             }
             match kind {
                 UnitKind::Word => {
-                    if chars == first.chars.as_slice()
+                    if word_fits(first, chars)
                         && !on_match(Occurrence {
                             first_unit: index,
                             first_char: 0,
@@ -318,7 +336,7 @@ fn for_each_occurrence<C: AsRef<[char]>>(
             }
             let needle = unit.chars.as_slice();
             let fits = match (kind, offset) {
-                (UnitKind::Word, _) => chars == needle,
+                (UnitKind::Word, _) => word_fits(unit, chars),
                 (UnitKind::Cjk, 0) => chars.ends_with(needle),
                 (UnitKind::Cjk, o) if o + 1 == k => chars.starts_with(needle),
                 (UnitKind::Cjk, _) => chars == needle,
@@ -394,6 +412,55 @@ mod tests {
         assert!(!q("axum 서버").matches("axum만 있다"));
         assert!(q("axum서버").matches("AXUM 서버를"));
         assert!(!q("axum서버").matches("axum 웹 서버"));
+    }
+
+    #[test]
+    fn prefix_words_match_every_word_they_begin() {
+        for text in [
+            "nightly backup",
+            "the Backend crashed",
+            "back to work",
+            "백업 BACKUPS",
+        ] {
+            assert!(q("back*").matches(text), "{text}");
+        }
+        assert!(!q("back*").matches("feedback loop"));
+        assert!(!q("back").matches("backup"));
+        assert!(q("\"nightly back*\"").matches("Nightly backups ran"));
+        assert!(!q("\"nightly back*\"").matches("nightly, feedback"));
+        // The whole word is marked, on the plain path and on the general one.
+        let plain = find_matches(&q("back*"), "a backup.");
+        assert_eq!(
+            plain
+                .iter()
+                .map(|s| (s.range.start, s.range.end))
+                .collect::<Vec<_>>(),
+            [(2, 8)]
+        );
+        let general = find_matches(&q("caf*"), "un café.");
+        assert_eq!(
+            general
+                .iter()
+                .map(|s| (s.range.start, s.range.end))
+                .collect::<Vec<_>>(),
+            [(3, 8)]
+        );
+    }
+
+    #[test]
+    fn accents_fold_both_ways() {
+        assert!(q("cafe").matches("Un café, s'il vous plaît"));
+        assert!(q("café").matches("the cafe on the corner"));
+        assert!(q("CRÈME").matches("creme brulee"));
+        assert!(q("카페 café").matches("카페에서 cafe 라테"));
+        let spans = find_matches(&q("cafe"), "Cafe\u{301}!");
+        assert_eq!(
+            spans
+                .iter()
+                .map(|s| (s.range.start, s.range.end))
+                .collect::<Vec<_>>(),
+            [(0, 6)]
+        );
     }
 
     #[test]
@@ -482,7 +549,10 @@ mod tests {
         fn the_plain_text_path_finds_what_the_units_find(
             text in plain_text(),
             words in proptest::sample::subsequence(
-                vec!["a", "AB", "b1", "1", "서버", "하하", "회", "버하", "café", "漢", "서버를"],
+                vec![
+                    "a", "AB", "b1", "1", "서버", "하하", "회", "버하", "café", "漢", "서버를", "a*",
+                    "Ab*", "b1*",
+                ],
                 1..3,
             ),
             long in proptest::sample::select(vec![None, Some('x'), Some('y')]),

@@ -2,7 +2,13 @@
 //!
 //! Every character goes through Unicode **NFKC** (which includes NFC's canonical composition,
 //! so macOS's decomposed Hangul `ᄒ ᅬ ᄋ ᅴ` becomes `회의`; the compatibility part also folds
-//! fullwidth `ＡＢＣ１２３` to `abc123` and `㎏` to `kg`), then **lowercase**.
+//! fullwidth `ＡＢＣ１２３` to `abc123` and `㎏` to `kg`), then **lowercase**, then **Latin
+//! accents are folded**: a Latin letter with diacritics becomes its base letter (`é` → `e`,
+//! `ệ` → `e`) and the combining diacritical marks (U+0300–U+036F) left standing after NFKC
+//! are dropped. So `cafe` finds `café` and `café` finds `cafe`, and `Crème` and `creme` are
+//! one word. Only Latin is folded: in other scripts a mark can make a different letter
+//! (Cyrillic `й` is not `и`), and Hangul must never be decomposed (it would fall apart into
+//! jamo). Letters with no canonical decomposition (`ø`, `ł`, `ß`, `æ`) stay as they are.
 //!
 //! Two paths produce the same characters:
 //! - [`for_each_folded_char`] is the indexing path: no offsets, no allocation when the input is
@@ -18,7 +24,9 @@
 
 use std::ops::Range;
 
-use unicode_normalization::char::{canonical_combining_class, decompose_compatible};
+use unicode_normalization::char::{
+    canonical_combining_class, decompose_canonical, decompose_compatible,
+};
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
 /// Whether `text` is already NFKC, by Unicode's quick check; text of ASCII and Hangul
@@ -34,8 +42,9 @@ fn is_hangul_syllable(c: char) -> bool {
     ('\u{AC00}'..='\u{D7A3}').contains(&c)
 }
 
-/// Lowercases one normalised character. ASCII takes the cheap path; everything else uses the
-/// full Unicode mapping, which may yield more than one character (`İ` → `i̇`).
+/// Lowercases one normalised character and folds Latin accents. ASCII takes the cheap path;
+/// everything else uses the full Unicode mapping, which may yield more than one character
+/// (`İ` → `i` + U+0307, whose dot is then dropped).
 #[inline]
 fn fold_char(c: char, emit: &mut impl FnMut(char)) {
     if c.is_ascii() {
@@ -45,8 +54,39 @@ fn fold_char(c: char, emit: &mut impl FnMut(char)) {
         emit(c);
     } else {
         for lower in c.to_lowercase() {
-            emit(lower);
+            fold_latin_accents(lower, emit);
         }
+    }
+}
+
+/// The combining diacritical marks block: the accents of Latin (and Greek and Cyrillic).
+#[inline]
+fn is_diacritical_mark(c: char) -> bool {
+    ('\u{300}'..='\u{36F}').contains(&c)
+}
+
+/// The precomposed Latin letters with diacritics: Latin-1 Supplement, Latin Extended-A and
+/// -B, and Latin Extended Additional (Vietnamese, among others).
+#[inline]
+fn is_accented_latin(c: char) -> bool {
+    ('\u{C0}'..='\u{24F}').contains(&c) || ('\u{1E00}'..='\u{1EFF}').contains(&c)
+}
+
+/// Emits `c` without its Latin accents: a precomposed Latin letter as its canonical
+/// decomposition's base letter(s), a standing diacritical mark as nothing.
+#[inline]
+fn fold_latin_accents(c: char, emit: &mut impl FnMut(char)) {
+    if is_diacritical_mark(c) {
+        return;
+    }
+    if is_accented_latin(c) {
+        decompose_canonical(c, |part| {
+            if !is_diacritical_mark(part) {
+                emit(part);
+            }
+        });
+    } else {
+        emit(c);
     }
 }
 
@@ -179,6 +219,21 @@ mod tests {
     }
 
     #[test]
+    fn latin_accents_fold_to_their_base_letters() {
+        assert_eq!(folded("Café crème"), "cafe creme");
+        assert_eq!(folded("Cafe\u{301}"), "cafe");
+        assert_eq!(folded("Việt Nam Ångström naïve"), "viet nam angstrom naive");
+        // Letters that are not a base letter with an accent stay; so do other scripts' marks.
+        assert_eq!(folded("ø ł ß æ"), "ø ł ß æ");
+        assert_eq!(folded("й"), "й");
+        assert_eq!(folded("회의 カフェ"), "회의 カフェ");
+        let (chars, origins) = folded_with_origin("Cafe\u{301}!");
+        assert_eq!(chars, "cafe!");
+        // The folded e still points at the e and its accent.
+        assert_eq!(origins[3], 3..6);
+    }
+
+    #[test]
     fn origins_of_nfd_syllables_cover_all_their_jamo() {
         let nfd: String = "서버".nfd().collect();
         let (chars, origins) = folded_with_origin(&nfd);
@@ -222,7 +277,22 @@ mod properties {
             let mut located = String::new();
             for_each_folded_char_with_origin(&text, |c, _| located.push(c));
             prop_assert_eq!(&located, &plain);
-            let whole: String = text.nfkc().flat_map(char::to_lowercase).collect();
+            // The reference: the whole text normalised at once, lowercased, its Latin letters
+            // decomposed and every diacritical mark dropped.
+            let whole: String = text
+                .nfkc()
+                .flat_map(char::to_lowercase)
+                .flat_map(|c| {
+                    let mut parts = Vec::new();
+                    if ('\u{C0}'..='\u{24F}').contains(&c) || ('\u{1E00}'..='\u{1EFF}').contains(&c) {
+                        unicode_normalization::char::decompose_canonical(c, |p| parts.push(p));
+                    } else {
+                        parts.push(c);
+                    }
+                    parts
+                })
+                .filter(|c| !('\u{300}'..='\u{36F}').contains(c))
+                .collect();
             prop_assert_eq!(&plain, &whole);
         }
 

@@ -4,8 +4,11 @@
 //! # Syntax
 //!
 //! - Whitespace separates **clauses**; every clause must match (AND). There are no operators:
-//!   `OR`, `NOT`, `NEAR`, `AND` are ordinary words, and `*`, `:`, `&`, `|`, `!`, `(`, `)`,
-//!   `\`, `^`, `-` are separators like any punctuation.
+//!   `OR`, `NOT`, `NEAR`, `AND` are ordinary words, and `:`, `&`, `|`, `!`, `(`, `)`, `\`,
+//!   `^`, `-` are separators like any punctuation.
+//! - A clause whose last word is followed directly by `*` makes that word a **prefix**:
+//!   `back*` matches `backup`, `backend` and `back`. Anywhere else `*` is a separator. After a
+//!   CJK unit it adds nothing: a CJK unit already matches inside longer runs.
 //! - `"double quotes"` (also `“…”` and fullwidth `＂`) make one clause of everything inside:
 //!   a phrase. An unclosed quote runs to the end of the input.
 //! - An unquoted clause that analyses to several units (`axum서버`, `tokio-util`, `3월`) is
@@ -16,11 +19,12 @@
 //! A clause is a phrase of units `q1 … qk`. It matches a text when the text has consecutive
 //! units `t1 … tk` (separators between them are ignored) such that:
 //!
-//! - `k = 1`: a word matches an equal word; a CJK unit matches any CJK run that **contains** it
-//!   (`서버` in `서버를`, `웹서버`; `회` in `회의`, `사회`);
+//! - `k = 1`: a word matches an equal word (a prefix word: any word it begins); a CJK unit
+//!   matches any CJK run that **contains** it (`서버` in `서버를`, `웹서버`; `회` in `회의`,
+//!   `사회`);
 //! - `k ≥ 2`: `q1` is a suffix of `t1`, the middle units equal theirs, and `qk` is a prefix of
-//!   `tk` (words always compare whole). So `"서버 설정"` matches `웹서버 설정을`, but not
-//!   `서버를 설정`.
+//!   `tk` (words compare whole, but for a prefix word at the end). So `"서버 설정"` matches
+//!   `웹서버 설정을`, but not `서버를 설정`.
 //!
 //! # Rendering to terms
 //!
@@ -28,7 +32,8 @@
 //! a word gives its term; a CJK unit of *n ≥ 2* characters gives its bigrams, followed by its
 //! run-final unigram when another unit follows it in the clause (that unigram pins the end of
 //! the run); a one-character CJK unit gives the unigram itself, which is a **prefix** term when
-//! it is the clause's last unit (the only place a prefix term appears). The FTS5 and tsquery
+//! it is the clause's last unit; a prefix word gives its term as a prefix term (prefix terms
+//! appear only at the end of a clause). The FTS5 and tsquery
 //! renderings quote every term, so no input can change the query's structure.
 
 use std::fmt;
@@ -59,6 +64,9 @@ pub enum QueryError {
 pub struct QueryUnit {
     pub kind: UnitKind,
     pub chars: Vec<char>,
+    /// A word written with a `*` after it: matches every word it begins. Only ever set on
+    /// the last unit of a clause, and only on a word.
+    pub prefix: bool,
 }
 
 /// One clause: units that must appear consecutively, and the positional terms that say so.
@@ -77,7 +85,10 @@ impl Phrase {
         for (index, unit) in units.iter().enumerate() {
             let is_last = index + 1 == count;
             match unit.kind {
-                UnitKind::Word => terms.push(unit.chars.iter().collect()),
+                UnitKind::Word => {
+                    terms.push(unit.chars.iter().collect());
+                    last_is_prefix = is_last && unit.prefix;
+                }
                 UnitKind::Cjk => {
                     for pair in unit.chars.windows(2) {
                         terms.push(pair.iter().collect());
@@ -108,7 +119,8 @@ impl Phrase {
     }
 
     /// Whether the last term matches any term it is a prefix of. True exactly when the clause
-    /// ends in a single CJK character; such clauses cost a prefix scan in the index.
+    /// ends in a single CJK character or a prefix word (`back*`); such clauses cost a prefix
+    /// scan in the index.
     pub fn last_is_prefix(&self) -> bool {
         self.last_is_prefix
     }
@@ -136,10 +148,17 @@ impl Query {
                 units.push(QueryUnit {
                     kind,
                     chars: chars.to_vec(),
+                    prefix: false,
                 })
             });
             if units.is_empty() {
                 continue;
+            }
+            if ends_in_prefix_mark(clause)
+                && let Some(last) = units.last_mut()
+                && last.kind == UnitKind::Word
+            {
+                last.prefix = true;
             }
             let phrase = Phrase::from_units(units);
             // A repeated clause adds nothing to an AND but cost.
@@ -164,8 +183,8 @@ impl Query {
         &self.phrases
     }
 
-    /// Whether some clause needs a prefix scan (a single CJK character at its end): the slow,
-    /// still exact, path.
+    /// Whether some clause needs a prefix scan (a single CJK character or a prefix word at its
+    /// end): the slow, still exact, path.
     pub fn has_prefix_terms(&self) -> bool {
         self.phrases.iter().any(Phrase::last_is_prefix)
     }
@@ -247,11 +266,27 @@ impl fmt::Display for Query {
                 for c in &unit.chars {
                     write!(f, "{c}")?;
                 }
+                if unit.prefix {
+                    f.write_str("*")?;
+                }
             }
             f.write_str("\"")?;
         }
         Ok(())
     }
+}
+
+/// Whether a clause ends in `*` written directly after a letter or digit (`back*`, `v2*`):
+/// the mark of a prefix word.
+fn ends_in_prefix_mark(clause: &str) -> bool {
+    let Some(before) = clause.trim_end().strip_suffix('*') else {
+        return false;
+    };
+    before
+        .trim_end_matches('*')
+        .chars()
+        .next_back()
+        .is_some_and(char::is_alphanumeric)
 }
 
 fn is_quote(c: char) -> bool {
@@ -399,12 +434,30 @@ mod tests {
 
     #[test]
     fn operators_are_plain_words_and_punctuation_is_inert() {
-        let query = Query::parse("a OR b NOT c NEAR(d e) title:x a&b|c !d (e) \\f * g*").unwrap();
+        let query = Query::parse("a OR b NOT c NEAR(d e) title:x a&b|c !d (e) \\f * *g").unwrap();
         assert_eq!(
             query.to_fts5_match(),
             "\"a\" AND \"or\" AND \"b\" AND \"not\" AND \"c\" AND \"near d\" AND \"e\" AND \
              \"title x\" AND \"a b c\" AND \"d\" AND \"f\" AND \"g\""
         );
+    }
+
+    #[test]
+    fn a_star_after_a_word_makes_it_a_prefix() {
+        assert_eq!(terms_of("back*"), [(owned(&["back"]), true)]);
+        let query = Query::parse("Back* 서버").unwrap();
+        assert_eq!(query.to_fts5_match(), "\"back\"* AND \"서버\"");
+        assert_eq!(query.to_tsquery_text(), "'back':* & '서버'");
+        assert_eq!(query.to_string(), "\"back*\" \"서버\"");
+        // The last word of a phrase, accents folded.
+        assert_eq!(terms_of("tokio-ut*"), [(owned(&["tokio", "ut"]), true)]);
+        assert_eq!(terms_of("\"café crè*\""), [(owned(&["cafe", "cre"]), true)]);
+        // Not a prefix: a star apart from the word, before it, or after a CJK unit.
+        assert_eq!(terms_of("back *"), [(owned(&["back"]), false)]);
+        assert_eq!(terms_of("*back"), [(owned(&["back"]), false)]);
+        assert_eq!(terms_of("서버*"), [(owned(&["서버"]), false)]);
+        // A prefix clause and the whole word are two clauses.
+        assert_eq!(Query::parse("back back*").unwrap().phrases().len(), 2);
     }
 
     #[test]

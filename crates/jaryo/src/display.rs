@@ -342,6 +342,8 @@ mod tests {
                     },
                 },
                 chunk: None,
+                snippet_source: Default::default(),
+                from_memo: None,
                 created_at: Utc::now(),
                 updated_at: Utc::now(),
             }],

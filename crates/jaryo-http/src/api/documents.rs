@@ -47,6 +47,7 @@ pub struct DocumentQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = "^([+-]?[0-9]+)?$")]
     pub cursor: Option<String>,
 }
 

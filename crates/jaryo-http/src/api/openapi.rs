@@ -154,6 +154,41 @@ fn is_empty_requirement(requirement: &utoipa::openapi::security::SecurityRequire
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "status", security(()),
     responses((status = 200, description = "The OpenAPI 3.1 document of this API",
         content_type = "application/json")))]
-pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+pub async fn openapi_json() -> Json<serde_json::Value> {
+    Json(document())
+}
+
+/// The document as served: utoipa's, with the rules that tie one field of a body to another,
+/// which field attributes cannot state. A client generating input from the document (as
+/// schemathesis does in `scripts/test`) then sends only what the server accepts.
+pub fn document() -> serde_json::Value {
+    let mut document = serde_json::to_value(ApiDoc::openapi()).expect("the document serialises");
+    let given = |field: &str| serde_json::json!({"required": [field], "properties": {field: {"type": "string"}}});
+    let rules = [
+        // An import's own dates come only with `content_origin: import`.
+        (
+            "NewDocumentInput",
+            serde_json::json!({"allOf": [{
+                "if": {"anyOf": [given("created_at"), given("updated_at")]},
+                "then": {
+                    "required": ["content_origin"],
+                    "properties": {"content_origin": {"const": "import"}}
+                }
+            }]}),
+        ),
+        // A patch changes something.
+        (
+            "DocumentPatchInput",
+            serde_json::json!({"anyOf": [given("title"), given("extracted_text")]}),
+        ),
+    ];
+    for (name, rule) in rules {
+        if let Some(serde_json::Value::Object(schema)) =
+            document.pointer_mut(&format!("/components/schemas/{name}"))
+            && let serde_json::Value::Object(rule) = rule
+        {
+            schema.extend(rule);
+        }
+    }
+    document
 }

@@ -5,7 +5,8 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
 use crate::wire::{
-    ByteRangeJson, ChunkJson, ErrorJson, SearchHitJson, SearchKindJson, SearchPageJson, SnippetJson,
+    ByteRangeJson, ChunkJson, ErrorJson, SearchHitJson, SearchKindJson, SearchPageJson,
+    SnippetJson, SnippetSourceJson,
 };
 use axum::extract::State;
 use axum::routing::get;
@@ -13,7 +14,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, Utc};
 use jaryo_domain::DraftState;
 use jaryo_store::{
-    PAGE_LIMIT_MAX, SearchCursor, SearchFilter, SearchHit, SearchKind, SearchRequest,
+    PAGE_LIMIT_MAX, SearchCursor, SearchFilter, SearchHit, SearchKind, SearchRequest, SnippetSource,
 };
 use jaryo_text::{Query, QueryError};
 use serde::Deserialize;
@@ -51,6 +52,7 @@ pub struct SearchQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = "^([0-9a-fA-F]{16}\\.[dm][+-]?[0-9]+)?$")]
     pub cursor: Option<String>,
 }
 
@@ -219,6 +221,11 @@ fn hit_json(hit: SearchHit) -> SearchHitJson {
             range: range_json(chunk.range),
             heading_path: chunk.heading_path,
         }),
+        snippet_source: match hit.snippet_source {
+            SnippetSource::Original => SnippetSourceJson::Original,
+            SnippetSource::AcceptedMarkdown => SnippetSourceJson::AcceptedMarkdown,
+        },
+        from_memo: hit.from_memo,
         created_at: hit.created_at,
         updated_at: hit.updated_at,
     }

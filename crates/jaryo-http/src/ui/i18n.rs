@@ -167,6 +167,10 @@ pub struct Text {
     pub search: &'static str,
     pub kind_any: &'static str,
     pub kind_memo: &'static str,
+    /// A search hit's note that the document was promoted from a memo (links to the memo).
+    pub hit_from_memo: &'static str,
+    /// A search hit's note that only the accepted draft held the words.
+    pub hit_in_accepted_draft: &'static str,
     pub kind_document: &'static str,
     pub tag: &'static str,
     pub from_date: &'static str,
@@ -328,6 +332,8 @@ pub static KO: Text = Text {
     search: "검색",
     kind_any: "모두",
     kind_memo: "메모",
+    hit_from_memo: "메모에서 만든 문서",
+    hit_in_accepted_draft: "받아들인 초안에서 찾음",
     kind_document: "자료",
     tag: "태그",
     from_date: "부터",
@@ -468,6 +474,8 @@ pub static EN: Text = Text {
     search: "Search",
     kind_any: "All",
     kind_memo: "Memos",
+    hit_from_memo: "Made from a memo",
+    hit_in_accepted_draft: "Found in the accepted draft",
     kind_document: "Documents",
     tag: "Tag",
     from_date: "From",

@@ -391,6 +391,9 @@ pub async fn search(
                         url,
                         title: hit.title,
                         snippet_html: hit.snippet.html,
+                        from_memo_url: hit.from_memo.map(|id| format!("/memos/{id}")),
+                        in_accepted_draft: hit.snippet_source
+                            == crate::wire::SnippetSourceJson::AcceptedMarkdown,
                         created_iso,
                         created_text,
                     }

@@ -378,6 +378,10 @@ pub struct HitView {
     pub url: String,
     pub title: String,
     pub snippet_html: String,
+    /// The memo a document was promoted from: its page.
+    pub from_memo_url: Option<String>,
+    /// The snippet comes from the accepted draft, not the original.
+    pub in_accepted_draft: bool,
     pub created_iso: String,
     pub created_text: String,
 }
