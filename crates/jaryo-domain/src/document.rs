@@ -137,6 +137,14 @@ impl DraftWork {
             lease_expires_at: None,
         }
     }
+
+    /// Work just queued: pending, no attempt made yet.
+    pub fn queued() -> Self {
+        Self {
+            state: DraftState::Pending,
+            ..Self::none()
+        }
+    }
 }
 
 /// A document as stored.

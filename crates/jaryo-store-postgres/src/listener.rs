@@ -1,7 +1,7 @@
-//! Wakes this process's draft workers when any process queues draft work.
+//! Wakes this process's workers when any process queues work of any kind.
 //!
-//! Writes that make work ready (promote, redraft, a re-queue, new text on a finished draft)
-//! send `NOTIFY jaryo_drafts` inside their transaction, so it is delivered on commit and
+//! Writes that make work ready (promote, redraft, a re-queue, new text on a finished draft, a
+//! released claim, a resumed kind) send `NOTIFY jaryo_jobs` inside their transaction, so it is delivered on commit and
 //! never for a write that rolled back. Every store runs one task that `LISTEN`s on its own
 //! connection and turns each notification into a [`DraftSignal`] wake-up.
 //!
@@ -16,9 +16,9 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// The channel draft wake-ups travel on. The SQL in this crate names it literally
-/// (`pg_notify('jaryo_drafts', …)`); a test holds the two together.
-pub const DRAFT_CHANNEL: &str = "jaryo_drafts";
+/// The channel job wake-ups travel on, the job kind as payload. The SQL in this crate names
+/// it literally (`pg_notify('jaryo_jobs', …)`); a test holds the two together.
+pub const JOB_CHANNEL: &str = "jaryo_jobs";
 
 /// The shortest and longest wait between attempts to reconnect the listener.
 const RECONNECT_DELAY_MIN: Duration = Duration::from_millis(50);
@@ -117,7 +117,7 @@ async fn listen(pool: PgPool, signal: DraftSignal, status: watch::Sender<Listene
 
 async fn subscribe(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen(DRAFT_CHANNEL).await?;
+    listener.listen(JOB_CHANNEL).await?;
     Ok(listener)
 }
 

@@ -21,6 +21,7 @@ mod codec;
 mod documents;
 mod drafts;
 mod index_merge;
+mod jobs;
 mod memos;
 mod review;
 mod search;
@@ -310,11 +311,11 @@ impl jaryo_store::Store for SqliteStore {
     }
 
     async fn release_dead_leases(&self, predecessor: &str) -> StoreResult<u64> {
-        drafts::release_dead_leases(self, predecessor).await
+        jobs::release_dead_leases(self, predecessor).await
     }
 
     async fn renew_draft_lease(&self, claim: &DraftClaim, lease: Duration) -> StoreResult<bool> {
-        drafts::renew(self, claim, lease).await
+        jobs::renew(self, &claim.job, lease).await
     }
 
     async fn settle_draft(
@@ -357,11 +358,63 @@ impl jaryo_store::Store for SqliteStore {
     }
 
     async fn draft_queue_stats(&self) -> StoreResult<DraftQueueStats> {
-        drafts::stats(self).await
+        jobs::stats(self, jaryo_store::JobKind::Draft).await
     }
 
     fn draft_signal(&self) -> &DraftSignal {
         &self.signal
+    }
+
+    async fn enqueue_job(
+        &self,
+        kind: jaryo_store::JobKind,
+        document: jaryo_domain::DocumentId,
+        priority: i32,
+    ) -> StoreResult<jaryo_store::JobId> {
+        jobs::enqueue(self, kind, document, priority).await
+    }
+
+    async fn claim_jobs(
+        &self,
+        kind: jaryo_store::JobKind,
+        request: &ClaimRequest,
+    ) -> StoreResult<Vec<jaryo_store::JobClaim>> {
+        jobs::claim(self, kind, request).await
+    }
+
+    async fn renew_job_lease(
+        &self,
+        claim: &jaryo_store::JobClaim,
+        lease: Duration,
+    ) -> StoreResult<bool> {
+        jobs::renew(self, claim, lease).await
+    }
+
+    async fn settle_job(
+        &self,
+        claim: &jaryo_store::JobClaim,
+        outcome: &jaryo_store::JobOutcome,
+    ) -> StoreResult<Settled> {
+        jobs::settle(self, claim, outcome).await
+    }
+
+    async fn pause_jobs(
+        &self,
+        kind: jaryo_store::JobKind,
+        pause: &jaryo_store::JobPause,
+    ) -> StoreResult<()> {
+        jobs::pause(self, kind, pause).await
+    }
+
+    async fn resume_jobs(&self, kind: jaryo_store::JobKind) -> StoreResult<()> {
+        jobs::resume(self, kind).await
+    }
+
+    async fn job_stats(
+        &self,
+        kind: jaryo_store::JobKind,
+    ) -> StoreResult<jaryo_store::JobQueueStats> {
+        jobs::stats(self, kind).await
     }
 
     async fn select_drafts(

@@ -173,7 +173,7 @@ pub async fn claims_take_due_work_oldest_first_in_batches(fx: Fixture) {
     assert_eq!(ids, [first, second]);
     assert_eq!(batch[0].attempt(), 1);
     assert_eq!(batch[0].text, "첫 번째 문서의 충분히 긴 원문");
-    assert_ne!(batch[0].token, batch[1].token);
+    assert_ne!(batch[0].token(), batch[1].token());
 
     let running = store.get_document(first).await.unwrap();
     assert_eq!(running.draft.state, DraftState::Running);
