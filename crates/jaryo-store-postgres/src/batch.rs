@@ -114,12 +114,12 @@ pub(crate) struct Batcher {
 }
 
 impl Batcher {
-    /// Starts the writer task on the store's pool.
-    pub(crate) fn start(pool: PgPool) -> Self {
+    /// Starts the writer tasks on the store's pool, among the store's tasks.
+    pub(crate) fn start(pool: PgPool, tasks: &jaryo_store::tasks::OwnedTasks) -> Self {
         let (queue, jobs) = mpsc::channel(4 * MAX_BATCH);
         let jobs = Arc::new(Mutex::new(jobs));
         for _ in 0..WRITERS {
-            tokio::spawn(write_batches(pool.clone(), jobs.clone()));
+            tasks.spawn(write_batches(pool.clone(), jobs.clone()));
         }
         Self { queue }
     }

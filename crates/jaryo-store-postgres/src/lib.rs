@@ -40,6 +40,7 @@ pub use gate::{GATE_CHANNEL, PgSharedSlots, SharedSlotsConfig};
 pub use listener::{JOB_CHANNEL, ListenerStatus};
 
 use jaryo_domain::{Clock, DocumentId, SystemClock};
+use jaryo_store::tasks::OwnedTasks;
 use jaryo_store::{
     ClaimRequest, DraftClaim, DraftQueueStats, DraftSignal, ReindexProgress, ReindexReport,
     SearchIndexStatus, SearchPage, SearchRequest, Settled, Settlement, StoreError, StoreResult,
@@ -166,6 +167,9 @@ pub struct PostgresStore {
     chunk_config: ChunkConfig,
     search_rank_window: u32,
     batcher: batch::Batcher,
+    /// The listener and the batch writers: aborted with the last handle, stopped and awaited
+    /// by `close`.
+    tasks: Arc<OwnedTasks>,
 }
 
 impl PostgresStore {
@@ -207,8 +211,9 @@ impl PostgresStore {
             .idle_timeout(None)
             .connect_lazy_with(options.session("jaryo-listener", Duration::ZERO));
         let signal = DraftSignal::default();
-        let listener = DraftListener::start(listener_pool, signal.clone());
-        let batcher = batch::Batcher::start(pool.clone());
+        let tasks = Arc::new(OwnedTasks::default());
+        let listener = DraftListener::start(listener_pool, signal.clone(), &tasks);
+        let batcher = batch::Batcher::start(pool.clone(), &tasks);
         let store = Self {
             pool,
             clock,
@@ -217,6 +222,7 @@ impl PostgresStore {
             chunk_config: options.chunk.clone(),
             search_rank_window: options.search_rank_window.max(1),
             batcher,
+            tasks,
         };
         search::stamp_if_empty(&store).await?;
         Ok(store)
@@ -224,6 +230,7 @@ impl PostgresStore {
 
     /// Stops listening, waits for statements in flight and closes every connection.
     pub async fn close(&self) {
+        self.tasks.shutdown().await;
         self.listener.stop().await;
         self.pool.close().await;
     }

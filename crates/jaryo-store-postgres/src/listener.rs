@@ -10,11 +10,11 @@
 //! and finds whatever was missed. A worker's poll interval remains the last safety net.
 
 use jaryo_store::DraftSignal;
+use jaryo_store::tasks::OwnedTasks;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use std::time::Duration;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 /// The channel job wake-ups travel on, the job kind as payload. The SQL in this crate names
 /// it literally (`pg_notify('jaryo_jobs', …)`); a test holds the two together.
@@ -34,47 +34,30 @@ pub struct ListenerStatus {
     pub sessions: u64,
 }
 
-/// The listening task; stopping it (or dropping the last store handle) ends it.
+/// The listening task's connection and status; the task itself is one of the store's owned
+/// tasks (stopped with them).
 #[derive(Debug)]
 pub(crate) struct DraftListener {
-    task: std::sync::Mutex<Option<JoinHandle<()>>>,
     pool: PgPool,
     status: watch::Receiver<ListenerStatus>,
 }
 
 impl DraftListener {
-    /// Starts listening on a connection from `pool`, a pool of one reserved for it.
-    pub(crate) fn start(pool: PgPool, signal: DraftSignal) -> Self {
+    /// Starts listening on a connection from `pool`, a pool of one reserved for it, in a task
+    /// among `tasks`.
+    pub(crate) fn start(pool: PgPool, signal: DraftSignal, tasks: &OwnedTasks) -> Self {
         let (status_tx, status) = watch::channel(ListenerStatus::default());
-        let task = tokio::spawn(listen(pool.clone(), signal, status_tx));
-        Self {
-            task: std::sync::Mutex::new(Some(task)),
-            pool,
-            status,
-        }
+        tasks.spawn(listen(pool.clone(), signal, status_tx));
+        Self { pool, status }
     }
 
     pub(crate) fn status(&self) -> watch::Receiver<ListenerStatus> {
         self.status.clone()
     }
 
-    /// Ends the task and closes its connection.
+    /// Closes the listening connection (after the store stopped its tasks).
     pub(crate) async fn stop(&self) {
-        let task = self.task.lock().expect("listener mutex poisoned").take();
-        if let Some(task) = task {
-            task.abort();
-            // The task holds nothing that needs an orderly end; `Err` here is the abort.
-            let _ = task.await;
-        }
         self.pool.close().await;
-    }
-}
-
-impl Drop for DraftListener {
-    fn drop(&mut self) {
-        if let Some(task) = self.task.get_mut().ok().and_then(Option::take) {
-            task.abort();
-        }
     }
 }
 

@@ -124,10 +124,10 @@ pub(crate) struct Batcher {
 }
 
 impl Batcher {
-    /// Starts the writer task on `writer`, the store's write pool.
-    pub(crate) fn start(writer: SqlitePool) -> Self {
+    /// Starts the writer task on `writer`, the store's write pool, among the store's tasks.
+    pub(crate) fn start(writer: SqlitePool, tasks: &jaryo_store::tasks::OwnedTasks) -> Self {
         let (queue, jobs) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(write_batches(writer, jobs));
+        tasks.spawn(write_batches(writer, jobs));
         Self { queue }
     }
 

@@ -34,6 +34,7 @@ pub use search::DEFAULT_RANK_WINDOW;
 const READER_MMAP_BYTES: u64 = 1 << 30;
 
 use jaryo_domain::{Clock, SystemClock};
+use jaryo_store::tasks::OwnedTasks;
 use jaryo_store::{
     ClaimRequest, DraftClaim, DraftQueueStats, DraftSignal, ReindexProgress, ReindexReport,
     SearchIndexStatus, SearchPage, SearchRequest, Settled, Settlement, StoreError, StoreResult,
@@ -101,6 +102,9 @@ pub struct SqliteStore {
     batcher: batch::Batcher,
     /// The background checkpointer's connection; closing it stops the checkpointer.
     checkpointer: SqlitePool,
+    /// The batch writer, the checkpointer and the index merge: aborted with the last handle,
+    /// stopped and awaited by `close`.
+    tasks: Arc<OwnedTasks>,
     /// Held while any clone of the store lives; the checkpointer stops when it is gone.
     _alive: Arc<()>,
 }
@@ -171,7 +175,8 @@ impl SqliteStore {
             },
             options.read_connections,
         ));
-        let batcher = batch::Batcher::start(writer.clone());
+        let tasks = Arc::new(OwnedTasks::default());
+        let batcher = batch::Batcher::start(writer.clone(), &tasks);
         let alive = Arc::new(());
         let checkpointer = SqlitePoolOptions::new()
             .max_connections(1)
@@ -179,7 +184,7 @@ impl SqliteStore {
             .connect_with(connect.clone())
             .await
             .map_err(codec::map_error)?;
-        tokio::spawn(checkpoint_in_background(
+        tasks.spawn(checkpoint_in_background(
             checkpointer.clone(),
             Arc::downgrade(&alive),
         ));
@@ -188,7 +193,7 @@ impl SqliteStore {
         )
         .await
         .map_err(codec::map_error)?;
-        tokio::spawn(index_merge::merge_when_idle(
+        tasks.spawn(index_merge::merge_when_idle(
             writer.clone(),
             watcher,
             options.index_merge_idle.max(Duration::from_millis(10)),
@@ -204,6 +209,7 @@ impl SqliteStore {
             search_rank_window: options.search_rank_window.max(1),
             batcher,
             checkpointer,
+            tasks,
             _alive: alive,
         };
         search::stamp_if_empty(&store).await?;
@@ -213,6 +219,7 @@ impl SqliteStore {
     /// Waits for in-flight statements and closes every connection. (Dropping the last clone of
     /// the store stops the background checkpointer too.)
     pub async fn close(&self) {
+        self.tasks.shutdown().await;
         self.checkpointer.close().await;
         self.search_pool.close().await;
         self.reader.close().await;

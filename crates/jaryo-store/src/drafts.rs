@@ -111,7 +111,7 @@ pub fn plan_draft_document(
             markdown, metadata, ..
         } => {
             source_metadata.extend(metadata.clone());
-            let flagged = fidelity_flagged(&source_metadata);
+            let flagged = jaryo_domain::DraftProvenance::read(&source_metadata).flagged();
             Some(DraftDocumentWrite::Drafted {
                 markdown: markdown.clone(),
                 source_metadata,
@@ -129,18 +129,6 @@ pub fn plan_draft_document(
             Some(DraftDocumentWrite::Skipped { source_metadata })
         }
         Settlement::RetryLater { .. } | Settlement::Failed { .. } | Settlement::Released => None,
-    }
-}
-
-/// Whether the fidelity check flagged the draft whose metadata this is.
-fn fidelity_flagged(source_metadata: &Map<String, Value>) -> bool {
-    match source_metadata
-        .get("fidelity")
-        .and_then(|f| f.get("flagged"))
-    {
-        Some(Value::Bool(flagged)) => *flagged,
-        Some(Value::Number(n)) => n.as_i64() == Some(1),
-        _ => false,
     }
 }
 

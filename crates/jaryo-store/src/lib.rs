@@ -16,6 +16,7 @@ pub mod ranking;
 pub mod review;
 pub mod search;
 pub mod tags;
+pub mod tasks;
 
 pub use documents::{PromotedDocument, check_direct_origin, edit_requeues_draft, plan_promote};
 pub use drafts::{
