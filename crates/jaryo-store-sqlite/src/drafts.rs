@@ -4,7 +4,7 @@
 
 use crate::SqliteStore;
 use crate::codec::{decode_json_object, encode_time, map_error};
-use crate::documents::{fetch_live, not_found};
+use crate::documents::fetch_live;
 use crate::jobs;
 use jaryo_domain::{Document, DocumentId};
 use jaryo_store::{
@@ -33,15 +33,7 @@ pub async fn claim(store: &SqliteStore, request: &ClaimRequest) -> StoreResult<V
         let text: String = row.try_get("text").map_err(map_error)?;
         texts.insert(id, (title, text));
     }
-    claims
-        .into_iter()
-        .map(|job| {
-            let (title, text) = texts
-                .remove(&job.document_id.0)
-                .ok_or_else(|| not_found(job.document_id))?;
-            Ok(DraftClaim { job, title, text })
-        })
-        .collect()
+    DraftClaim::assemble(claims, texts)
 }
 
 pub async fn settle(

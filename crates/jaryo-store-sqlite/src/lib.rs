@@ -150,23 +150,7 @@ impl SqliteStore {
             .await
             .map_err(codec::map_error)?;
         MIGRATOR.run(&writer).await.map_err(StoreError::internal)?;
-        let reader = SqlitePoolOptions::new()
-            .max_connections(options.read_connections.max(1))
-            .acquire_timeout(Duration::from_secs(60))
-            // A connection to a local file cannot go stale; the check would cost a round trip
-            // to SQLite's thread on every read.
-            .test_before_acquire(false)
-            .connect_with(
-                connect
-                    .clone()
-                    .read_only(true)
-                    // Readers map the file instead of copying pages into a cache of their own:
-                    // every read connection shares the OS's cache, warm whichever one a request
-                    // gets (writes still go through the writer's page cache and the WAL).
-                    .pragma("mmap_size", READER_MMAP_BYTES.to_string()),
-            )
-            .await
-            .map_err(codec::map_error)?;
+        let reader = open_readers(&connect, options.read_connections).await?;
         let search_pool = Arc::new(search_pool::SearchPool::new(
             search_pool::SearchConnectOptions {
                 path: options.path.clone(),
@@ -238,6 +222,27 @@ impl SqliteStore {
             .await
             .map_err(codec::map_error)
     }
+}
+
+/// The pool of read-only connections serving reads beside the writer.
+async fn open_readers(connect: &SqliteConnectOptions, connections: u32) -> StoreResult<SqlitePool> {
+    SqlitePoolOptions::new()
+        .max_connections(connections.max(1))
+        .acquire_timeout(Duration::from_secs(60))
+        // A connection to a local file cannot go stale; the check would cost a round trip
+        // to SQLite's thread on every read.
+        .test_before_acquire(false)
+        .connect_with(
+            connect
+                .clone()
+                .read_only(true)
+                // Readers map the file instead of copying pages into a cache of their own:
+                // every read connection shares the OS's cache, warm whichever one a request
+                // gets (writes still go through the writer's page cache and the WAL).
+                .pragma("mmap_size", READER_MMAP_BYTES.to_string()),
+        )
+        .await
+        .map_err(codec::map_error)
 }
 
 #[async_trait::async_trait]

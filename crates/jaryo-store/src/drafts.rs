@@ -28,6 +28,29 @@ impl Deref for DraftClaim {
     }
 }
 
+impl DraftClaim {
+    /// Draft claims from the queue's claims and the `(title, text)` read for each document,
+    /// in the queue's claim order.
+    pub fn assemble(
+        claims: Vec<JobClaim>,
+        mut texts: std::collections::HashMap<i64, (String, String)>,
+    ) -> crate::StoreResult<Vec<DraftClaim>> {
+        claims
+            .into_iter()
+            .map(|job| {
+                let (title, text) =
+                    texts
+                        .remove(&job.document_id.0)
+                        .ok_or(crate::StoreError::NotFound {
+                            entity: "document",
+                            id: job.document_id.0,
+                        })?;
+                Ok(DraftClaim { job, title, text })
+            })
+            .collect()
+    }
+}
+
 /// How a claim ends.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Settlement {
