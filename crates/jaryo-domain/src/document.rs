@@ -137,6 +137,14 @@ impl DraftWork {
             lease_expires_at: None,
         }
     }
+
+    /// Work just queued: pending, no attempt made yet.
+    pub fn queued() -> Self {
+        Self {
+            state: DraftState::Pending,
+            ..Self::none()
+        }
+    }
 }
 
 /// A document as stored.
@@ -166,6 +174,17 @@ pub struct Document {
 }
 
 impl Document {
+    /// Where the document's draft came from, read from its `source_metadata`.
+    pub fn draft_provenance(&self) -> crate::DraftProvenance {
+        crate::DraftProvenance::read(&self.source_metadata)
+    }
+
+    /// A draft awaiting the person's review that the fidelity check flagged: the "needs
+    /// attention" of the API, the UI and the listings' filter.
+    pub fn needs_attention(&self) -> bool {
+        self.md_draft_status == Some(MdDraftStatus::Draft) && self.draft_provenance().flagged()
+    }
+
     /// The document's tags: the given ones, then those of its original text.
     pub fn tags(&self) -> Vec<String> {
         crate::merge_tags(

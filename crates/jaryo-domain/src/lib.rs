@@ -9,6 +9,7 @@ mod clock;
 mod document;
 mod ids;
 mod memo;
+mod provenance;
 mod tags;
 
 pub use chrono::TimeDelta;
@@ -19,6 +20,7 @@ pub use document::{
 };
 pub use ids::{DocumentId, MemoId};
 pub use memo::{MEMO_TEXT_MAX_BYTES, Memo, MemoText};
+pub use provenance::{DraftProvenance, FidelityFinding, FidelitySummary};
 pub use tags::{merge_tags, parse_one_tag, parse_tag, parse_tags, rename_tag_in_text};
 
 /// Why a piece of user input was refused. The HTTP layer maps each variant to 422 with a

@@ -207,13 +207,7 @@ pub struct DocumentJson {
 
 impl From<Document> for DocumentJson {
     fn from(doc: Document) -> Self {
-        let flagged = doc
-            .source_metadata
-            .get("fidelity")
-            .and_then(|fidelity| fidelity.get("flagged"))
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        let needs_attention = flagged && doc.md_draft_status == Some(MdDraftStatus::Draft);
+        let needs_attention = doc.needs_attention();
         let tags = doc.tags();
         Self {
             tags,

@@ -14,7 +14,7 @@
 //! one as before: the batch takes no lock theirs wait for but the totals shard it adds to.
 
 use crate::codec::map_error;
-use crate::documents::{decode as decode_document, document_columns};
+use crate::documents::{decode as decode_document, inserted_document_columns};
 use crate::memos::{decode as decode_memo, insert_tags, memo_columns};
 use crate::search::{DocumentEntry, IndexRow, MemoEntry, write_document_parts, write_rows};
 use jaryo_domain::{Document, DocumentId, Memo, Timestamp};
@@ -114,12 +114,12 @@ pub(crate) struct Batcher {
 }
 
 impl Batcher {
-    /// Starts the writer task on the store's pool.
-    pub(crate) fn start(pool: PgPool) -> Self {
+    /// Starts the writer tasks on the store's pool, among the store's tasks.
+    pub(crate) fn start(pool: PgPool, tasks: &jaryo_store::tasks::OwnedTasks) -> Self {
         let (queue, jobs) = mpsc::channel(4 * MAX_BATCH);
         let jobs = Arc::new(Mutex::new(jobs));
         for _ in 0..WRITERS {
-            tokio::spawn(write_batches(pool.clone(), jobs.clone()));
+            tasks.spawn(write_batches(pool.clone(), jobs.clone()));
         }
         Self { queue }
     }
@@ -304,7 +304,7 @@ async fn insert_documents(
                      $6::timestamptz[], $7::jsonb[]) \
            WITH ORDINALITY AS d (title, text, origin, metadata, created, updated, given, ord) \
          ORDER BY d.ord RETURNING ",
-        document_columns!()
+        inserted_document_columns!()
     ))
     .bind(&titles)
     .bind(&texts)

@@ -4,32 +4,54 @@
 //! processes promoting one memo, or patching one document, queue on the row lock and the
 //! second sees what the first committed.
 
+use crate::PostgresStore;
 use crate::batch::NewDocumentRow;
 use crate::codec::{map_error, parse_enum, to_u32};
+use crate::jobs::{enqueue_in, notify_work};
 use crate::search::{
     DocumentEntry, index_document, index_memos_promoted_to, unindex_document, unindex_memo,
 };
-use crate::{PostgresStore, notify_draft_work};
-use jaryo_domain::{
-    ContentOrigin, Document, DocumentId, DraftState, DraftWork, MemoId, Timestamp, derive_title,
-};
+use jaryo_domain::{Document, DocumentId, DraftState, DraftWork, MemoId, Timestamp};
 use jaryo_store::{
-    DocumentFilter, DocumentPatch, NewDocument, Page, PageRequest, StoreError, StoreResult,
+    DocumentFilter, DocumentPatch, JobKind, NewDocument, Page, PageRequest, StoreError,
+    StoreResult, check_direct_origin, edit_requeues_draft, plan_promote,
 };
 use serde_json::{Map, Value};
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{PgPool, Row};
 
+/// A document's columns with its draft job's, read from [`documents_with_draft!`].
 macro_rules! document_columns {
+    () => {
+        "d.id, title, extracted_text, md_content, content_origin, md_status, md_draft_status, \
+         md_extraction_engine, md_generated_at, source_metadata, created_at, updated_at, \
+         deleted_at, version, COALESCE(j.state, 'none') AS draft_state, \
+         COALESCE(j.attempts, 0) AS draft_attempts, j.next_attempt_at AS draft_next_attempt_at, \
+         j.last_error AS draft_last_error, j.lease_owner AS draft_lease_owner, \
+         j.lease_expires_at AS draft_lease_expires_at, given_tags"
+    };
+}
+
+/// Documents beside their draft job (`d`, `j`).
+macro_rules! documents_with_draft {
+    () => {
+        "documents d LEFT JOIN jobs j ON j.document_id = d.id AND j.kind = 'draft'"
+    };
+}
+
+/// The columns of a document just inserted, which has no draft job yet.
+macro_rules! inserted_document_columns {
     () => {
         "id, title, extracted_text, md_content, content_origin, md_status, md_draft_status, \
          md_extraction_engine, md_generated_at, source_metadata, created_at, updated_at, \
-         deleted_at, version, draft_state, draft_attempts, draft_next_attempt_at, \
-         draft_last_error, draft_lease_owner, draft_lease_expires_at, given_tags"
+         deleted_at, version, 'none' AS draft_state, 0 AS draft_attempts, \
+         NULL::timestamptz AS draft_next_attempt_at, NULL::text AS draft_last_error, \
+         NULL::text AS draft_lease_owner, NULL::timestamptz AS draft_lease_expires_at, \
+         given_tags"
     };
 }
-pub(crate) use document_columns;
+pub(crate) use inserted_document_columns;
 
 pub(crate) fn decode(row: &PgRow) -> StoreResult<Document> {
     let text = |name: &str| -> StoreResult<Option<String>> {
@@ -80,10 +102,46 @@ pub(crate) fn not_found(id: DocumentId) -> StoreError {
     }
 }
 
-/// Times inside `source_metadata` use the SQLite store's text form, so the JSON is the same
-/// on both stores.
-pub(crate) fn metadata_time(t: Timestamp) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+/// A live document with its draft work; a soft-deleted or missing one is `NotFound`. `lock`
+/// takes the document's row lock for a write that depends on what it read.
+pub(crate) async fn fetch_live<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+    id: DocumentId,
+) -> StoreResult<Document> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        document_columns!(),
+        " FROM ",
+        documents_with_draft!(),
+        " WHERE d.id = $1 AND d.deleted_at IS NULL"
+    ))
+    .bind(id.0)
+    .fetch_optional(executor)
+    .await
+    .map_err(map_error)?
+    .ok_or_else(|| not_found(id))?;
+    decode(&row)
+}
+
+/// [`fetch_live`] with the document's row locked (`FOR UPDATE`), for a write that depends on
+/// what it read.
+pub(crate) async fn fetch_live_locked(
+    conn: &mut sqlx::PgConnection,
+    id: DocumentId,
+) -> StoreResult<Document> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        document_columns!(),
+        " FROM ",
+        documents_with_draft!(),
+        " WHERE d.id = $1 AND d.deleted_at IS NULL FOR UPDATE OF d"
+    ))
+    .bind(id.0)
+    .fetch_optional(conn)
+    .await
+    .map_err(map_error)?
+    .ok_or_else(|| not_found(id))?;
+    decode(&row)
 }
 
 pub async fn promote(store: &PostgresStore, memo_id: MemoId) -> StoreResult<Document> {
@@ -104,38 +162,33 @@ pub async fn promote(store: &PostgresStore, memo_id: MemoId) -> StoreResult<Docu
     })?;
     let content: String = memo.try_get("content").map_err(map_error)?;
     let linked: Option<i64> = memo.try_get("document_id").map_err(map_error)?;
-    if let Some(document_id) = linked {
-        let live: Option<i64> =
+    let linked_live: Option<i64> = match linked {
+        Some(document_id) => {
             sqlx::query_scalar("SELECT id FROM documents WHERE id = $1 AND deleted_at IS NULL")
                 .bind(document_id)
                 .fetch_optional(&mut *tx)
                 .await
-                .map_err(map_error)?;
-        if live.is_some() {
-            return Err(StoreError::AlreadyPromoted {
-                memo_id,
-                document_id: DocumentId(document_id),
-            });
+                .map_err(map_error)?
         }
-    }
-    let metadata = serde_json::json!({
-        "memo_id": memo_id.0,
-        "promoted_at": metadata_time(now),
-    });
+        None => None,
+    };
+    let promoted = plan_promote(memo_id, &content, linked_live.map(DocumentId), now)?;
     let row = sqlx::query(concat!(
         "INSERT INTO documents (title, extracted_text, content_origin, source_metadata, \
-         created_at, updated_at, draft_state) \
-         VALUES ($1, $2, 'memo', $3, $4, $4, 'pending') RETURNING ",
-        document_columns!()
+         created_at, updated_at) \
+         VALUES ($1, $2, 'memo', $3, $4, $4) RETURNING ",
+        inserted_document_columns!()
     ))
-    .bind(derive_title(&content))
+    .bind(&promoted.title)
     .bind(&content)
-    .bind(Json(metadata))
+    .bind(Json(promoted.source_metadata))
     .bind(now)
     .fetch_one(&mut *tx)
     .await
     .map_err(map_error)?;
-    let document = decode(&row)?;
+    let mut document = decode(&row)?;
+    enqueue_in(&mut tx, JobKind::Draft, document.id, 0).await?;
+    document.draft = DraftWork::queued();
     // The memo's text is only known under the lock; promote is rare enough to analyse here.
     let entry = DocumentEntry::new(&document.title, Some(&content), &store.chunk_config);
     index_document(&mut tx, document.id, &entry).await?;
@@ -147,28 +200,15 @@ pub async fn promote(store: &PostgresStore, memo_id: MemoId) -> StoreResult<Docu
         .map_err(map_error)?;
     // The memo's text is the document's now: it is found as the document.
     unindex_memo(&mut tx, memo_id).await?;
-    notify_draft_work(&mut tx, document.id).await?;
     tx.commit().await.map_err(map_error)?;
     store.signal.notify();
     Ok(document)
 }
 
 pub async fn create(store: &PostgresStore, new: &NewDocument) -> StoreResult<Document> {
-    if matches!(
-        new.content_origin,
-        ContentOrigin::Memo | ContentOrigin::AiDrafted
-    ) {
-        return Err(StoreError::Constraint(format!(
-            "a document cannot be created with content_origin {}",
-            new.content_origin
-        )));
-    }
+    check_direct_origin(new.content_origin)?;
     let (created_at, updated_at) = new.times(store.clock.now());
-    let title = new
-        .title
-        .as_ref()
-        .map(|t| t.as_str().to_owned())
-        .unwrap_or_else(|| derive_title(new.extracted_text.as_str()));
+    let title = new.title_or_derived();
     let entry = DocumentEntry::new(
         &title,
         Some(new.extracted_text.as_str()),
@@ -191,17 +231,7 @@ pub async fn create(store: &PostgresStore, new: &NewDocument) -> StoreResult<Doc
 }
 
 pub async fn get(pool: &PgPool, id: DocumentId) -> StoreResult<Document> {
-    let row = sqlx::query(concat!(
-        "SELECT ",
-        document_columns!(),
-        " FROM documents WHERE id = $1 AND deleted_at IS NULL"
-    ))
-    .bind(id.0)
-    .fetch_optional(pool)
-    .await
-    .map_err(map_error)?
-    .ok_or_else(|| not_found(id))?;
-    decode(&row)
+    fetch_live(pool, id).await
 }
 
 pub async fn list(
@@ -212,17 +242,19 @@ pub async fn list(
     let rows = sqlx::query(concat!(
         "SELECT ",
         document_columns!(),
-        " FROM documents WHERE deleted_at IS NULL AND id < $1 \
-         AND ($2::text IS NULL OR draft_state = $2) \
+        " FROM ",
+        documents_with_draft!(),
+        " WHERE d.deleted_at IS NULL AND d.id < $1 \
+         AND ($2::text IS NULL OR COALESCE(j.state, 'none') = $2) \
          AND ($3::text IS NULL OR md_draft_status = $3) \
          AND ($4::text IS NULL OR content_origin = $4) \
          AND ($5::bool IS NULL OR (md_draft_status IS NOT DISTINCT FROM 'draft' \
-              AND COALESCE(source_metadata #> '{fidelity,flagged}' \
-                           IN ('true'::jsonb, '1'::jsonb), false)) = $5) \
-         AND ($7::bool IS NULL OR (draft_state IN ('pending', 'running') \
-              AND draft_last_error IS NOT NULL) = $7) \
-         AND ($8::text IS NULL OR id IN (SELECT document_id FROM document_tags WHERE tag_key = $8)) \
-         ORDER BY id DESC LIMIT $6"
+              AND draft_flagged) = $5) \
+         AND ($7::bool IS NULL OR COALESCE(j.state IN ('pending', 'running') \
+              AND j.last_error IS NOT NULL, false) = $7) \
+         AND ($8::text IS NULL \
+              OR d.id IN (SELECT document_id FROM document_tags WHERE tag_key = $8)) \
+         ORDER BY d.id DESC LIMIT $6"
     ))
     .bind(page.before.unwrap_or(i64::MAX))
     .bind(filter.draft_state.map(|s| s.as_str()))
@@ -259,36 +291,23 @@ pub async fn update(
             current_version: current,
         });
     }
-    // New text makes a finished but unreviewed draft stale: queue a fresh one. Work that
-    // is pending or running needs nothing here; the worker sees the new version when it
-    // settles and starts over. A reviewed draft (accepted or rejected) is left alone.
-    let row = sqlx::query(concat!(
+    sqlx::query(
         "UPDATE documents SET title = COALESCE($1, title), \
-         extracted_text = COALESCE($2, extracted_text), \
-         version = version + 1, updated_at = $3, \
-         draft_attempts = CASE WHEN $2::text IS NOT NULL \
-             AND draft_state IN ('done', 'skipped', 'failed') \
-             AND (md_draft_status IS NULL OR md_draft_status = 'draft') \
-             THEN 0 ELSE draft_attempts END, \
-         draft_last_error = CASE WHEN $2::text IS NOT NULL \
-             AND draft_state IN ('done', 'skipped', 'failed') \
-             AND (md_draft_status IS NULL OR md_draft_status = 'draft') \
-             THEN NULL ELSE draft_last_error END, \
-         draft_state = CASE WHEN $2::text IS NOT NULL \
-             AND draft_state IN ('done', 'skipped', 'failed') \
-             AND (md_draft_status IS NULL OR md_draft_status = 'draft') \
-             THEN 'pending' ELSE draft_state END \
-         WHERE id = $4 RETURNING ",
-        document_columns!()
-    ))
+         extracted_text = COALESCE($2, extracted_text), version = version + 1, updated_at = $3 \
+         WHERE id = $4",
+    )
     .bind(patch.title.as_ref().map(|t| t.as_str()))
     .bind(patch.extracted_text.as_ref().map(|t| t.as_str()))
     .bind(now)
     .bind(id.0)
-    .fetch_one(&mut *tx)
+    .execute(&mut *tx)
     .await
     .map_err(map_error)?;
-    let document = decode(&row)?;
+    let mut document = fetch_live(&mut *tx, id).await?;
+    if edit_requeues_draft(patch, &document) {
+        enqueue_in(&mut tx, JobKind::Draft, id, 0).await?;
+        document.draft = DraftWork::queued();
+    }
     // Title and original text as they now are (a title-only patch re-reads the stored text).
     let entry = DocumentEntry::new(
         &document.title,
@@ -303,7 +322,7 @@ pub async fn update(
     }
     let wake = document.draft.state == DraftState::Pending;
     if wake {
-        notify_draft_work(&mut tx, id).await?;
+        notify_work(&mut tx, JobKind::Draft).await?;
     }
     tx.commit().await.map_err(map_error)?;
     if wake {

@@ -17,6 +17,7 @@
 
 use crate::PostgresOptions;
 use jaryo_gate::{Priority, SharedSlot, SharedSlotError, SharedSlots, SharedSlotsSnapshot};
+use jaryo_store::tasks::OwnedTasks;
 use sqlx::postgres::{PgListener, PgPoolOptions};
 use sqlx::{PgPool, Row};
 use std::collections::HashMap;
@@ -62,6 +63,9 @@ impl Default for SharedSlotsConfig {
 #[derive(Clone)]
 pub struct PgSharedSlots {
     inner: Arc<Inner>,
+    /// The gate-event listener: held only to be owned, so it is aborted when the last
+    /// handle goes.
+    _tasks: Arc<OwnedTasks>,
 }
 
 struct Inner {
@@ -137,12 +141,16 @@ impl PgSharedSlots {
             holders: Mutex::new(HashMap::new()),
             stop: CancellationToken::new(),
         });
-        tokio::spawn(listen(
+        let tasks = Arc::new(OwnedTasks::default());
+        tasks.spawn(listen(
             Arc::downgrade(&inner),
             listen_pool,
             inner.stop.clone(),
         ));
-        Self { inner }
+        Self {
+            inner,
+            _tasks: tasks,
+        }
     }
 
     /// One try at a slot for `waiter`, and a pre-emption request when an interactive waiter

@@ -7,11 +7,12 @@
 //! - Every write is one transaction. Reads a write depends on lock their rows (`FOR UPDATE`),
 //!   so two processes promoting one memo make one document, and a settlement cannot interleave
 //!   with a patch of the same document.
-//! - Draft claims take due rows `FOR UPDATE SKIP LOCKED`: many workers claim disjoint work
+//! - Job claims take due rows `FOR UPDATE SKIP LOCKED`: many workers claim disjoint work
 //!   without waiting on each other; leases and fencing tokens work as on SQLite.
-//! - Writes that queue draft work `NOTIFY jaryo_drafts` in their transaction; each store
-//!   `LISTEN`s on a connection of its own and wakes its [`DraftSignal`], so a promote in one
-//!   process wakes workers in every other (see `listener`).
+//! - Writes that make work ready `NOTIFY jaryo_jobs` (the job kind as payload) in their
+//!   transaction; each store `LISTEN`s on a connection of its own and wakes its
+//!   [`DraftSignal`], so a promote in one process wakes workers in every other (see
+//!   `listener`).
 //! - Time comes from the injected [`Clock`], bound as a parameter, never SQL `now()`, so
 //!   leases behave the same under a test clock and across machines read the writer's clock.
 //!
@@ -27,6 +28,7 @@ mod codec;
 mod documents;
 mod drafts;
 mod gate;
+mod jobs;
 mod listener;
 mod memos;
 mod review;
@@ -35,9 +37,10 @@ mod search;
 pub mod testing;
 
 pub use gate::{GATE_CHANNEL, PgSharedSlots, SharedSlotsConfig};
-pub use listener::{DRAFT_CHANNEL, ListenerStatus};
+pub use listener::{JOB_CHANNEL, ListenerStatus};
 
 use jaryo_domain::{Clock, DocumentId, SystemClock};
+use jaryo_store::tasks::OwnedTasks;
 use jaryo_store::{
     ClaimRequest, DraftClaim, DraftQueueStats, DraftSignal, ReindexProgress, ReindexReport,
     SearchIndexStatus, SearchPage, SearchRequest, Settled, Settlement, StoreError, StoreResult,
@@ -164,6 +167,9 @@ pub struct PostgresStore {
     chunk_config: ChunkConfig,
     search_rank_window: u32,
     batcher: batch::Batcher,
+    /// The listener and the batch writers: aborted with the last handle, stopped and awaited
+    /// by `close`.
+    tasks: Arc<OwnedTasks>,
 }
 
 impl PostgresStore {
@@ -205,8 +211,9 @@ impl PostgresStore {
             .idle_timeout(None)
             .connect_lazy_with(options.session("jaryo-listener", Duration::ZERO));
         let signal = DraftSignal::default();
-        let listener = DraftListener::start(listener_pool, signal.clone());
-        let batcher = batch::Batcher::start(pool.clone());
+        let tasks = Arc::new(OwnedTasks::default());
+        let listener = DraftListener::start(listener_pool, signal.clone(), &tasks);
+        let batcher = batch::Batcher::start(pool.clone(), &tasks);
         let store = Self {
             pool,
             clock,
@@ -215,6 +222,7 @@ impl PostgresStore {
             chunk_config: options.chunk.clone(),
             search_rank_window: options.search_rank_window.max(1),
             batcher,
+            tasks,
         };
         search::stamp_if_empty(&store).await?;
         Ok(store)
@@ -222,6 +230,7 @@ impl PostgresStore {
 
     /// Stops listening, waits for statements in flight and closes every connection.
     pub async fn close(&self) {
+        self.tasks.shutdown().await;
         self.listener.stop().await;
         self.pool.close().await;
     }
@@ -241,17 +250,6 @@ impl PostgresStore {
     async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
         self.pool.begin().await.map_err(codec::map_error)
     }
-}
-
-/// Queues a wake-up for every listening store; PostgreSQL delivers it when the transaction
-/// commits, and drops it if it rolls back.
-async fn notify_draft_work(conn: &mut PgConnection, document: DocumentId) -> StoreResult<()> {
-    sqlx::query("SELECT pg_notify('jaryo_drafts', $1)")
-        .bind(document.0.to_string())
-        .execute(conn)
-        .await
-        .map_err(codec::map_error)?;
-    Ok(())
 }
 
 /// The first connection, retried with backoff while the database is unreachable (not yet
@@ -374,11 +372,11 @@ impl jaryo_store::Store for PostgresStore {
     }
 
     async fn release_dead_leases(&self, predecessor: &str) -> StoreResult<u64> {
-        drafts::release_dead_leases(self, predecessor).await
+        jobs::release_dead_leases(self, predecessor).await
     }
 
     async fn renew_draft_lease(&self, claim: &DraftClaim, lease: Duration) -> StoreResult<bool> {
-        drafts::renew(self, claim, lease).await
+        jobs::renew(self, &claim.job, lease).await
     }
 
     async fn settle_draft(
@@ -421,11 +419,63 @@ impl jaryo_store::Store for PostgresStore {
     }
 
     async fn draft_queue_stats(&self) -> StoreResult<DraftQueueStats> {
-        drafts::stats(self).await
+        jobs::stats(self, jaryo_store::JobKind::Draft).await
     }
 
     fn draft_signal(&self) -> &DraftSignal {
         &self.signal
+    }
+
+    async fn enqueue_job(
+        &self,
+        kind: jaryo_store::JobKind,
+        document: DocumentId,
+        priority: i32,
+    ) -> StoreResult<jaryo_store::JobId> {
+        jobs::enqueue(self, kind, document, priority).await
+    }
+
+    async fn claim_jobs(
+        &self,
+        kind: jaryo_store::JobKind,
+        request: &ClaimRequest,
+    ) -> StoreResult<Vec<jaryo_store::JobClaim>> {
+        jobs::claim(self, kind, request).await
+    }
+
+    async fn renew_job_lease(
+        &self,
+        claim: &jaryo_store::JobClaim,
+        lease: Duration,
+    ) -> StoreResult<bool> {
+        jobs::renew(self, claim, lease).await
+    }
+
+    async fn settle_job(
+        &self,
+        claim: &jaryo_store::JobClaim,
+        outcome: &jaryo_store::JobOutcome,
+    ) -> StoreResult<Settled> {
+        jobs::settle(self, claim, outcome).await
+    }
+
+    async fn pause_jobs(
+        &self,
+        kind: jaryo_store::JobKind,
+        pause: &jaryo_store::JobPause,
+    ) -> StoreResult<()> {
+        jobs::pause(self, kind, pause).await
+    }
+
+    async fn resume_jobs(&self, kind: jaryo_store::JobKind) -> StoreResult<()> {
+        jobs::resume(self, kind).await
+    }
+
+    async fn job_stats(
+        &self,
+        kind: jaryo_store::JobKind,
+    ) -> StoreResult<jaryo_store::JobQueueStats> {
+        jobs::stats(self, kind).await
     }
 
     async fn select_drafts(

@@ -1,7 +1,7 @@
-//! Wakes this process's draft workers when any process queues draft work.
+//! Wakes this process's workers when any process queues work of any kind.
 //!
-//! Writes that make work ready (promote, redraft, a re-queue, new text on a finished draft)
-//! send `NOTIFY jaryo_drafts` inside their transaction, so it is delivered on commit and
+//! Writes that make work ready (promote, redraft, a re-queue, new text on a finished draft, a
+//! released claim, a resumed kind) send `NOTIFY jaryo_jobs` inside their transaction, so it is delivered on commit and
 //! never for a write that rolled back. Every store runs one task that `LISTEN`s on its own
 //! connection and turns each notification into a [`DraftSignal`] wake-up.
 //!
@@ -10,15 +10,15 @@
 //! and finds whatever was missed. A worker's poll interval remains the last safety net.
 
 use jaryo_store::DraftSignal;
+use jaryo_store::tasks::OwnedTasks;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use std::time::Duration;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
-/// The channel draft wake-ups travel on. The SQL in this crate names it literally
-/// (`pg_notify('jaryo_drafts', …)`); a test holds the two together.
-pub const DRAFT_CHANNEL: &str = "jaryo_drafts";
+/// The channel job wake-ups travel on, the job kind as payload. The SQL in this crate names
+/// it literally (`pg_notify('jaryo_jobs', …)`); a test holds the two together.
+pub const JOB_CHANNEL: &str = "jaryo_jobs";
 
 /// The shortest and longest wait between attempts to reconnect the listener.
 const RECONNECT_DELAY_MIN: Duration = Duration::from_millis(50);
@@ -34,47 +34,30 @@ pub struct ListenerStatus {
     pub sessions: u64,
 }
 
-/// The listening task; stopping it (or dropping the last store handle) ends it.
+/// The listening task's connection and status; the task itself is one of the store's owned
+/// tasks (stopped with them).
 #[derive(Debug)]
 pub(crate) struct DraftListener {
-    task: std::sync::Mutex<Option<JoinHandle<()>>>,
     pool: PgPool,
     status: watch::Receiver<ListenerStatus>,
 }
 
 impl DraftListener {
-    /// Starts listening on a connection from `pool`, a pool of one reserved for it.
-    pub(crate) fn start(pool: PgPool, signal: DraftSignal) -> Self {
+    /// Starts listening on a connection from `pool`, a pool of one reserved for it, in a task
+    /// among `tasks`.
+    pub(crate) fn start(pool: PgPool, signal: DraftSignal, tasks: &OwnedTasks) -> Self {
         let (status_tx, status) = watch::channel(ListenerStatus::default());
-        let task = tokio::spawn(listen(pool.clone(), signal, status_tx));
-        Self {
-            task: std::sync::Mutex::new(Some(task)),
-            pool,
-            status,
-        }
+        tasks.spawn(listen(pool.clone(), signal, status_tx));
+        Self { pool, status }
     }
 
     pub(crate) fn status(&self) -> watch::Receiver<ListenerStatus> {
         self.status.clone()
     }
 
-    /// Ends the task and closes its connection.
+    /// Closes the listening connection (after the store stopped its tasks).
     pub(crate) async fn stop(&self) {
-        let task = self.task.lock().expect("listener mutex poisoned").take();
-        if let Some(task) = task {
-            task.abort();
-            // The task holds nothing that needs an orderly end; `Err` here is the abort.
-            let _ = task.await;
-        }
         self.pool.close().await;
-    }
-}
-
-impl Drop for DraftListener {
-    fn drop(&mut self) {
-        if let Some(task) = self.task.get_mut().ok().and_then(Option::take) {
-            task.abort();
-        }
     }
 }
 
@@ -117,7 +100,7 @@ async fn listen(pool: PgPool, signal: DraftSignal, status: watch::Sender<Listene
 
 async fn subscribe(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen(DRAFT_CHANNEL).await?;
+    listener.listen(JOB_CHANNEL).await?;
     Ok(listener)
 }
 

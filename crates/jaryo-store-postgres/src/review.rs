@@ -2,30 +2,13 @@
 //! module reads the document with its row locked (`FOR UPDATE`) and writes what they decide in
 //! the same transaction, so a review cannot interleave with a settlement or a patch.
 
+use crate::PostgresStore;
 use crate::codec::map_error;
-use crate::documents::{decode, document_columns, not_found};
-use crate::{PostgresStore, notify_draft_work};
+use crate::documents::{fetch_live, fetch_live_locked};
 use jaryo_domain::{Document, DocumentId};
 use jaryo_store::review::{ReviewWrite, plan_accept, plan_regenerate, plan_reject};
 use jaryo_store::{AcceptDraft, RejectDraft, Reviewer, StoreResult};
 use sqlx::types::Json;
-
-async fn read_locked(
-    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
-    id: DocumentId,
-) -> StoreResult<Document> {
-    let row = sqlx::query(concat!(
-        "SELECT ",
-        document_columns!(),
-        " FROM documents WHERE id = $1 AND deleted_at IS NULL FOR UPDATE"
-    ))
-    .bind(id.0)
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(map_error)?
-    .ok_or_else(|| not_found(id))?;
-    decode(&row)
-}
 
 async fn write_review(
     store: &PostgresStore,
@@ -34,22 +17,21 @@ async fn write_review(
 ) -> StoreResult<Document> {
     let now = store.clock.now();
     let mut tx = store.begin_write().await?;
-    let document = read_locked(&mut tx, id).await?;
+    let document = fetch_live_locked(&mut tx, id).await?;
     let write = plan(&document)?;
-    let row = sqlx::query(concat!(
+    sqlx::query(
         "UPDATE documents SET md_content = $1, md_draft_status = $2, source_metadata = $3, \
-         version = version + 1, updated_at = $4 WHERE id = $5 RETURNING ",
-        document_columns!()
-    ))
+         version = version + 1, updated_at = $4 WHERE id = $5",
+    )
     .bind(write.md_content)
     .bind(write.md_draft_status.as_str())
     .bind(Json(write.source_metadata))
     .bind(now)
     .bind(id.0)
-    .fetch_one(&mut *tx)
+    .execute(&mut *tx)
     .await
     .map_err(map_error)?;
-    let reviewed = decode(&row)?;
+    let reviewed = fetch_live(&mut *tx, id).await?;
     crate::search::index_reviewed_document(&mut tx, &document, &reviewed).await?;
     tx.commit().await.map_err(map_error)?;
     Ok(reviewed)
@@ -80,23 +62,17 @@ pub async fn regenerate(
 ) -> StoreResult<Document> {
     let now = store.clock.now();
     let mut tx = store.begin_write().await?;
-    let document = read_locked(&mut tx, id).await?;
+    let document = fetch_live_locked(&mut tx, id).await?;
     let metadata = plan_regenerate(&document, by, now);
     // The same queueing as `request_redraft`, with the history entry in the same write.
-    let row = sqlx::query(concat!(
-        "UPDATE documents SET source_metadata = $1, draft_state = 'pending', \
-         draft_attempts = 0, draft_next_attempt_at = NULL, draft_last_error = NULL, \
-         draft_lease_owner = NULL, draft_lease_expires_at = NULL, draft_claim_token = NULL, \
-         draft_claimed_version = NULL WHERE id = $2 RETURNING ",
-        document_columns!()
-    ))
-    .bind(Json(metadata))
-    .bind(id.0)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(map_error)?;
-    let document = decode(&row)?;
-    notify_draft_work(&mut tx, id).await?;
+    sqlx::query("UPDATE documents SET source_metadata = $1 WHERE id = $2")
+        .bind(Json(metadata))
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_error)?;
+    crate::jobs::enqueue_in(&mut tx, jaryo_store::JobKind::Draft, id, 0).await?;
+    let document = fetch_live(&mut *tx, id).await?;
     tx.commit().await.map_err(map_error)?;
     store.signal.notify();
     Ok(document)

@@ -571,7 +571,8 @@ WHERE jaryo_search_lexemes(r.row_id, r.title_terms, r.body_terms) @@ $1::tsquery
   AND COALESCE(d.id, m.id) IS NOT NULL \
   AND ($5::timestamptz IS NULL OR COALESCE(d.created_at, m.created_at) >= $5) \
   AND ($6::timestamptz IS NULL OR COALESCE(d.created_at, m.created_at) < $6) \
-  AND ($7::text IS NULL OR d.draft_state = $7) \
+  AND ($7::text IS NULL OR (d.id IS NOT NULL AND COALESCE((SELECT j.state FROM jobs j \
+       WHERE j.kind = 'draft' AND j.document_id = d.id), 'none') = $7)) \
   AND ($8::text IS NULL \
        OR EXISTS (SELECT 1 FROM document_tags t WHERE t.tag_key = $8 AND t.document_id = d.id) \
        OR EXISTS (SELECT 1 FROM memo_tags t WHERE t.tag_key = $8 AND t.memo_id = m.id))";

@@ -13,10 +13,21 @@ async fn open(clock: ManualClock) -> Option<Fixture> {
     let store = PostgresStore::open_with_clock(&database.options(), Arc::new(clock.clone()))
         .await
         .expect("store opens");
+    // Another process on the same database: its own pool and its own listener.
+    let other = PostgresStore::open_with_clock(&database.options(), Arc::new(clock.clone()))
+        .await
+        .expect("second store opens");
+    // Its wake-ups are heard only once it listens.
+    other
+        .listener_status()
+        .wait_for(|status| status.listening)
+        .await
+        .expect("the listener task is alive");
     Some(Fixture {
         store: Arc::new(store),
         clock,
         guard: Box::new(database),
+        other_process: Some(Arc::new(other)),
     })
 }
 

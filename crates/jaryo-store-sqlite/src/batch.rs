@@ -18,7 +18,7 @@
 //! than the insert it carries.
 
 use crate::codec::{encode_time, json_rows, map_error};
-use crate::documents::{decode, document_columns};
+use crate::documents::{decode, inserted_document_columns};
 use crate::memos::insert_tags;
 use crate::search::{DocumentEntry, IndexRow, MemoEntry, write_document_parts, write_index_rows};
 use jaryo_domain::{Document, DocumentId, Memo, MemoId, Timestamp};
@@ -124,10 +124,10 @@ pub(crate) struct Batcher {
 }
 
 impl Batcher {
-    /// Starts the writer task on `writer`, the store's write pool.
-    pub(crate) fn start(writer: SqlitePool) -> Self {
+    /// Starts the writer task on `writer`, the store's write pool, among the store's tasks.
+    pub(crate) fn start(writer: SqlitePool, tasks: &jaryo_store::tasks::OwnedTasks) -> Self {
         let (queue, jobs) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(write_batches(writer, jobs));
+        tasks.spawn(write_batches(writer, jobs));
         Self { queue }
     }
 
@@ -344,7 +344,7 @@ async fn insert_documents(
          created_at, updated_at, given_tags) \
          SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, \
          value ->> 6 FROM json_each(?1) ORDER BY key RETURNING ",
-        document_columns!()
+        inserted_document_columns!()
     ))
     .bind(json_rows(&values)?)
     .fetch_all(&mut *conn)

@@ -8,22 +8,44 @@ use crate::search::{
     BodyEntry, DocumentEntry, index_document, index_memos_promoted_to, unindex_document,
     unindex_memo,
 };
-use jaryo_domain::{ContentOrigin, Document, DocumentId, DraftWork, MemoId, derive_title};
+use jaryo_domain::{Document, DocumentId, DraftWork, MemoId};
 use jaryo_store::{
     DocumentFilter, DocumentPatch, NewDocument, Page, PageRequest, StoreError, StoreResult,
+    check_direct_origin, edit_requeues_draft, plan_promote,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
 
+/// A document's columns with its draft job's, read from [`documents_with_draft!`].
 macro_rules! document_columns {
+    () => {
+        "d.id, title, extracted_text, md_content, content_origin, md_status, md_draft_status, \
+         md_extraction_engine, md_generated_at, source_metadata, created_at, updated_at, \
+         deleted_at, version, COALESCE(j.state, 'none') AS draft_state, \
+         COALESCE(j.attempts, 0) AS draft_attempts, j.next_attempt_at AS draft_next_attempt_at, \
+         j.last_error AS draft_last_error, j.lease_owner AS draft_lease_owner, \
+         j.lease_expires_at AS draft_lease_expires_at, given_tags"
+    };
+}
+
+/// Documents beside their draft job (`d`, `j`).
+macro_rules! documents_with_draft {
+    () => {
+        "documents d LEFT JOIN jobs j ON j.document_id = d.id AND j.kind = 'draft'"
+    };
+}
+
+/// The columns of a document just inserted, which has no draft job yet.
+macro_rules! inserted_document_columns {
     () => {
         "id, title, extracted_text, md_content, content_origin, md_status, md_draft_status, \
          md_extraction_engine, md_generated_at, source_metadata, created_at, updated_at, \
-         deleted_at, version, draft_state, draft_attempts, draft_next_attempt_at, \
-         draft_last_error, draft_lease_owner, draft_lease_expires_at, given_tags"
+         deleted_at, version, 'none' AS draft_state, 0 AS draft_attempts, \
+         NULL AS draft_next_attempt_at, NULL AS draft_last_error, NULL AS draft_lease_owner, \
+         NULL AS draft_lease_expires_at, given_tags"
     };
 }
-pub(crate) use document_columns;
+pub(crate) use inserted_document_columns;
 
 pub(crate) fn decode(row: &SqliteRow) -> StoreResult<Document> {
     let get_text = |name: &str| -> StoreResult<Option<String>> {
@@ -71,6 +93,26 @@ pub(crate) fn not_found(id: DocumentId) -> StoreError {
     }
 }
 
+/// A live document with its draft work; a soft-deleted or missing one is `NotFound`.
+pub(crate) async fn fetch_live<'e>(
+    executor: impl sqlx::SqliteExecutor<'e>,
+    id: DocumentId,
+) -> StoreResult<Document> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        document_columns!(),
+        " FROM ",
+        documents_with_draft!(),
+        " WHERE d.id = ?1 AND d.deleted_at IS NULL"
+    ))
+    .bind(id.0)
+    .fetch_optional(executor)
+    .await
+    .map_err(map_error)?
+    .ok_or_else(|| not_found(id))?;
+    decode(&row)
+}
+
 pub async fn promote(store: &SqliteStore, memo_id: MemoId) -> StoreResult<Document> {
     let now = store.clock.now();
     let mut tx = store.begin_write().await?;
@@ -86,38 +128,33 @@ pub async fn promote(store: &SqliteStore, memo_id: MemoId) -> StoreResult<Docume
             })?;
     let content: String = memo.try_get("content").map_err(map_error)?;
     let linked: Option<i64> = memo.try_get("document_id").map_err(map_error)?;
-    if let Some(document_id) = linked {
-        let live: Option<i64> =
+    let linked_live: Option<i64> = match linked {
+        Some(document_id) => {
             sqlx::query_scalar("SELECT id FROM documents WHERE id = ?1 AND deleted_at IS NULL")
                 .bind(document_id)
                 .fetch_optional(&mut *tx)
                 .await
-                .map_err(map_error)?;
-        if live.is_some() {
-            return Err(StoreError::AlreadyPromoted {
-                memo_id,
-                document_id: DocumentId(document_id),
-            });
+                .map_err(map_error)?
         }
-    }
-    let metadata = serde_json::json!({
-        "memo_id": memo_id.0,
-        "promoted_at": encode_time(now),
-    });
+        None => None,
+    };
+    let promoted = plan_promote(memo_id, &content, linked_live.map(DocumentId), now)?;
     let row = sqlx::query(concat!(
         "INSERT INTO documents (title, extracted_text, content_origin, source_metadata, \
-         created_at, updated_at, draft_state) \
-         VALUES (?1, ?2, 'memo', ?3, ?4, ?4, 'pending') RETURNING ",
-        document_columns!()
+         created_at, updated_at) \
+         VALUES (?1, ?2, 'memo', ?3, ?4, ?4) RETURNING ",
+        inserted_document_columns!()
     ))
-    .bind(derive_title(&content))
+    .bind(&promoted.title)
     .bind(&content)
-    .bind(metadata.to_string())
+    .bind(serde_json::Value::Object(promoted.source_metadata).to_string())
     .bind(encode_time(now))
     .fetch_one(&mut *tx)
     .await
     .map_err(map_error)?;
-    let document = decode(&row)?;
+    let mut document = decode(&row)?;
+    crate::jobs::enqueue_in(&mut tx, jaryo_store::JobKind::Draft, document.id, 0).await?;
+    document.draft = DraftWork::queued();
     // The memo's text is only known under the lock; promote is rare enough to analyse here.
     let entry = DocumentEntry::new(&document.title, Some(&content), &store.chunk_config);
     index_document(&mut tx, document.id, &entry, true).await?;
@@ -135,21 +172,9 @@ pub async fn promote(store: &SqliteStore, memo_id: MemoId) -> StoreResult<Docume
 }
 
 pub async fn create(store: &SqliteStore, new: &NewDocument) -> StoreResult<Document> {
-    if matches!(
-        new.content_origin,
-        ContentOrigin::Memo | ContentOrigin::AiDrafted
-    ) {
-        return Err(StoreError::Constraint(format!(
-            "a document cannot be created with content_origin {}",
-            new.content_origin
-        )));
-    }
+    check_direct_origin(new.content_origin)?;
     let (created_at, updated_at) = new.times(store.clock.now());
-    let title = new
-        .title
-        .as_ref()
-        .map(|t| t.as_str().to_owned())
-        .unwrap_or_else(|| derive_title(new.extracted_text.as_str()));
+    let title = new.title_or_derived();
     let entry = DocumentEntry::new(
         &title,
         Some(new.extracted_text.as_str()),
@@ -170,17 +195,7 @@ pub async fn create(store: &SqliteStore, new: &NewDocument) -> StoreResult<Docum
 }
 
 pub async fn get(pool: &SqlitePool, id: DocumentId) -> StoreResult<Document> {
-    let row = sqlx::query(concat!(
-        "SELECT ",
-        document_columns!(),
-        " FROM documents WHERE id = ?1 AND deleted_at IS NULL"
-    ))
-    .bind(id.0)
-    .fetch_optional(pool)
-    .await
-    .map_err(map_error)?
-    .ok_or_else(|| not_found(id))?;
-    decode(&row)
+    fetch_live(pool, id).await
 }
 
 pub async fn list(
@@ -191,16 +206,17 @@ pub async fn list(
     let rows = sqlx::query(concat!(
         "SELECT ",
         document_columns!(),
-        " FROM documents WHERE deleted_at IS NULL AND id < ?1 \
-         AND (?2 IS NULL OR draft_state = ?2) \
+        " FROM ",
+        documents_with_draft!(),
+        " WHERE d.deleted_at IS NULL AND d.id < ?1 \
+         AND (?2 IS NULL OR COALESCE(j.state, 'none') = ?2) \
          AND (?3 IS NULL OR md_draft_status = ?3) \
          AND (?4 IS NULL OR content_origin = ?4) \
-         AND (?5 IS NULL OR (md_draft_status IS 'draft' \
-              AND coalesce(json_extract(source_metadata, '$.fidelity.flagged'), 0) = 1) = ?5) \
-         AND (?7 IS NULL OR (draft_state IN ('pending', 'running') \
-              AND draft_last_error IS NOT NULL) = ?7) \
-         AND (?8 IS NULL OR id IN (SELECT document_id FROM document_tags WHERE tag_key = ?8)) \
-         ORDER BY id DESC LIMIT ?6"
+         AND (?5 IS NULL OR (md_draft_status IS 'draft' AND draft_flagged = 1) = ?5) \
+         AND (?7 IS NULL OR (COALESCE(j.state IN ('pending', 'running') \
+              AND j.last_error IS NOT NULL, 0)) = ?7) \
+         AND (?8 IS NULL OR d.id IN (SELECT document_id FROM document_tags WHERE tag_key = ?8)) \
+         ORDER BY d.id DESC LIMIT ?6"
     ))
     .bind(page.before.unwrap_or(i64::MAX))
     .bind(filter.draft_state.map(|s| s.as_str()))
@@ -241,33 +257,24 @@ pub async fn update(
             current_version: current,
         });
     }
-    // New text makes a finished but unreviewed draft stale: queue a fresh one. Work that
-    // is pending or running needs nothing here; the worker sees the new version when it
-    // settles and starts over. A reviewed draft (accepted or rejected) is left alone.
-    let row = sqlx::query(concat!(
+    sqlx::query(
         "UPDATE documents SET title = COALESCE(?1, title), \
-         extracted_text = COALESCE(?2, extracted_text), \
-         version = version + 1, updated_at = ?3, \
-         draft_attempts = CASE WHEN ?2 IS NOT NULL AND draft_state IN ('done', 'skipped', 'failed') \
-             AND (md_draft_status IS NULL OR md_draft_status = 'draft') \
-             THEN 0 ELSE draft_attempts END, \
-         draft_last_error = CASE WHEN ?2 IS NOT NULL AND draft_state IN ('done', 'skipped', 'failed') \
-             AND (md_draft_status IS NULL OR md_draft_status = 'draft') \
-             THEN NULL ELSE draft_last_error END, \
-         draft_state = CASE WHEN ?2 IS NOT NULL AND draft_state IN ('done', 'skipped', 'failed') \
-             AND (md_draft_status IS NULL OR md_draft_status = 'draft') \
-             THEN 'pending' ELSE draft_state END \
-         WHERE id = ?4 RETURNING ",
-        document_columns!()
-    ))
+         extracted_text = COALESCE(?2, extracted_text), version = version + 1, updated_at = ?3 \
+         WHERE id = ?4",
+    )
     .bind(patch.title.as_ref().map(|t| t.as_str()))
     .bind(patch.extracted_text.as_ref().map(|t| t.as_str()))
     .bind(encode_time(now))
     .bind(id.0)
-    .fetch_one(&mut *tx)
+    .execute(&mut *tx)
     .await
     .map_err(map_error)?;
-    let document = decode(&row)?;
+    let mut document = fetch_live(&mut *tx, id).await?;
+    let requeue = edit_requeues_draft(patch, &document);
+    if requeue {
+        crate::jobs::enqueue_in(&mut tx, jaryo_store::JobKind::Draft, id, 0).await?;
+        document.draft = DraftWork::queued();
+    }
     let entry = match new_body {
         Some(body) => DocumentEntry::with_body(&document.title, body),
         // A title-only change: the body's terms are recomputed from the stored text.

@@ -21,6 +21,7 @@ mod codec;
 mod documents;
 mod drafts;
 mod index_merge;
+mod jobs;
 mod memos;
 mod review;
 mod search;
@@ -33,6 +34,7 @@ pub use search::DEFAULT_RANK_WINDOW;
 const READER_MMAP_BYTES: u64 = 1 << 30;
 
 use jaryo_domain::{Clock, SystemClock};
+use jaryo_store::tasks::OwnedTasks;
 use jaryo_store::{
     ClaimRequest, DraftClaim, DraftQueueStats, DraftSignal, ReindexProgress, ReindexReport,
     SearchIndexStatus, SearchPage, SearchRequest, Settled, Settlement, StoreError, StoreResult,
@@ -100,6 +102,9 @@ pub struct SqliteStore {
     batcher: batch::Batcher,
     /// The background checkpointer's connection; closing it stops the checkpointer.
     checkpointer: SqlitePool,
+    /// The batch writer, the checkpointer and the index merge: aborted with the last handle,
+    /// stopped and awaited by `close`.
+    tasks: Arc<OwnedTasks>,
     /// Held while any clone of the store lives; the checkpointer stops when it is gone.
     _alive: Arc<()>,
 }
@@ -145,23 +150,7 @@ impl SqliteStore {
             .await
             .map_err(codec::map_error)?;
         MIGRATOR.run(&writer).await.map_err(StoreError::internal)?;
-        let reader = SqlitePoolOptions::new()
-            .max_connections(options.read_connections.max(1))
-            .acquire_timeout(Duration::from_secs(60))
-            // A connection to a local file cannot go stale; the check would cost a round trip
-            // to SQLite's thread on every read.
-            .test_before_acquire(false)
-            .connect_with(
-                connect
-                    .clone()
-                    .read_only(true)
-                    // Readers map the file instead of copying pages into a cache of their own:
-                    // every read connection shares the OS's cache, warm whichever one a request
-                    // gets (writes still go through the writer's page cache and the WAL).
-                    .pragma("mmap_size", READER_MMAP_BYTES.to_string()),
-            )
-            .await
-            .map_err(codec::map_error)?;
+        let reader = open_readers(&connect, options.read_connections).await?;
         let search_pool = Arc::new(search_pool::SearchPool::new(
             search_pool::SearchConnectOptions {
                 path: options.path.clone(),
@@ -170,7 +159,8 @@ impl SqliteStore {
             },
             options.read_connections,
         ));
-        let batcher = batch::Batcher::start(writer.clone());
+        let tasks = Arc::new(OwnedTasks::default());
+        let batcher = batch::Batcher::start(writer.clone(), &tasks);
         let alive = Arc::new(());
         let checkpointer = SqlitePoolOptions::new()
             .max_connections(1)
@@ -178,7 +168,7 @@ impl SqliteStore {
             .connect_with(connect.clone())
             .await
             .map_err(codec::map_error)?;
-        tokio::spawn(checkpoint_in_background(
+        tasks.spawn(checkpoint_in_background(
             checkpointer.clone(),
             Arc::downgrade(&alive),
         ));
@@ -187,7 +177,7 @@ impl SqliteStore {
         )
         .await
         .map_err(codec::map_error)?;
-        tokio::spawn(index_merge::merge_when_idle(
+        tasks.spawn(index_merge::merge_when_idle(
             writer.clone(),
             watcher,
             options.index_merge_idle.max(Duration::from_millis(10)),
@@ -203,6 +193,7 @@ impl SqliteStore {
             search_rank_window: options.search_rank_window.max(1),
             batcher,
             checkpointer,
+            tasks,
             _alive: alive,
         };
         search::stamp_if_empty(&store).await?;
@@ -212,6 +203,7 @@ impl SqliteStore {
     /// Waits for in-flight statements and closes every connection. (Dropping the last clone of
     /// the store stops the background checkpointer too.)
     pub async fn close(&self) {
+        self.tasks.shutdown().await;
         self.checkpointer.close().await;
         self.search_pool.close().await;
         self.reader.close().await;
@@ -230,6 +222,27 @@ impl SqliteStore {
             .await
             .map_err(codec::map_error)
     }
+}
+
+/// The pool of read-only connections serving reads beside the writer.
+async fn open_readers(connect: &SqliteConnectOptions, connections: u32) -> StoreResult<SqlitePool> {
+    SqlitePoolOptions::new()
+        .max_connections(connections.max(1))
+        .acquire_timeout(Duration::from_secs(60))
+        // A connection to a local file cannot go stale; the check would cost a round trip
+        // to SQLite's thread on every read.
+        .test_before_acquire(false)
+        .connect_with(
+            connect
+                .clone()
+                .read_only(true)
+                // Readers map the file instead of copying pages into a cache of their own:
+                // every read connection shares the OS's cache, warm whichever one a request
+                // gets (writes still go through the writer's page cache and the WAL).
+                .pragma("mmap_size", READER_MMAP_BYTES.to_string()),
+        )
+        .await
+        .map_err(codec::map_error)
 }
 
 #[async_trait::async_trait]
@@ -310,11 +323,11 @@ impl jaryo_store::Store for SqliteStore {
     }
 
     async fn release_dead_leases(&self, predecessor: &str) -> StoreResult<u64> {
-        drafts::release_dead_leases(self, predecessor).await
+        jobs::release_dead_leases(self, predecessor).await
     }
 
     async fn renew_draft_lease(&self, claim: &DraftClaim, lease: Duration) -> StoreResult<bool> {
-        drafts::renew(self, claim, lease).await
+        jobs::renew(self, &claim.job, lease).await
     }
 
     async fn settle_draft(
@@ -357,11 +370,63 @@ impl jaryo_store::Store for SqliteStore {
     }
 
     async fn draft_queue_stats(&self) -> StoreResult<DraftQueueStats> {
-        drafts::stats(self).await
+        jobs::stats(self, jaryo_store::JobKind::Draft).await
     }
 
     fn draft_signal(&self) -> &DraftSignal {
         &self.signal
+    }
+
+    async fn enqueue_job(
+        &self,
+        kind: jaryo_store::JobKind,
+        document: jaryo_domain::DocumentId,
+        priority: i32,
+    ) -> StoreResult<jaryo_store::JobId> {
+        jobs::enqueue(self, kind, document, priority).await
+    }
+
+    async fn claim_jobs(
+        &self,
+        kind: jaryo_store::JobKind,
+        request: &ClaimRequest,
+    ) -> StoreResult<Vec<jaryo_store::JobClaim>> {
+        jobs::claim(self, kind, request).await
+    }
+
+    async fn renew_job_lease(
+        &self,
+        claim: &jaryo_store::JobClaim,
+        lease: Duration,
+    ) -> StoreResult<bool> {
+        jobs::renew(self, claim, lease).await
+    }
+
+    async fn settle_job(
+        &self,
+        claim: &jaryo_store::JobClaim,
+        outcome: &jaryo_store::JobOutcome,
+    ) -> StoreResult<Settled> {
+        jobs::settle(self, claim, outcome).await
+    }
+
+    async fn pause_jobs(
+        &self,
+        kind: jaryo_store::JobKind,
+        pause: &jaryo_store::JobPause,
+    ) -> StoreResult<()> {
+        jobs::pause(self, kind, pause).await
+    }
+
+    async fn resume_jobs(&self, kind: jaryo_store::JobKind) -> StoreResult<()> {
+        jobs::resume(self, kind).await
+    }
+
+    async fn job_stats(
+        &self,
+        kind: jaryo_store::JobKind,
+    ) -> StoreResult<jaryo_store::JobQueueStats> {
+        jobs::stats(self, kind).await
     }
 
     async fn select_drafts(

@@ -542,7 +542,8 @@ WHERE COALESCE(d.deleted_at, m.deleted_at) IS NULL \
   AND COALESCE(d.id, m.id) IS NOT NULL \
   AND (?7 IS NULL OR COALESCE(d.created_at, m.created_at) >= ?7) \
   AND (?8 IS NULL OR COALESCE(d.created_at, m.created_at) < ?8) \
-  AND (?9 IS NULL OR d.draft_state = ?9) \
+  AND (?9 IS NULL OR (d.id IS NOT NULL AND COALESCE((SELECT j.state FROM jobs j \
+       WHERE j.kind = 'draft' AND j.document_id = d.id), 'none') = ?9)) \
   AND (?10 IS NULL \
        OR EXISTS (SELECT 1 FROM document_tags t WHERE t.tag_key = ?10 AND t.document_id = d.id) \
        OR EXISTS (SELECT 1 FROM memo_tags t WHERE t.tag_key = ?10 AND t.memo_id = m.id))"

@@ -17,6 +17,7 @@ async fn open(clock: ManualClock) -> Fixture {
         store: Arc::new(store),
         clock,
         guard: Box::new(dir),
+        other_process: None,
     }
 }
 

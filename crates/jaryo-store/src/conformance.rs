@@ -5,8 +5,8 @@
 //! The checks speak only through the [`Store`] trait.
 
 use crate::{
-    ClaimRequest, DocumentFilter, DocumentPatch, DraftSelection, MemoFilter, PageRequest, Settled,
-    Settlement, Store, StoreError,
+    ClaimRequest, DocumentFilter, DocumentPatch, DraftSelection, JobKind, MemoFilter, PageRequest,
+    Settled, Settlement, Store, StoreError,
 };
 use jaryo_domain::{
     ContentOrigin, DocumentId, DocumentText, DraftState, ManualClock, MdDraftStatus, MemoId,
@@ -22,6 +22,10 @@ pub struct Fixture {
     pub clock: ManualClock,
     /// Keeps the backend's resources (a directory, a database) alive for the test.
     pub guard: Box<dyn std::any::Any + Send>,
+    /// A second handle on the same database, as another process would open it, for a
+    /// backend that wakes other processes' workers (PostgreSQL); `None` where wake-ups stay
+    /// in the process (SQLite, whose other processes poll).
+    pub other_process: Option<Arc<dyn Store>>,
 }
 
 fn text(s: &str) -> MemoText {
@@ -173,7 +177,7 @@ pub async fn claims_take_due_work_oldest_first_in_batches(fx: Fixture) {
     assert_eq!(ids, [first, second]);
     assert_eq!(batch[0].attempt(), 1);
     assert_eq!(batch[0].text, "첫 번째 문서의 충분히 긴 원문");
-    assert_ne!(batch[0].token, batch[1].token);
+    assert_ne!(batch[0].token(), batch[1].token());
 
     let running = store.get_document(first).await.unwrap();
     assert_eq!(running.draft.state, DraftState::Running);
@@ -1817,6 +1821,268 @@ pub async fn tags_are_counted_listed_and_renamed(fx: Fixture) {
     );
 }
 
+// ---- The job queue ----------------------------------------------------------------------
+
+/// A live document with no job yet.
+async fn subject(store: &Arc<dyn Store>, body: &str) -> DocumentId {
+    new_document(store, "작업 대상", body).await
+}
+
+fn job_request(owner: &str, limit: u32) -> ClaimRequest {
+    request(owner, limit)
+}
+
+pub async fn jobs_are_claimed_once_under_contention(fx: Fixture) {
+    let store = fx.store.clone();
+    let mut subjects = Vec::new();
+    for n in 0..12 {
+        let id = subject(&store, &format!("경쟁 시험용 문서 {n}번")).await;
+        store.enqueue_job(JobKind::Draft, id, 0).await.unwrap();
+        subjects.push(id);
+    }
+    // Eight claimers at once, each wanting three: every job goes to exactly one of them.
+    let claimers: Vec<_> = (0..8)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .claim_jobs(JobKind::Draft, &job_request(&format!("claimer-{n}"), 3))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut claimed = Vec::new();
+    for claimer in claimers {
+        claimed.extend(claimer.await.unwrap());
+    }
+    let mut ids: Vec<_> = claimed.iter().map(|claim| claim.document_id).collect();
+    ids.sort();
+    assert_eq!(ids, subjects, "every job claimed, none twice");
+    assert!(claimed.iter().all(|claim| claim.attempt() == 1));
+    let stats = store.job_stats(JobKind::Draft).await.unwrap();
+    assert_eq!(stats.count(DraftState::Running), 12);
+    assert_eq!(stats.ready, 0);
+}
+
+pub async fn a_stale_claimant_is_fenced_out(fx: Fixture) {
+    let store = fx.store.clone();
+    let id = subject(&store, "울타리 시험용 문서입니다").await;
+    store.enqueue_job(JobKind::Draft, id, 0).await.unwrap();
+    let stale = store
+        .claim_jobs(JobKind::Draft, &job_request("first", 1))
+        .await
+        .unwrap()
+        .remove(0);
+    // The work is asked for again while the first claim runs: its fence moves on.
+    store.enqueue_job(JobKind::Draft, id, 0).await.unwrap();
+    let done = crate::JobOutcome::Done { attempts: 1 };
+    assert!(
+        !store
+            .renew_job_lease(&stale, Duration::from_secs(30))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.settle_job(&stale, &done).await.unwrap(),
+        Settled::LostClaim
+    );
+    let fresh = store
+        .claim_jobs(JobKind::Draft, &job_request("second", 1))
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(fresh.attempt(), 1, "asked again: attempts start over");
+    assert!(fresh.fence > stale.fence);
+    assert_eq!(
+        store.settle_job(&stale, &done).await.unwrap(),
+        Settled::LostClaim,
+        "a stale claim stays refused while a newer one runs"
+    );
+    assert_eq!(
+        store.settle_job(&fresh, &done).await.unwrap(),
+        Settled::Applied
+    );
+    let document = store.get_document(id).await.unwrap();
+    assert_eq!(document.draft.state, DraftState::Done);
+    assert_eq!(document.draft.attempts, 1);
+    assert_eq!(
+        store.settle_job(&fresh, &done).await.unwrap(),
+        Settled::LostClaim,
+        "settled once"
+    );
+}
+
+pub async fn a_lapsed_lease_is_taken_over_by_priority_then_age(fx: Fixture) {
+    let store = fx.store.clone();
+    let old = subject(&store, "오래된 보통 작업입니다").await;
+    let new = subject(&store, "새로 온 보통 작업입니다").await;
+    let urgent = subject(&store, "늦게 왔지만 급한 작업입니다").await;
+    for (id, priority) in [(old, 0), (new, 0), (urgent, 5)] {
+        store
+            .enqueue_job(JobKind::Draft, id, priority)
+            .await
+            .unwrap();
+    }
+    let first = store
+        .claim_jobs(JobKind::Draft, &job_request("dies", 2))
+        .await
+        .unwrap();
+    assert_eq!(
+        first.iter().map(|c| c.document_id).collect::<Vec<_>>(),
+        [urgent, old],
+        "higher priority first, then the oldest document"
+    );
+    // Within the lease nobody else gets them; after it lapses they come back, counted.
+    fx.clock.advance(Duration::from_secs(29));
+    let others = store
+        .claim_jobs(JobKind::Draft, &job_request("survivor", 5))
+        .await
+        .unwrap();
+    assert_eq!(
+        others.iter().map(|c| c.document_id).collect::<Vec<_>>(),
+        [new]
+    );
+    fx.clock.advance(Duration::from_secs(2));
+    let taken_over = store
+        .claim_jobs(JobKind::Draft, &job_request("survivor", 5))
+        .await
+        .unwrap();
+    assert_eq!(
+        taken_over.iter().map(|c| c.document_id).collect::<Vec<_>>(),
+        [urgent, old]
+    );
+    assert!(taken_over.iter().all(|claim| claim.attempt() == 2));
+    let document = store.get_document(urgent).await.unwrap();
+    assert_eq!(document.draft.lease_owner.as_deref(), Some("survivor"));
+}
+
+pub async fn retries_back_off_with_jitter_until_their_time(fx: Fixture) {
+    use jaryo_domain::Clock;
+    let store = fx.store.clone();
+    let id = subject(&store, "물러섰다가 다시 할 작업입니다").await;
+    store.enqueue_job(JobKind::Draft, id, 0).await.unwrap();
+    let backoff = crate::jobs::Backoff {
+        base: Duration::from_secs(10),
+        max: Duration::from_secs(600),
+    };
+    let mut previous_wait = Duration::ZERO;
+    for attempt in 1..=3 {
+        let claim = store
+            .claim_jobs(JobKind::Draft, &job_request("w", 1))
+            .await
+            .unwrap()
+            .remove(0);
+        assert_eq!(claim.attempt(), attempt);
+        // The jitter source is the caller's: the same unit gives the same delay.
+        let at = backoff.retry_at(fx.clock.now(), attempt, 0.5);
+        let wait = (at - fx.clock.now()).to_std().unwrap();
+        assert!(wait > previous_wait, "the wait grows: {wait:?}");
+        previous_wait = wait;
+        let outcome = crate::JobOutcome::RetryLater {
+            error: "모델 서버가 답하지 않음".into(),
+            at,
+        };
+        assert_eq!(
+            store.settle_job(&claim, &outcome).await.unwrap(),
+            Settled::Applied
+        );
+        let stats = store.job_stats(JobKind::Draft).await.unwrap();
+        assert_eq!((stats.ready, stats.next_due), (0, Some(at)));
+        let document = store.get_document(id).await.unwrap();
+        assert_eq!(document.draft.next_attempt_at, Some(at));
+        assert_eq!(document.draft.attempts, attempt);
+        fx.clock.set(at - chrono_duration(Duration::from_millis(1)));
+        assert!(
+            store
+                .claim_jobs(JobKind::Draft, &job_request("w", 1))
+                .await
+                .unwrap()
+                .is_empty(),
+            "not before its time"
+        );
+        fx.clock.set(at);
+    }
+}
+
+pub async fn a_paused_kind_is_not_claimed_until_resumed_or_lapsed(fx: Fixture) {
+    let store = fx.store.clone();
+    let id = subject(&store, "모델 서버가 꺼져 기다리는 작업").await;
+    store.enqueue_job(JobKind::Draft, id, 0).await.unwrap();
+    let pause = crate::JobPause {
+        reason: "the model server is down".into(),
+        until: fx.clock_now_plus(Duration::from_secs(60)),
+    };
+    store.pause_jobs(JobKind::Draft, &pause).await.unwrap();
+    let one = job_request("w", 1);
+    let claim = || store.claim_jobs(JobKind::Draft, &one);
+    assert!(claim().await.unwrap().is_empty());
+    let stats = store.job_stats(JobKind::Draft).await.unwrap();
+    assert_eq!(stats.paused, Some(pause.clone()));
+    assert_eq!(stats.ready, 1, "the work is ready, only held back");
+
+    // Resumed: claimable at once, and the workers are woken.
+    let mut wake = store.draft_signal().subscribe();
+    wake.borrow_and_update();
+    store.resume_jobs(JobKind::Draft).await.unwrap();
+    assert!(wake.has_changed().unwrap());
+    let running = claim().await.unwrap().remove(0);
+    store
+        .settle_job(&running, &crate::JobOutcome::Released)
+        .await
+        .unwrap();
+
+    // A pause whose pauser stopped renewing it lapses by itself.
+    let pause = crate::JobPause {
+        until: fx.clock_now_plus(Duration::from_secs(10)),
+        ..pause
+    };
+    store.pause_jobs(JobKind::Draft, &pause).await.unwrap();
+    assert!(claim().await.unwrap().is_empty());
+    fx.clock.advance(Duration::from_secs(10));
+    assert_eq!(claim().await.unwrap().len(), 1);
+    assert_eq!(store.job_stats(JobKind::Draft).await.unwrap().paused, None);
+}
+
+pub async fn new_work_wakes_workers_here_and_in_other_processes(fx: Fixture) {
+    let store = fx.store.clone();
+    let id = subject(&store, "깨우는 신호 시험용 문서").await;
+    let mut here = store.draft_signal().subscribe();
+    here.borrow_and_update();
+    let mut there = fx
+        .other_process
+        .as_ref()
+        .map(|other| other.draft_signal().subscribe());
+    if let Some(there) = &mut there {
+        there.borrow_and_update();
+    }
+    store.enqueue_job(JobKind::Draft, id, 0).await.unwrap();
+    assert!(here.has_changed().unwrap(), "this process's workers wake");
+    if let (Some(there), Some(other)) = (&mut there, &fx.other_process) {
+        tokio::time::timeout(Duration::from_secs(10), there.changed())
+            .await
+            .expect("the other process's workers wake")
+            .unwrap();
+        // And the other process sees the work and can claim it.
+        let claims = other
+            .claim_jobs(JobKind::Draft, &job_request("elsewhere", 1))
+            .await
+            .unwrap();
+        assert_eq!(claims.len(), 1);
+        assert_eq!(claims[0].document_id, id);
+        // A release there wakes the workers here.
+        here.borrow_and_update();
+        other
+            .settle_job(&claims[0], &crate::JobOutcome::Released)
+            .await
+            .unwrap();
+        tokio::time::timeout(Duration::from_secs(10), here.changed())
+            .await
+            .expect("this process's workers wake for a release elsewhere")
+            .unwrap();
+    }
+}
+
 /// What a backend's opener returns: a [`Fixture`], or `Option<Fixture>` for a backend that
 /// may be unavailable where the tests run (`None` skips the check).
 pub trait IntoFixture {
@@ -1872,6 +2138,12 @@ macro_rules! conformance_suite {
             regenerating_an_accepted_draft_keeps_the_accepted_text,
             drafts_are_selected_for_a_rerun_by_flag_state_prompt_model_and_time,
             tags_are_counted_listed_and_renamed,
+            jobs_are_claimed_once_under_contention,
+            a_stale_claimant_is_fenced_out,
+            a_lapsed_lease_is_taken_over_by_priority_then_age,
+            retries_back_off_with_jitter_until_their_time,
+            a_paused_kind_is_not_claimed_until_resumed_or_lapsed,
+            new_work_wakes_workers_here_and_in_other_processes,
         );
     };
     (@checks $open:path; $($check:ident),* $(,)?) => {

@@ -1,49 +1,53 @@
-//! The draft queue's vocabulary: claims, leases, how a claim ends, and the wake-up signal.
+//! Drafts on the job queue: a draft claim carries the text to draft, and a draft settlement
+//! writes the draft into the document in the same transaction as the job.
 //!
-//! The queue lives in the documents' own `draft_*` columns, so a document and its work change
-//! together. A claim is fenced by a token: after its lease expired and another worker took the
-//! work over, or after a redraft, the old holder's settlement is refused (`Settled::LostClaim`),
-//! so a draft is never applied twice.
+//! A document's draft is its [`JobKind::Draft`] job ([`crate::jobs`]); the document's
+//! `draft` object is read from it. The rules of what a settlement writes to the document live
+//! here once ([`plan_draft_document`]); the job's part is [`crate::jobs::plan_settle`].
 
-use jaryo_domain::{DocumentId, DraftState, Timestamp};
+use crate::jobs::{JobClaim, JobOutcome, JobQueueStats, JobSignal};
+use jaryo_domain::Timestamp;
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
-use std::time::Duration;
-use tokio::sync::watch;
+use std::ops::Deref;
 
-/// What a worker asks for when it claims work.
-#[derive(Debug, Clone)]
-pub struct ClaimRequest {
-    /// Who claims: shown while the work runs, for people and logs.
-    pub owner: String,
-    /// How long the claim holds without renewal.
-    pub lease: Duration,
-    /// At most this many claims.
-    pub limit: u32,
-    /// Work whose lease expired after this many attempts is failed, not claimed again.
-    pub max_attempts: u32,
-}
-
-/// A worker's hold on one document's draft.
+/// A worker's hold on one document's draft: the job's claim and the text it read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DraftClaim {
-    pub document_id: DocumentId,
-    /// Fences this claim: settling with a stale token is refused.
-    pub token: String,
-    /// The document version the text was read at.
-    pub version: i64,
+    pub job: JobClaim,
     pub title: String,
     /// The text to draft from (`extracted_text`).
     pub text: String,
-    /// Model calls made for this request before this claim.
-    pub previous_attempts: u32,
-    pub lease_expires_at: Timestamp,
+}
+
+/// A draft claim reads as its job's claim: `claim.document_id`, `claim.version`,
+/// `claim.attempt()`.
+impl Deref for DraftClaim {
+    type Target = JobClaim;
+    fn deref(&self) -> &JobClaim {
+        &self.job
+    }
 }
 
 impl DraftClaim {
-    /// The attempt this claim is: 1 for the first.
-    pub fn attempt(&self) -> u32 {
-        self.previous_attempts + 1
+    /// Draft claims from the queue's claims and the `(title, text)` read for each document,
+    /// in the queue's claim order.
+    pub fn assemble(
+        claims: Vec<JobClaim>,
+        mut texts: std::collections::HashMap<i64, (String, String)>,
+    ) -> crate::StoreResult<Vec<DraftClaim>> {
+        claims
+            .into_iter()
+            .map(|job| {
+                let (title, text) =
+                    texts
+                        .remove(&job.document_id.0)
+                        .ok_or(crate::StoreError::NotFound {
+                            entity: "document",
+                            id: job.document_id.0,
+                        })?;
+                Ok(DraftClaim { job, title, text })
+            })
+            .collect()
     }
 }
 
@@ -74,18 +78,81 @@ pub enum Settlement {
     Released,
 }
 
-/// What settling did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Settled {
-    /// The settlement was written.
-    Applied,
-    /// The document's text changed since the claim: nothing was written and the work is
-    /// queued again against the new text.
-    Requeued,
-    /// The document was deleted: the work is dropped.
-    Dropped,
-    /// The claim no longer holds (lease taken over, redraft): nothing was written.
-    LostClaim,
+impl Settlement {
+    /// The queue's part of the settlement.
+    pub fn job_outcome(&self) -> JobOutcome {
+        match self {
+            Settlement::Drafted { model_calls, .. } => JobOutcome::Done {
+                attempts: *model_calls,
+            },
+            Settlement::Skipped { model_called, .. } => JobOutcome::Skipped {
+                model_called: *model_called,
+            },
+            Settlement::RetryLater { error, at } => JobOutcome::RetryLater {
+                error: error.clone(),
+                at: *at,
+            },
+            Settlement::Failed { error } => JobOutcome::Failed {
+                error: error.clone(),
+            },
+            Settlement::Released => JobOutcome::Released,
+        }
+    }
+}
+
+/// What a draft settlement writes to the document beside its job.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DraftDocumentWrite {
+    /// `markdown` becomes `md_content`: `content_origin = ai_drafted`, `md_draft_status =
+    /// draft`, `md_status = success`, `md_extraction_engine = ai_draft`, generated and
+    /// updated now, the version bumped, `flagged` kept as its own column.
+    Drafted {
+        markdown: String,
+        source_metadata: Map<String, Value>,
+        flagged: bool,
+    },
+    /// Only the metadata (with the `draft_skipped` entry) changes, updated now.
+    Skipped { source_metadata: Map<String, Value> },
+}
+
+/// How timestamps are written inside `source_metadata`: fixed-width RFC 3339 in UTC with
+/// microseconds, so text order is time order on either store.
+pub fn metadata_time(t: Timestamp) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// What an applied draft settlement writes to the document, given its `source_metadata`
+/// as read under the lock: the worker's metadata merged over it, and a skip recorded with
+/// its reason and time. Nothing for the outcomes that change only the job.
+pub fn plan_draft_document(
+    settlement: &Settlement,
+    mut source_metadata: Map<String, Value>,
+    now: Timestamp,
+) -> Option<DraftDocumentWrite> {
+    match settlement {
+        Settlement::Drafted {
+            markdown, metadata, ..
+        } => {
+            source_metadata.extend(metadata.clone());
+            let flagged = jaryo_domain::DraftProvenance::read(&source_metadata).flagged();
+            Some(DraftDocumentWrite::Drafted {
+                markdown: markdown.clone(),
+                source_metadata,
+                flagged,
+            })
+        }
+        Settlement::Skipped {
+            reason, metadata, ..
+        } => {
+            source_metadata.extend(metadata.clone());
+            source_metadata.insert(
+                "draft_skipped".into(),
+                serde_json::json!({ "reason": reason, "at": metadata_time(now) }),
+            );
+            Some(DraftDocumentWrite::Skipped { source_metadata })
+        }
+        Settlement::RetryLater { .. } | Settlement::Failed { .. } | Settlement::Released => None,
+    }
 }
 
 /// Which drafted documents to select for a re-run. The categories (`flagged`, `failed`,
@@ -108,47 +175,8 @@ pub struct DraftSelection {
     pub drafted_before: Option<Timestamp>,
 }
 
-/// Draft work by state.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DraftQueueStats {
-    pub by_state: BTreeMap<DraftState, u64>,
-    /// Pending work whose time has come.
-    pub ready: u64,
-    /// The earliest time pending work waiting for a retry falls due, or a running claim's
-    /// lease lapses.
-    pub next_due: Option<Timestamp>,
-}
+/// Draft work by state: the draft kind's job statistics.
+pub type DraftQueueStats = JobQueueStats;
 
-impl DraftQueueStats {
-    pub fn count(&self, state: DraftState) -> u64 {
-        self.by_state.get(&state).copied().unwrap_or(0)
-    }
-}
-
-/// Wakes workers when draft work may have become ready: after a promote, a redraft, a
-/// re-queue. Subscribers never miss a wake-up that happens after they subscribed.
-#[derive(Debug, Clone)]
-pub struct DraftSignal {
-    sender: watch::Sender<u64>,
-}
-
-impl Default for DraftSignal {
-    fn default() -> Self {
-        Self {
-            sender: watch::Sender::new(0),
-        }
-    }
-}
-
-impl DraftSignal {
-    /// Tells every subscriber that work may be ready.
-    pub fn notify(&self) {
-        self.sender
-            .send_modify(|generation| *generation = generation.wrapping_add(1));
-    }
-
-    /// A receiver whose `changed()` resolves at the next notification.
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
-        self.sender.subscribe()
-    }
-}
+/// Wakes draft workers: the job queue's signal.
+pub type DraftSignal = JobSignal;

@@ -9,14 +9,23 @@
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod documents;
 mod drafts;
+pub mod jobs;
 pub mod ranking;
 pub mod review;
 pub mod search;
 pub mod tags;
+pub mod tasks;
 
+pub use documents::{PromotedDocument, check_direct_origin, edit_requeues_draft, plan_promote};
 pub use drafts::{
-    ClaimRequest, DraftClaim, DraftQueueStats, DraftSelection, DraftSignal, Settled, Settlement,
+    DraftClaim, DraftDocumentWrite, DraftQueueStats, DraftSelection, DraftSignal, Settlement,
+    metadata_time, plan_draft_document,
+};
+pub use jobs::{
+    ClaimRequest, JobClaim, JobId, JobKind, JobOutcome, JobPause, JobQueueStats, JobSignal,
+    JobState, Settled,
 };
 pub use review::{AcceptDraft, RejectDraft, ReviewRefusal, Reviewer};
 pub use search::{
@@ -168,6 +177,14 @@ pub struct NewDocument {
 }
 
 impl NewDocument {
+    /// The given title, or one derived from the text's first meaningful line.
+    pub fn title_or_derived(&self) -> String {
+        match &self.title {
+            Some(title) => title.as_str().to_owned(),
+            None => jaryo_domain::derive_title(self.extracted_text.as_str()),
+        }
+    }
+
     /// The document's times: the given ones, else `now`; never updated before created.
     pub fn times(
         &self,
@@ -289,6 +306,40 @@ pub trait Store: Send + Sync + Debug + 'static {
         after: Option<DocumentId>,
         limit: u32,
     ) -> StoreResult<Vec<DocumentId>>;
+
+    /// Queues work of `kind` on a document, whatever the state of its job of that kind: new
+    /// work, work asked for again after it ended, or a re-queue of running work (whose claim
+    /// is then fenced out). Attempts start again at zero. Wakes the workers.
+    async fn enqueue_job(
+        &self,
+        kind: JobKind,
+        document: DocumentId,
+        priority: i32,
+    ) -> StoreResult<JobId>;
+    /// Claims up to `request.limit` due jobs of `kind`, highest priority then oldest document
+    /// first: pending work whose next attempt time has come and running work whose lease
+    /// lapsed, of live documents, unless the kind is paused. Each claim counts one attempt,
+    /// bumps the job's fence and holds a lease; work whose lease lapsed after its last
+    /// allowed attempt is failed instead.
+    async fn claim_jobs(&self, kind: JobKind, request: &ClaimRequest)
+    -> StoreResult<Vec<JobClaim>>;
+    /// Extends a claim's lease; `false` when the job's fence moved on (taken over,
+    /// re-queued, settled).
+    async fn renew_job_lease(
+        &self,
+        claim: &JobClaim,
+        lease: std::time::Duration,
+    ) -> StoreResult<bool>;
+    /// Ends a claim under its fence ([`jobs::plan_settle`]): a stale claim changes nothing,
+    /// a deleted document drops the job, a changed one re-queues it.
+    async fn settle_job(&self, claim: &JobClaim, outcome: &JobOutcome) -> StoreResult<Settled>;
+    /// Holds back claims of `kind` in every process until `pause.until` (renew it while
+    /// the dependency stays down) or [`Store::resume_jobs`].
+    async fn pause_jobs(&self, kind: JobKind, pause: &JobPause) -> StoreResult<()>;
+    /// Lets claims of `kind` go ahead again, and wakes the workers.
+    async fn resume_jobs(&self, kind: JobKind) -> StoreResult<()>;
+    /// A kind's work by state, when the next piece falls due, and its pause.
+    async fn job_stats(&self, kind: JobKind) -> StoreResult<JobQueueStats>;
 
     /// Every tag carried by a live memo or document, with how many of each carry it (in no
     /// particular order; [`tags::sort_tag_counts`] orders them for a person).

@@ -72,18 +72,15 @@ impl DraftConfig {
         Duration::from_secs(self.shutdown_grace_secs)
     }
 
-    /// The delay before attempt `attempt + 1`, after `attempt` failed: exponential, capped,
-    /// with "equal jitter" (half fixed, half random) so retries of many drafts spread out.
-    /// `unit` is a random number in `[0, 1)`.
+    /// The delay before attempt `attempt + 1`, after `attempt` failed: the job queue's
+    /// backoff ([`jaryo_store::jobs::Backoff`]) from `backoff_base_ms` up to
+    /// `backoff_max_ms`. `unit` is a random number in `[0, 1)`.
     pub fn backoff(&self, attempt: u32, unit: f64) -> Duration {
-        let exponent = attempt.saturating_sub(1).min(30);
-        let full = self
-            .backoff_base_ms
-            .saturating_mul(1u64 << exponent)
-            .min(self.backoff_max_ms.max(self.backoff_base_ms));
-        let half = full / 2;
-        let jitter = (half as f64 * unit.clamp(0.0, 1.0)) as u64;
-        Duration::from_millis(half + jitter)
+        jaryo_store::jobs::Backoff {
+            base: Duration::from_millis(self.backoff_base_ms),
+            max: Duration::from_millis(self.backoff_max_ms),
+        }
+        .delay(attempt, unit)
     }
 }
 

@@ -64,18 +64,8 @@ impl Badge {
     }
 }
 
-fn flagged(document: &Document) -> bool {
-    document
-        .source_metadata
-        .get("fidelity")
-        .and_then(|f| f.get("flagged"))
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
-}
-
 pub fn badge(document: &Document, t: &Text) -> Badge {
-    let attention = flagged(document) && document.md_draft_status == Some(MdDraftStatus::Draft);
-    Badge::of(document, attention, t)
+    Badge::of(document, document.needs_attention(), t)
 }
 
 #[derive(Debug)]
@@ -250,57 +240,42 @@ impl DocumentView {
             DraftState::Pending | DraftState::Running
         );
         let draft = document.md_content.as_deref().filter(|_| has_draft);
-        let fidelity = document.source_metadata.get("fidelity");
-        let findings_json: Vec<&Value> = fidelity
-            .and_then(|f| f.get("findings"))
-            .and_then(Value::as_array)
-            .map(|items| items.iter().collect())
+        let drafted = document.draft_provenance();
+        let found = drafted
+            .fidelity
+            .as_ref()
+            .map(|fidelity| fidelity.findings.as_slice())
             .unwrap_or_default();
         // Spans point into the draft as the model wrote it; once the person edited the text
         // they no longer apply, which `compare` notices (the text at a span must match).
-        let highlights: Vec<Highlight> = findings_json
+        let highlights: Vec<Highlight> = found
             .iter()
             .filter_map(|finding| {
-                let start = finding.get("start")?.as_u64()? as usize;
-                let end = finding.get("end")?.as_u64()? as usize;
-                let text = finding.get("text")?.as_str()?;
-                let kind = finding.get("kind")?.as_str()?;
+                let span = finding.span.clone()?;
                 let draft = draft?;
-                (draft.get(start..end) == Some(text)).then(|| Highlight {
-                    range: start..end,
-                    label: t.finding_label(kind).to_owned(),
+                (draft.get(span.clone()) == Some(finding.text.as_str())).then(|| Highlight {
+                    range: span,
+                    label: t.finding_label(&finding.kind).to_owned(),
                 })
             })
             .collect();
         let findings = if document.md_draft_status == Some(MdDraftStatus::Draft) {
-            findings_json
+            found
                 .iter()
-                .filter_map(|finding| {
-                    Some((
-                        t.finding_label(finding.get("kind")?.as_str()?),
-                        finding.get("text")?.as_str()?.to_owned(),
-                    ))
-                })
+                .map(|finding| (t.finding_label(&finding.kind), finding.text.clone()))
                 .collect()
         } else {
             Vec::new()
         };
         let mut provenance = Vec::new();
-        if let Some(draft_meta) = document.source_metadata.get("draft") {
-            if let Some(model) = draft_meta.get("model").and_then(Value::as_str) {
-                provenance.push((t.model, model.to_owned(), None));
-            }
-            if let Some(prompt) = draft_meta.get("prompt_version").and_then(Value::as_str) {
-                provenance.push((t.prompt_version, prompt.to_owned(), None));
-            }
+        if let Some(model) = drafted.model {
+            provenance.push((t.model, model, None));
         }
-        if let Some(at) = document
-            .source_metadata
-            .get("drafted_at")
-            .and_then(Value::as_str)
-            .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
-        {
-            let (iso, text) = time_pair(lang, at.with_timezone(&Utc));
+        if let Some(prompt) = drafted.prompt_version {
+            provenance.push((t.prompt_version, prompt, None));
+        }
+        if let Some(at) = drafted.drafted_at {
+            let (iso, text) = time_pair(lang, at);
             provenance.push((t.drafted_at, text, Some(iso)));
         }
         let history = review_history(&document.source_metadata)
