@@ -1,8 +1,8 @@
 //! `GET /api/v1/search` over real HTTP on a real SQLite file: Korean and mixed text, ranking,
 //! snippets, filters, paging and errors, as a client sees them.
 
-use jaryo_http::client::SearchParams;
-use jaryo_http::wire::{NewDocumentInput, SearchKindJson, SearchPageJson};
+use jaryo_client::SearchParams;
+use jaryo_client::wire::{NewDocumentInput, SearchKindJson, SearchPageJson};
 use jaryo_testkit::{Backend, TestApp, error_code};
 use reqwest::Method;
 use unicode_normalization::UnicodeNormalization;

@@ -1,8 +1,8 @@
 //! Ask over real HTTP: retrieval from the person's notes, the model at interactive priority,
 //! the answer streamed as server-sent events.
 
+use jaryo_client::wire::NewDocumentInput;
 use jaryo_domain::DraftState;
-use jaryo_http::wire::NewDocumentInput;
 use jaryo_testkit::{Backend, TestApp, error_code};
 use jaryo_testllm::Reply;
 use reqwest::Method;
