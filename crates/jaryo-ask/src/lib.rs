@@ -12,8 +12,8 @@
 //! - [`answer`] asks the model through the gate and streams the answer as [`AskEvent`]s; when
 //!   the receiver goes away the request is dropped, so the model server stops generating.
 //!
-//! Architecture invariant: no HTTP and no SQL here; the store trait, the model client and the
-//! gate only.
+//! Architecture invariant: no HTTP and no SQL here; the store trait, the `ChatModel` trait and
+//! one `Gate::call` only.
 
 mod prompt;
 mod retrieve;
@@ -21,8 +21,8 @@ mod retrieve;
 pub use prompt::{AskPrompt, cited_numbers};
 pub use retrieve::{Source, retrieve, search_terms};
 
-use jaryo_gate::{Gate, Priority};
-use jaryo_llm::{LlmClient, LlmError, StreamDelta};
+use jaryo_gate::{CallCost, Gate, Priority};
+use jaryo_model::{ChatModel, ModelError, StreamDelta};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
@@ -55,7 +55,7 @@ pub enum AskEvent {
 #[derive(Debug, thiserror::Error)]
 pub enum AskError {
     #[error(transparent)]
-    Model(#[from] LlmError),
+    Model(#[from] ModelError),
     #[error(transparent)]
     Gate(#[from] jaryo_gate::SharedSlotError),
 }
@@ -63,7 +63,7 @@ pub enum AskError {
 /// Answers `question` from `sources`, streaming [`AskEvent`]s into `events` (the sources
 /// first). Returns when the answer is complete, failed, or nobody listens any more.
 pub async fn answer(
-    llm: &LlmClient,
+    llm: &dyn ChatModel,
     gate: &Gate,
     question: &str,
     sources: Vec<Source>,
@@ -104,17 +104,27 @@ pub async fn answer(
     let _ = events.send(event).await;
 }
 
+/// The answer through the gate at interactive priority: a person waits for it, so it goes
+/// before drafts and may pre-empt one; an interactive call is never pre-empted itself.
 async fn stream_answer(
-    llm: &LlmClient,
+    llm: &dyn ChatModel,
     gate: &Gate,
     prompt: &AskPrompt,
     events: &mpsc::Sender<AskEvent>,
 ) -> Result<(String, String), AskError> {
-    let _permit = gate.acquire(Priority::Interactive).await;
-    let _shared = match gate.shared_slots() {
-        Some(slots) => Some(slots.acquire(Priority::Interactive).await?),
-        None => None,
-    };
+    let mut cost = CallCost::default();
+    gate.call(Priority::Interactive, &mut cost, move || {
+        forward_answer(llm, prompt, events)
+    })
+    .await?
+}
+
+/// Streams the model's answer into `events`; returns it whole with the model that gave it.
+async fn forward_answer(
+    llm: &dyn ChatModel,
+    prompt: &AskPrompt,
+    events: &mpsc::Sender<AskEvent>,
+) -> Result<(String, String), AskError> {
     let mut stream = llm.stream(prompt.request.clone()).await?;
     let model = stream.model().to_owned();
     let mut answer = String::new();

@@ -1,7 +1,7 @@
 //! The prompt an answer is asked with, in the question's language.
 
 use crate::Source;
-use jaryo_llm::ChatRequest;
+use jaryo_model::ChatRequest;
 
 /// A prompt ready to send.
 #[derive(Debug, Clone)]

@@ -346,19 +346,65 @@ impl Gate {
         permit.run_until_preempted(start()).await
     }
 
-    /// Runs the future made by `start` under a slot, starting it afresh after every pre-emption
-    /// (re-queued in its original place), until it completes.
-    pub async fn run_to_completion<F, Fut>(&self, priority: Priority, mut start: F) -> Fut::Output
+    /// The one way a model call passes the gate: takes a local slot of `priority`, then (when
+    /// the gate's slots are shared with other processes) a cluster slot, and runs the future
+    /// made by `start` under both. Pre-empted by an interactive call — in this process or
+    /// anywhere in the cluster — the future (and so its model request) is dropped, the call
+    /// re-queues in the place it first queued, keeping its ageing clock, and `start` makes it
+    /// afresh: a pre-emption is never a failure. `cost` is added to as the call goes, so what
+    /// was spent stays counted even if this future is dropped (shutdown).
+    ///
+    /// Fails only when the cluster's slots cannot be had (their database is unreachable).
+    /// Dropping the future at any point leaks no slot.
+    pub async fn call<F, Fut>(
+        &self,
+        priority: Priority,
+        cost: &mut CallCost,
+        mut start: F,
+    ) -> Result<Fut::Output, crate::SharedSlotError>
     where
         F: FnMut() -> Fut,
         Fut: Future,
     {
-        let mut permit = self.acquire(priority).await;
+        let mut acquire = self.acquire(priority);
         loop {
-            match permit.run_until_preempted(start()).await {
-                Ok(output) => return output,
-                Err(preempted) => permit = self.reacquire(&preempted).await,
+            let queued = Instant::now();
+            let permit = acquire.await;
+            let shared = match &self.shared.cluster {
+                None => None,
+                Some(slots) => {
+                    let slot = tokio::select! {
+                        biased;
+                        () = permit.preempted() => {
+                            cost.preemptions += 1;
+                            acquire = self.reacquire(&permit.preemption());
+                            continue;
+                        }
+                        slot = slots.acquire(priority) => slot?,
+                    };
+                    Some(slot)
+                }
+            };
+            cost.waited += queued.elapsed();
+            let started = Instant::now();
+            let ended = tokio::select! {
+                biased;
+                output = start() => Some(output),
+                () = permit.preempted() => None,
+                () = shared_slot_preempted(shared.as_ref()) => None,
+            };
+            cost.held += started.elapsed();
+            if let Some(output) = ended {
+                return Ok(output);
             }
+            cost.preemptions += 1;
+            tracing::debug!(%priority, "model call pre-empted by an interactive one; queueing again");
+            let ticket = permit.preemption();
+            // The shared slot first, then the local permit: the slot goes back to the cluster
+            // before this process's next waiter can start asking for one.
+            drop(shared);
+            drop(permit);
+            acquire = self.reacquire(&ticket);
         }
     }
 
@@ -405,6 +451,22 @@ impl Gate {
                 background: state.stats.waits.background.histogram(),
             },
         }
+    }
+}
+
+/// What calls through [`Gate::call`] spent, added to by each: time queued for slots, time
+/// holding them (pre-empted runs included), and how often they were pre-empted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CallCost {
+    pub waited: Duration,
+    pub held: Duration,
+    pub preemptions: u32,
+}
+
+async fn shared_slot_preempted(slot: Option<&crate::SharedSlot>) {
+    match slot {
+        Some(slot) => slot.preempted().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -14,27 +14,30 @@
 //!   youngest unprotected background permit is told to stop ([`Permit::preempted`]). Its holder
 //!   drops its request and permit; the freed slot goes to the interactive waiter. The holder
 //!   re-queues with [`Gate::reacquire`] (keeping its place and ageing clock) without counting a
-//!   failed attempt. [`Gate::run_preemptible`] and [`Gate::run_to_completion`] do this for you.
+//!   failed attempt.
+//! - **One call for every model call**: [`Gate::call`] takes the local slot, then the cluster's
+//!   shared one, runs the caller's future under both and handles pre-emption (drop, re-queue
+//!   in the same place, start again), adding what it spent to a [`CallCost`]. Drafts and Ask
+//!   both call the model through it; [`Gate::acquire`] and [`Gate::run_preemptible`] are the
+//!   primitives it is made of.
 //! - **Observability**: [`Gate::snapshot`] reports holders, waiters, pre-emptions and wait-time
 //!   histograms by class, ready to render as Prometheus metrics or on a status page.
 //!
 //! A background call that can be pre-empted, as the draft worker makes it:
 //!
 //! ```
-//! use jaryo_gate::{Gate, GateConfig, Priority};
+//! use jaryo_gate::{CallCost, Gate, GateConfig, Priority};
 //!
 //! # async fn call_the_model() -> String { "draft".to_owned() }
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
 //! let gate = Gate::new(GateConfig::default());
-//! let mut outcome = gate.run_preemptible(Priority::Background, call_the_model).await;
-//! while let Err(preempted) = outcome {
-//!     // Not a failure: the model call was dropped for an interactive caller. Re-queue in the
-//!     // same place, without counting an attempt.
-//!     let permit = gate.reacquire(&preempted).await;
-//!     outcome = permit.run_until_preempted(call_the_model()).await;
-//! }
-//! assert_eq!(outcome.unwrap(), "draft");
+//! let mut cost = CallCost::default();
+//! // Pre-empted by a person's call, `call_the_model` is dropped and started again once the
+//! // slot comes back: not a failure, no attempt counted.
+//! let answer = gate.call(Priority::Background, &mut cost, call_the_model).await;
+//! assert_eq!(answer.unwrap(), "draft");
+//! assert_eq!(cost.preemptions, 0);
 //! # }
 //! ```
 //!
@@ -47,8 +50,8 @@
 //! - The gate knows nothing about HTTP or the model client: it orders callers, that is all.
 //! - Waiter ordering (the private `queue` module) is separate from where slots come from. Across
 //!   processes, [`SharedSlots`] (implemented by a store that several processes share) adds a
-//!   cluster-wide limit behind the local permits: a caller holds a local permit, then a shared
-//!   slot, and stops when either is pre-empted.
+//!   cluster-wide limit behind the local permits: [`Gate::call`] holds a local permit, then a
+//!   shared slot, and stops when either is pre-empted. No caller takes slots itself.
 
 mod cluster;
 mod config;
@@ -60,7 +63,7 @@ mod snapshot;
 
 pub use cluster::{SharedSlot, SharedSlotError, SharedSlots, SharedSlotsSnapshot};
 pub use config::GateConfig;
-pub use gate::{Acquire, Gate, Permit};
+pub use gate::{Acquire, CallCost, Gate, Permit};
 pub use preempt::Preempted;
 pub use priority::Priority;
 pub use snapshot::{ByClass, GateSnapshot, HistogramBucket, HolderSnapshot, WaitHistogram};

@@ -392,18 +392,21 @@ async fn run_preemptible_drops_the_work_and_reports_preemption() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn run_to_completion_restarts_pre_empted_work_after_the_interactive_call() {
+async fn call_restarts_pre_empted_work_after_the_interactive_call() {
     let gate = gate(1, true, LONG);
     let starts = Arc::new(AtomicUsize::new(0));
     let background = {
         let gate = gate.clone();
         let starts = Arc::clone(&starts);
         tokio::spawn(async move {
-            gate.run_to_completion(Background, || {
+            let mut cost = jaryo_gate::CallCost::default();
+            gate.call(Background, &mut cost, || {
                 starts.fetch_add(1, Ordering::SeqCst);
                 tokio::time::sleep(Duration::from_secs(2))
             })
             .await
+            .expect("no shared slots to fail");
+            cost
         })
     };
     wait_until(|| gate.snapshot().holders.background == 1).await;
@@ -412,8 +415,15 @@ async fn run_to_completion_restarts_pre_empted_work_after_the_interactive_call()
     assert_eq!(gate.snapshot().waiters.background, 1, "re-queued");
     tokio::time::sleep(Duration::from_millis(500)).await;
     drop(interactive);
-    background.await.expect("background task");
+    let cost = background.await.expect("background task");
     assert_eq!(starts.load(Ordering::SeqCst), 2);
+    assert_eq!(cost.preemptions, 1);
+    assert_eq!(
+        cost.held,
+        Duration::from_secs(3),
+        "the lost second and the whole rerun"
+    );
+    assert_eq!(cost.waited, Duration::from_millis(500));
     let snapshot = gate.snapshot();
     assert_eq!(snapshot.preemptions, 1);
     assert_eq!(snapshot.acquisitions.background, 2);

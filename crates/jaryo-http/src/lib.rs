@@ -6,11 +6,13 @@
 
 pub mod api;
 pub mod auth;
-pub mod client;
 pub mod error;
 pub mod extract;
 pub mod ui;
-pub mod wire;
+
+// The API's JSON shapes live with the client that reads them (`jaryo-client`); the server
+// sends the same types. Imported, not re-exported: a caller of the API needs no server.
+use jaryo_client::wire;
 
 use auth::ApiToken;
 use axum::extract::DefaultBodyLimit;
@@ -30,8 +32,8 @@ pub struct AppState {
     pub token: ApiToken,
     /// The gate every model call in this process passes.
     pub gate: jaryo_gate::Gate,
-    /// The model client, for health and for a person's own questions.
-    pub llm: jaryo_llm::LlmClient,
+    /// The model, for health and for a person's own questions: any backend behind the seam.
+    pub llm: Arc<dyn jaryo_model::ChatModel>,
     /// The draft worker's counters (zero when this process runs no worker).
     pub draft_metrics: Arc<jaryo_worker::DraftMetrics>,
     /// Where scheduled backups of the SQLite library go (`None` on PostgreSQL); the status
@@ -54,27 +56,11 @@ impl Default for HttpConfig {
     }
 }
 
-/// The whole application: health check, API, fallbacks.
+/// The whole application: health check, API, web UI, fallbacks. The API
+/// ([`api::routes`]) and the web UI ([`ui::routes`]) are separate routers, each usable alone.
 pub fn router(state: AppState, config: &HttpConfig) -> Router {
     let ui = ui::routes(state.clone());
-    let api = Router::new()
-        .merge(api::memos::routes())
-        .merge(api::documents::routes())
-        .merge(api::drafts::routes())
-        .merge(api::ask::routes())
-        .merge(api::review::routes())
-        .merge(api::status::routes())
-        .merge(api::search::routes())
-        .merge(api::tags::routes())
-        .merge(api::exchange::routes())
-        .method_not_allowed_fallback(method_not_allowed)
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.token.clone(),
-            auth::require_token,
-        ))
-        .with_state(state)
-        // Public: it describes the API, not what the API holds.
-        .route("/openapi.json", get(api::openapi::openapi_json));
+    let api = api::routes(state);
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", api)
@@ -123,7 +109,7 @@ async fn not_found(
     ui::error_page_for(&headers, ui::PageError::NotFound)
 }
 
-async fn method_not_allowed(
+pub(crate) async fn method_not_allowed(
     uri: axum::http::Uri,
     headers: axum::http::HeaderMap,
 ) -> axum::response::Response {

@@ -14,15 +14,19 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::watch;
 use tokio::time::{Instant, timeout_at};
 
+use crate::LlmConfig;
 use crate::config::Timeouts;
-use crate::health::{Health, HealthSnapshot, HealthStatus, ProbeBackoff};
+use crate::health::Health;
 use crate::sse::SseDecoder;
 use crate::think::{Filtered, ThinkFilter, strip_thinking};
 use crate::wire::{
     ChatChunk, ChatCompletion, ChatCompletionRequest, ModelList, WireMessage, error_details,
     says_model_missing,
 };
-use crate::{ChatRequest, LlmConfig, LlmError, TimeoutKind};
+use jaryo_model::{
+    ChatModel, ChatRequest, ChatStream, Completion, HealthSnapshot, HealthStatus, ModelError,
+    ProbeBackoff, StreamDelta, TimeoutKind, Usage,
+};
 
 /// Longest server message kept in an error: enough to explain, short enough for a status page.
 const MAX_MESSAGE_CHARS: usize = 300;
@@ -65,25 +69,26 @@ struct Inner {
 }
 
 /// A model at a server.
-struct Endpoint {
+pub(crate) struct Endpoint {
     /// The base URL without credentials, for messages.
-    display: String,
+    pub(crate) display: String,
     chat_url: reqwest::Url,
     models_url: reqwest::Url,
-    model: String,
+    pub(crate) embeddings_url: reqwest::Url,
+    pub(crate) model: String,
     authorization: Option<HeaderValue>,
     /// Kept only to scrub it from anything a server echoes back.
     api_key: Option<SecretString>,
 }
 
 impl Endpoint {
-    fn new(
+    pub(crate) fn new(
         base_url: &str,
         model: &str,
         api_key: Option<&SecretString>,
-    ) -> Result<Endpoint, LlmError> {
+    ) -> Result<Endpoint, ModelError> {
         let base = base_url.trim_end_matches('/');
-        let invalid = |why: &str| LlmError::InvalidConfig(format!("base URL {base:?} {why}"));
+        let invalid = |why: &str| ModelError::InvalidConfig(format!("base URL {base:?} {why}"));
         let chat_url = reqwest::Url::parse(&format!("{base}/chat/completions"))
             .map_err(|_| invalid("is not a URL"))?;
         if !matches!(chat_url.scheme(), "http" | "https") {
@@ -91,12 +96,14 @@ impl Endpoint {
         }
         let models_url =
             reqwest::Url::parse(&format!("{base}/models")).map_err(|_| invalid("is not a URL"))?;
+        let embeddings_url = reqwest::Url::parse(&format!("{base}/embeddings"))
+            .map_err(|_| invalid("is not a URL"))?;
         let mut display = reqwest::Url::parse(base).map_err(|_| invalid("is not a URL"))?;
         // Credentials in the URL must not reach messages or logs.
         let _ = display.set_username("");
         let _ = display.set_password(None);
         if model.trim().is_empty() {
-            return Err(LlmError::InvalidConfig(
+            return Err(ModelError::InvalidConfig(
                 "the model name is empty".to_owned(),
             ));
         }
@@ -104,7 +111,7 @@ impl Endpoint {
             .map(|key| {
                 let mut value = HeaderValue::from_str(&format!("Bearer {}", key.expose_secret()))
                     .map_err(|_| {
-                    LlmError::InvalidConfig(
+                    ModelError::InvalidConfig(
                         "the API key contains characters not allowed in a header".to_owned(),
                     )
                 })?;
@@ -116,22 +123,27 @@ impl Endpoint {
             display: display.as_str().trim_end_matches('/').to_owned(),
             chat_url,
             models_url,
+            embeddings_url,
             model: model.to_owned(),
             authorization,
             api_key: api_key.cloned(),
         })
     }
 
-    fn clean(&self, message: &str) -> String {
+    pub(crate) fn clean(&self, message: &str) -> String {
         scrub(message, self.api_key.as_ref())
     }
 
-    fn request(&self, http: &reqwest::Client, url: &reqwest::Url) -> reqwest::RequestBuilder {
+    pub(crate) fn request(
+        &self,
+        http: &reqwest::Client,
+        url: &reqwest::Url,
+    ) -> reqwest::RequestBuilder {
         let builder = http.request(
-            if url == &self.chat_url {
-                reqwest::Method::POST
-            } else {
+            if url == &self.models_url {
                 reqwest::Method::GET
+            } else {
+                reqwest::Method::POST
             },
             url.clone(),
         );
@@ -142,51 +154,8 @@ impl Endpoint {
     }
 }
 
-/// A finished answer, thinking removed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Completion {
-    /// The answer, trimmed; never empty.
-    pub text: String,
-    /// The configured model that answered: the primary, or the fallback.
-    pub model: String,
-    pub fallback_used: bool,
-    /// The model name the server reported, if any (servers may add a tag or path).
-    pub server_model: Option<String>,
-    /// From the start of the call to the end of the answer, fallback included.
-    pub elapsed: Duration,
-    /// From sending the request to the first token (streaming only).
-    pub time_to_first_token: Option<Duration>,
-    /// `stop`, or `length` when the answer was cut by `max_tokens`.
-    pub finish_reason: Option<String>,
-    pub usage: Option<Usage>,
-}
-
-impl Completion {
-    /// Whether the model stopped because it ran out of tokens, not because it was done.
-    pub fn truncated(&self) -> bool {
-        self.finish_reason.as_deref() == Some("length")
-    }
-}
-
-/// Token counts, as reported by the server.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Usage {
-    pub prompt_tokens: Option<u64>,
-    pub completion_tokens: Option<u64>,
-}
-
-/// One piece of a streamed answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StreamDelta {
-    /// More answer text.
-    Text(String),
-    /// Everything streamed so far was the model's thinking after all (its opening tag was
-    /// missing): discard it. Rare: only with servers that put `<think>` into the prompt.
-    Retract,
-}
-
 impl LlmClient {
-    pub fn new(config: LlmConfig) -> Result<LlmClient, LlmError> {
+    pub fn new(config: LlmConfig) -> Result<LlmClient, ModelError> {
         let timeouts = config.timeouts()?;
         let primary = Endpoint::new(&config.base_url, &config.model, config.api_key.as_ref())?;
         let fallback = config
@@ -206,7 +175,7 @@ impl LlmClient {
             .tcp_nodelay(true)
             .user_agent(concat!("jaryo/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|err| LlmError::InvalidConfig(format!("HTTP client: {err}")))?;
+            .map_err(|err| ModelError::InvalidConfig(format!("HTTP client: {err}")))?;
         Ok(LlmClient {
             inner: Arc::new(Inner {
                 http,
@@ -233,7 +202,7 @@ impl LlmClient {
 
     /// Asks for a whole answer. Streams under the hood when `stream` is configured, so the
     /// first-token and idle timeouts apply. Drop the future to cancel: the connection closes.
-    pub async fn complete(&self, request: ChatRequest) -> Result<Completion, LlmError> {
+    pub async fn complete(&self, request: ChatRequest) -> Result<Completion, ModelError> {
         let started = Instant::now();
         let deadline = started + self.inner.timeouts.total;
         let outcome =
@@ -244,7 +213,7 @@ impl LlmClient {
         let outcome = outcome.and_then(|mut completion| {
             completion.elapsed = started.elapsed();
             if completion.text.is_empty() {
-                Err(LlmError::EmptyAnswer {
+                Err(ModelError::EmptyAnswer {
                     finish_reason: completion.finish_reason,
                 })
             } else {
@@ -266,7 +235,7 @@ impl LlmClient {
     /// Opens a streamed answer: text deltas with thinking removed. Errors before the first byte
     /// of the answer (including "model not found", which switches to the fallback) come here;
     /// later ones come from the stream. Drop the stream to cancel.
-    pub async fn stream(&self, request: ChatRequest) -> Result<CompletionStream, LlmError> {
+    pub async fn stream(&self, request: ChatRequest) -> Result<CompletionStream, ModelError> {
         let deadline = Instant::now() + self.inner.timeouts.total;
         let opened = match timeout_at(deadline, self.open_with_fallback(&request, deadline)).await {
             Ok(opened) => opened,
@@ -276,8 +245,8 @@ impl LlmClient {
         opened
     }
 
-    fn total_timeout(&self) -> LlmError {
-        LlmError::Timeout {
+    fn total_timeout(&self) -> ModelError {
+        ModelError::Timeout {
             kind: TimeoutKind::Total,
             after: self.inner.timeouts.total,
         }
@@ -287,12 +256,12 @@ impl LlmClient {
         &self,
         request: &ChatRequest,
         deadline: Instant,
-    ) -> Result<Completion, LlmError> {
+    ) -> Result<Completion, ModelError> {
         let primary = self
             .complete_at(&self.inner.primary, request, deadline)
             .await;
         match (primary, &self.inner.fallback) {
-            (Err(err), Some(fallback)) if err.calls_for_fallback() => {
+            (Err(err), Some(fallback)) if calls_for_fallback(&err) => {
                 tracing::warn!(
                     error = %err,
                     fallback = %fallback.model,
@@ -311,7 +280,7 @@ impl LlmClient {
         endpoint: &Endpoint,
         request: &ChatRequest,
         deadline: Instant,
-    ) -> Result<Completion, LlmError> {
+    ) -> Result<Completion, ModelError> {
         if self.inner.stream {
             let stream = self.open(endpoint, request, deadline).await?;
             return stream.collect().await;
@@ -320,7 +289,7 @@ impl LlmClient {
         let response = self.send(endpoint, request, false).await?;
         let body = read_limited(response, MAX_ANSWER_BODY)
             .await
-            .map_err(|message| LlmError::Interrupted { message })?;
+            .map_err(|message| ModelError::Interrupted { message })?;
         let mut completion = parse_whole_answer(endpoint, &body)?;
         completion.elapsed = attempt_started.elapsed();
         Ok(completion)
@@ -330,12 +299,12 @@ impl LlmClient {
         &self,
         request: &ChatRequest,
         deadline: Instant,
-    ) -> Result<CompletionStream, LlmError> {
+    ) -> Result<CompletionStream, ModelError> {
         match (
             self.open(&self.inner.primary, request, deadline).await,
             &self.inner.fallback,
         ) {
-            (Err(err), Some(fallback)) if err.calls_for_fallback() => {
+            (Err(err), Some(fallback)) if calls_for_fallback(&err) => {
                 tracing::warn!(
                     error = %err,
                     fallback = %fallback.model,
@@ -356,7 +325,7 @@ impl LlmClient {
         endpoint: &Endpoint,
         request: &ChatRequest,
         deadline: Instant,
-    ) -> Result<CompletionStream, LlmError> {
+    ) -> Result<CompletionStream, ModelError> {
         let timeouts = self.inner.timeouts;
         let started = Instant::now();
         let first_token_deadline = started + timeouts.first_token;
@@ -364,7 +333,7 @@ impl LlmClient {
             match timeout_at(first_token_deadline, self.send(endpoint, request, true)).await {
                 Ok(response) => response?,
                 Err(_) => {
-                    return Err(LlmError::Timeout {
+                    return Err(ModelError::Timeout {
                         kind: TimeoutKind::FirstToken,
                         after: timeouts.first_token,
                     });
@@ -411,7 +380,7 @@ impl LlmClient {
         endpoint: &Endpoint,
         request: &ChatRequest,
         stream: bool,
-    ) -> Result<reqwest::Response, LlmError> {
+    ) -> Result<reqwest::Response, ModelError> {
         let mut messages = Vec::with_capacity(request.messages.len() + 1);
         if let Some(system) = &request.system {
             messages.push(WireMessage {
@@ -446,14 +415,14 @@ impl LlmClient {
         Err(status_error(endpoint, response).await)
     }
 
-    fn send_error(&self, endpoint: &Endpoint, err: reqwest::Error) -> LlmError {
+    fn send_error(&self, endpoint: &Endpoint, err: reqwest::Error) -> ModelError {
         if err.is_connect() && err.is_timeout() {
-            return LlmError::Timeout {
+            return ModelError::Timeout {
                 kind: TimeoutKind::Connect,
                 after: self.inner.timeouts.connect,
             };
         }
-        LlmError::Unreachable {
+        ModelError::Unreachable {
             endpoint: endpoint.display.clone(),
             message: endpoint.clean(&describe(&err)),
         }
@@ -495,7 +464,7 @@ impl LlmClient {
             }
             let body = read_limited(response, MAX_ERROR_BODY)
                 .await
-                .map_err(|message| LlmError::Interrupted { message })?;
+                .map_err(|message| ModelError::Interrupted { message })?;
             // A server that answers 200 is up even if its list is not in the usual shape.
             Ok(serde_json::from_slice::<ModelList>(&body)
                 .map(|list| list.data.into_iter().map(|m| m.id).collect::<Vec<_>>())
@@ -504,7 +473,7 @@ impl LlmClient {
         .await
         {
             Ok(outcome) => outcome,
-            Err(_) => Err(LlmError::Timeout {
+            Err(_) => Err(ModelError::Timeout {
                 kind: TimeoutKind::FirstToken,
                 after: budget,
             }),
@@ -562,10 +531,10 @@ impl LlmClient {
 
     /// Records what a call or probe says about the server. A timeout other than connecting says
     /// nothing definite (the server may just be slow), so it leaves the view as it was.
-    fn observe(&self, outcome: Result<(), &LlmError>) {
+    fn observe(&self, outcome: Result<(), &ModelError>) {
         let outcome = match outcome {
             Err(err) if err.is_server_down() => Err(err),
-            Err(LlmError::Timeout { .. } | LlmError::InvalidConfig(_)) => return,
+            Err(ModelError::Timeout { .. } | ModelError::InvalidConfig(_)) => return,
             // Anything else means the server answered.
             _ => Ok(()),
         };
@@ -575,8 +544,14 @@ impl LlmClient {
     }
 }
 
+/// Whether the fallback model should be tried instead: the primary is missing or its server
+/// unreachable.
+fn calls_for_fallback(error: &ModelError) -> bool {
+    matches!(error, ModelError::ModelNotFound { .. }) || error.is_server_down()
+}
+
 /// Turns a non-2xx response into an error, reading (a bounded part of) the server's message.
-async fn status_error(endpoint: &Endpoint, response: reqwest::Response) -> LlmError {
+pub(crate) async fn status_error(endpoint: &Endpoint, response: reqwest::Response) -> ModelError {
     let status = response.status().as_u16();
     let retry_after = response
         .headers()
@@ -590,7 +565,7 @@ async fn status_error(endpoint: &Endpoint, response: reqwest::Response) -> LlmEr
     let (message, code) = error_details(&String::from_utf8_lossy(&body));
     let message = endpoint.clean(&message);
     if says_model_missing(status, &message, code.as_deref()) {
-        return LlmError::ModelNotFound {
+        return ModelError::ModelNotFound {
             model: endpoint.model.clone(),
             message,
         };
@@ -605,7 +580,7 @@ async fn status_error(endpoint: &Endpoint, response: reqwest::Response) -> LlmEr
     } else {
         message
     };
-    LlmError::Http {
+    ModelError::Refused {
         status,
         message,
         retry_after,
@@ -613,7 +588,10 @@ async fn status_error(endpoint: &Endpoint, response: reqwest::Response) -> LlmEr
 }
 
 /// Reads a body up to `limit` bytes; beyond that the rest is not read.
-async fn read_limited(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, String> {
+pub(crate) async fn read_limited(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, String> {
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(|err| describe(&err))? {
         let room = limit.saturating_sub(body.len());
@@ -626,7 +604,7 @@ async fn read_limited(mut response: reqwest::Response, limit: usize) -> Result<V
 }
 
 /// An error and its causes, without the request URL (which may carry credentials).
-fn describe(err: &reqwest::Error) -> String {
+pub(crate) fn describe(err: &reqwest::Error) -> String {
     let mut parts = Vec::new();
     let mut source = std::error::Error::source(err);
     while let Some(cause) = source {
@@ -644,8 +622,8 @@ fn describe(err: &reqwest::Error) -> String {
     parts.join(": ")
 }
 
-fn parse_whole_answer(endpoint: &Endpoint, body: &[u8]) -> Result<Completion, LlmError> {
-    let malformed = |detail: String| LlmError::MalformedResponse {
+fn parse_whole_answer(endpoint: &Endpoint, body: &[u8]) -> Result<Completion, ModelError> {
+    let malformed = |detail: String| ModelError::MalformedResponse {
         detail: endpoint.clean(&detail),
     };
     let answer: ChatCompletion = serde_json::from_slice(body).map_err(|err| {
@@ -744,7 +722,7 @@ impl CompletionStream {
     }
 
     /// The next piece of the answer; `None` at the end. After an error, the stream is over.
-    pub async fn next_delta(&mut self) -> Option<Result<StreamDelta, LlmError>> {
+    pub async fn next_delta(&mut self) -> Option<Result<StreamDelta, ModelError>> {
         loop {
             if let Some(delta) = self.deltas.pop_front() {
                 match &delta {
@@ -764,7 +742,7 @@ impl CompletionStream {
     }
 
     /// The stream as a [`futures::Stream`] of deltas, e.g. for an SSE response to a browser.
-    pub fn into_stream(self) -> impl Stream<Item = Result<StreamDelta, LlmError>> + Send {
+    pub fn into_stream(self) -> impl Stream<Item = Result<StreamDelta, ModelError>> + Send {
         futures::stream::unfold(self, |mut stream| async move {
             let item = stream.next_delta().await?;
             Some((item, stream))
@@ -772,7 +750,7 @@ impl CompletionStream {
     }
 
     /// Reads one SSE event (within whichever deadline applies now) and interprets it.
-    async fn advance(&mut self) -> Result<(), LlmError> {
+    async fn advance(&mut self) -> Result<(), ModelError> {
         let (kind, patience, until) = match self.first_token_at {
             None => (
                 TimeoutKind::FirstToken,
@@ -793,7 +771,7 @@ impl CompletionStream {
         let payload = match timeout_at(until, self.next_payload()).await {
             Ok(payload) => payload?,
             Err(_) => {
-                return Err(LlmError::Timeout {
+                return Err(ModelError::Timeout {
                     kind,
                     after: patience,
                 });
@@ -803,12 +781,12 @@ impl CompletionStream {
             None => {
                 self.done = true;
                 if !self.saw_event {
-                    return Err(LlmError::MalformedResponse {
+                    return Err(ModelError::MalformedResponse {
                         detail: "the answer held no server-sent events".to_owned(),
                     });
                 }
                 if !self.saw_done && self.finish_reason.is_none() {
-                    return Err(LlmError::Interrupted {
+                    return Err(ModelError::Interrupted {
                         message: "the stream ended before the answer was complete".to_owned(),
                     });
                 }
@@ -830,7 +808,7 @@ impl CompletionStream {
         Ok(())
     }
 
-    async fn next_payload(&mut self) -> Result<Option<String>, LlmError> {
+    async fn next_payload(&mut self) -> Result<Option<String>, ModelError> {
         loop {
             if let Some(payload) = self.payloads.pop_front() {
                 return Ok(Some(payload));
@@ -838,7 +816,7 @@ impl CompletionStream {
             let Some(response) = self.response.as_mut().filter(|_| !self.body_ended) else {
                 return Ok(None);
             };
-            let not_sse = |_| LlmError::MalformedResponse {
+            let not_sse = |_| ModelError::MalformedResponse {
                 detail: "the stream is not text".to_owned(),
             };
             match response.chunk().await {
@@ -852,7 +830,7 @@ impl CompletionStream {
                     self.payloads.extend(last);
                 }
                 Err(err) => {
-                    return Err(LlmError::Interrupted {
+                    return Err(ModelError::Interrupted {
                         message: describe(&err),
                     });
                 }
@@ -860,10 +838,10 @@ impl CompletionStream {
         }
     }
 
-    fn interpret(&mut self, payload: &str) -> Result<(), LlmError> {
+    fn interpret(&mut self, payload: &str) -> Result<(), ModelError> {
         let now = Instant::now();
         let chunk: ChatChunk =
-            serde_json::from_str(payload).map_err(|err| LlmError::MalformedResponse {
+            serde_json::from_str(payload).map_err(|err| ModelError::MalformedResponse {
                 detail: self.clean(&format!(
                     "expected a chat completion chunk (JSON): {err}; the event began {:?}",
                     payload.chars().take(80).collect::<String>()
@@ -871,7 +849,7 @@ impl CompletionStream {
             })?;
         if let Some(error) = &chunk.error {
             let (message, _) = error_details(&serde_json::json!({ "error": error }).to_string());
-            return Err(LlmError::Interrupted {
+            return Err(ModelError::Interrupted {
                 message: self.clean(&message),
             });
         }
@@ -916,7 +894,7 @@ impl CompletionStream {
         }
     }
 
-    async fn read_whole_answer(&mut self, endpoint: &Endpoint) -> Result<(), LlmError> {
+    async fn read_whole_answer(&mut self, endpoint: &Endpoint) -> Result<(), ModelError> {
         let until = self.started + self.timeouts.first_token;
         let (kind, patience, until) = if self.deadline <= until {
             (TimeoutKind::Total, self.timeouts.total, self.deadline)
@@ -927,9 +905,9 @@ impl CompletionStream {
             return Ok(());
         };
         let body = match timeout_at(until, read_limited(response, MAX_ANSWER_BODY)).await {
-            Ok(body) => body.map_err(|message| LlmError::Interrupted { message })?,
+            Ok(body) => body.map_err(|message| ModelError::Interrupted { message })?,
             Err(_) => {
-                return Err(LlmError::Timeout {
+                return Err(ModelError::Timeout {
                     kind,
                     after: patience,
                 });
@@ -949,7 +927,7 @@ impl CompletionStream {
     }
 
     /// Reads the whole stream into a [`Completion`].
-    async fn collect(mut self) -> Result<Completion, LlmError> {
+    async fn collect(mut self) -> Result<Completion, ModelError> {
         let mut text = String::new();
         while let Some(delta) = self.next_delta().await {
             match delta? {
@@ -988,4 +966,37 @@ fn scrub(message: &str, api_key: Option<&SecretString>) -> String {
         message = message.chars().take(MAX_MESSAGE_CHARS).collect::<String>() + "…";
     }
     message
+}
+
+/// The client as jaryo's model seam: everything outside this crate asks it through
+/// [`ChatModel`].
+#[async_trait::async_trait]
+impl ChatModel for LlmClient {
+    fn model(&self) -> &str {
+        LlmClient::model(self)
+    }
+
+    fn location(&self) -> &str {
+        self.base_url()
+    }
+
+    async fn complete(&self, request: ChatRequest) -> Result<Completion, ModelError> {
+        LlmClient::complete(self, request).await
+    }
+
+    async fn stream(&self, request: ChatRequest) -> Result<ChatStream, ModelError> {
+        let stream = LlmClient::stream(self, request).await?;
+        Ok(ChatStream::new(
+            stream.model().to_owned(),
+            stream.into_stream(),
+        ))
+    }
+
+    fn health(&self) -> HealthSnapshot {
+        LlmClient::health(self)
+    }
+
+    async fn wait_until_healthy(&self, backoff: ProbeBackoff) {
+        LlmClient::wait_until_healthy(self, backoff).await;
+    }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::LlmError;
+use jaryo_model::ModelError;
 
 /// Where the model server is and how patient to be with it.
 ///
@@ -80,13 +80,13 @@ pub(crate) struct Timeouts {
 }
 
 impl LlmConfig {
-    pub(crate) fn timeouts(&self) -> Result<Timeouts, LlmError> {
+    pub(crate) fn timeouts(&self) -> Result<Timeouts, ModelError> {
         let seconds = |name: &str, value: f64| {
             Duration::try_from_secs_f64(value)
                 .ok()
                 .filter(|d| !d.is_zero())
                 .ok_or_else(|| {
-                    LlmError::InvalidConfig(format!(
+                    ModelError::InvalidConfig(format!(
                         "{name} must be a positive number of seconds, not {value}"
                     ))
                 })

@@ -1,58 +1,8 @@
-//! Whether the model server is up, as last seen by a probe or a call.
+//! What one probe of the model server saw.
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use serde::Serialize;
-
-use crate::LlmError;
-
-/// Up or down, as last observed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum HealthStatus {
-    /// Nothing observed yet.
-    Unknown,
-    Up,
-    Down,
-}
-
-/// The cheap, always-available view of the model server's health, for the UI and the worker.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct HealthSnapshot {
-    pub status: HealthStatus,
-    /// When the status last changed.
-    pub since: Option<DateTime<Utc>>,
-    /// When it was last observed (by a probe or a call).
-    pub checked_at: Option<DateTime<Utc>>,
-    /// Why it is down, in words safe to show a person (no API key).
-    pub last_error: Option<String>,
-}
-
-impl HealthSnapshot {
-    pub(crate) fn unknown() -> Self {
-        HealthSnapshot {
-            status: HealthStatus::Unknown,
-            since: None,
-            checked_at: None,
-            last_error: None,
-        }
-    }
-
-    pub(crate) fn observe(&mut self, outcome: Result<(), &LlmError>) {
-        let now = Utc::now();
-        let status = match outcome {
-            Ok(()) => HealthStatus::Up,
-            Err(_) => HealthStatus::Down,
-        };
-        if self.status != status {
-            self.status = status;
-            self.since = Some(now);
-        }
-        self.checked_at = Some(now);
-        self.last_error = outcome.err().map(ToString::to_string);
-    }
-}
+use jaryo_model::ModelError;
 
 /// The result of one `GET {base}/models` probe.
 #[derive(Debug, Clone)]
@@ -65,22 +15,5 @@ pub struct Health {
     pub models: Vec<String>,
     /// Whether the configured model is among them; `None` if the server listed none.
     pub model_listed: Option<bool>,
-    pub error: Option<LlmError>,
-}
-
-/// How often [`LlmClient::wait_until_healthy`](crate::LlmClient::wait_until_healthy) probes: it
-/// starts at `initial` and doubles up to `max`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ProbeBackoff {
-    pub initial: Duration,
-    pub max: Duration,
-}
-
-impl Default for ProbeBackoff {
-    fn default() -> Self {
-        ProbeBackoff {
-            initial: Duration::from_millis(500),
-            max: Duration::from_secs(30),
-        }
-    }
+    pub error: Option<ModelError>,
 }

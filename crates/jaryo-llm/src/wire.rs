@@ -219,3 +219,23 @@ mod tests {
         ));
     }
 }
+
+/// `POST {base}/embeddings`: a batch of texts.
+#[derive(Debug, Serialize)]
+pub(crate) struct EmbeddingsRequest<'a> {
+    pub model: &'a str,
+    pub input: &'a [String],
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct EmbeddingsAnswer {
+    #[serde(default)]
+    pub data: Vec<EmbeddingItem>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct EmbeddingItem {
+    pub embedding: Vec<f32>,
+    /// Which input this vector belongs to; servers may answer out of order.
+    pub index: Option<usize>,
+}

@@ -5,10 +5,8 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use jaryo_llm::{
-    ChatRequest, HealthStatus, LlmClient, LlmConfig, LlmError, ProbeBackoff, StreamDelta,
-    TimeoutKind,
-};
+use jaryo_llm::{LlmClient, LlmConfig};
+use jaryo_model::{ChatRequest, HealthStatus, ModelError, ProbeBackoff, StreamDelta, TimeoutKind};
 use jaryo_testllm::{Blackhole, Reply, TestLlm};
 use secrecy::SecretString;
 use serde_json::json;
@@ -35,7 +33,7 @@ fn memo() -> ChatRequest {
     ChatRequest::new("You tidy memos into Markdown.").user("회의 3시, 자료 준비")
 }
 
-async fn complete_both_ways(server: &TestLlm, reply: Reply) -> [Result<String, LlmError>; 2] {
+async fn complete_both_ways(server: &TestLlm, reply: Reply) -> [Result<String, ModelError>; 2] {
     let mut outcomes = Vec::new();
     for stream in [true, false] {
         server.push_reply(reply.clone());
@@ -140,7 +138,7 @@ async fn an_answer_that_is_only_thinking_is_empty() {
     let server = TestLlm::start().await;
     for outcome in complete_both_ways(&server, Reply::empty().think("nothing to say")).await {
         let err = outcome.expect_err("empty");
-        assert!(matches!(err, LlmError::EmptyAnswer { .. }), "{err:?}");
+        assert!(matches!(err, ModelError::EmptyAnswer { .. }), "{err:?}");
         assert!(!err.is_retryable());
     }
 }
@@ -210,7 +208,7 @@ async fn first_token_timeout() {
         .expect_err("too slow to start");
     assert_eq!(
         err,
-        LlmError::Timeout {
+        ModelError::Timeout {
             kind: TimeoutKind::FirstToken,
             after: Duration::from_millis(200)
         }
@@ -234,7 +232,7 @@ async fn a_server_that_sends_nothing_hits_the_first_token_timeout() {
     assert!(
         matches!(
             err,
-            LlmError::Timeout {
+            ModelError::Timeout {
                 kind: TimeoutKind::FirstToken,
                 ..
             }
@@ -263,7 +261,7 @@ async fn idle_timeout() {
     assert!(
         matches!(
             err,
-            LlmError::Timeout {
+            ModelError::Timeout {
                 kind: TimeoutKind::Idle,
                 ..
             }
@@ -292,7 +290,7 @@ async fn total_timeout_caps_a_progressing_answer() {
     let err = client.complete(memo()).await.expect_err("too long overall");
     assert_eq!(
         err,
-        LlmError::Timeout {
+        ModelError::Timeout {
             kind: TimeoutKind::Total,
             after: Duration::from_millis(400)
         }
@@ -351,7 +349,7 @@ async fn connect_timeout() {
     let err = client.complete(memo()).await.expect_err("cannot connect");
     assert_eq!(
         err,
-        LlmError::Timeout {
+        ModelError::Timeout {
             kind: TimeoutKind::Connect,
             after: Duration::from_millis(200)
         }
@@ -439,7 +437,7 @@ async fn a_missing_model_without_fallback_is_final() {
         .await
         .expect_err("no model");
     assert!(
-        matches!(&err, LlmError::ModelNotFound { model, .. } if model == "test-model"),
+        matches!(&err, ModelError::ModelNotFound { model, .. } if model == "test-model"),
         "{err:?}"
     );
     assert!(!err.is_retryable());
@@ -454,7 +452,10 @@ async fn the_fallback_is_not_used_for_a_server_error() {
         ..config(&server.base_url())
     });
     let err = client.complete(memo()).await.expect_err("server error");
-    assert!(matches!(err, LlmError::Http { status: 500, .. }), "{err:?}");
+    assert!(
+        matches!(err, ModelError::Refused { status: 500, .. }),
+        "{err:?}"
+    );
     assert_eq!(server.request_count(), 1);
 }
 
@@ -496,7 +497,7 @@ async fn retryable_and_final_errors() {
         .complete(memo())
         .await
         .expect_err("unreachable");
-    assert!(matches!(err, LlmError::Unreachable { .. }), "{err:?}");
+    assert!(matches!(err, ModelError::Unreachable { .. }), "{err:?}");
     assert!(err.is_retryable() && err.is_server_down());
 }
 
@@ -509,7 +510,10 @@ async fn a_non_streamed_malformed_answer_is_reported() {
         ..config(&server.base_url())
     });
     let err = client.complete(memo()).await.expect_err("malformed");
-    assert!(matches!(err, LlmError::MalformedResponse { .. }), "{err:?}");
+    assert!(
+        matches!(err, ModelError::MalformedResponse { .. }),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -645,7 +649,7 @@ async fn the_api_key_never_shows_in_errors_debug_or_serialised_config() {
     assert!(serialised.contains("[REDACTED]"));
 
     let err = client(config).complete(memo()).await.expect_err("refused");
-    assert!(matches!(err, LlmError::Http { status: 401, .. }));
+    assert!(matches!(err, ModelError::Refused { status: 401, .. }));
     assert!(!err.to_string().contains(key), "{err}");
     assert!(!format!("{err:?}").contains(key));
     assert_eq!(
@@ -658,7 +662,7 @@ async fn the_api_key_never_shows_in_errors_debug_or_serialised_config() {
 #[test]
 fn invalid_configuration_is_refused() {
     let invalid =
-        |config: LlmConfig| matches!(LlmClient::new(config), Err(LlmError::InvalidConfig(_)));
+        |config: LlmConfig| matches!(LlmClient::new(config), Err(ModelError::InvalidConfig(_)));
     assert!(invalid(config("not a url")));
     assert!(invalid(config("ftp://127.0.0.1/v1")));
     assert!(invalid(LlmConfig {
@@ -727,7 +731,7 @@ async fn retry_after_is_reported() {
         .await
         .expect_err("rate limited");
     assert!(
-        matches!(err, LlmError::Http { status: 429, retry_after: Some(d), .. } if d == Duration::from_secs(7)),
+        matches!(err, ModelError::Refused { status: 429, retry_after: Some(d), .. } if d == Duration::from_secs(7)),
         "{err:?}"
     );
     assert!(err.is_retryable());

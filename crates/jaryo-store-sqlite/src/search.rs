@@ -38,6 +38,29 @@
 //!   never mixes two versions of an item: the frequencies, one ranking statement, then each
 //!   hit's item and chunks by id, read in place and turned into the hit (snippet, best chunk)
 //!   at once. Only a page that reaches past a rank window takes a statement more per kind.
+//!
+//! How the hot path came to be shaped so (measured, each step, with `bench-search`):
+//! - The ranking statement is one pass forwards through the index: the aggregate
+//!   `jaryo_top` keeps the page's best rows and counts each kind's window (and where a full
+//!   one ends) as the rows stream by, with no temporary table and no sort. Ranks travel as
+//!   their bits, since SQLite's JSON rounds reals and a cursor must equal the rank it names.
+//! - A phrase's frequency is counted exactly up to [`FREQUENCY_SAMPLE`] matches per kind,
+//!   newest first, and estimated past that from the span of ids those matches cover: exact
+//!   where it matters, bounded where a word is everywhere.
+//! - The row numbering changed once (migration 0004 dropped the index of the old numbering,
+//!   so the reindex at start rebuilt it), and the row sizes moved into [`LENGTHS_TABLE`]'s
+//!   blocks of 256 (migration 0005 marked older indexes stale, so the reindex at start wrote
+//!   them): each change is carried by a migration and the start-up reindex, never by a
+//!   half-converted index.
+//! - The reindex replaces every row in short batches with FTS5's rewriting of levels full of
+//!   tombstones (`deletemerge`) turned off, and merges the index once at the end: replacing
+//!   every row would otherwise rewrite the index over and over ([`reindex`]).
+//! - Writes feed the index in as few statements as possible: a batch of new items writes its
+//!   index rows in one `INSERT … SELECT FROM json_each` and their sizes in one read and one
+//!   write of the [`LENGTHS_TABLE`] blocks they fall in (`batch.rs`: every sqlx statement is a
+//!   round trip to SQLite's thread). FTS5's own merging on the write path takes 16 segments a
+//!   level (`automerge`, migration 0003; the default 4 cost an import a third of its writer
+//!   time), and the rest waits for a pause in the writes (`index_merge.rs`).
 
 use crate::SqliteStore;
 use crate::codec::{

@@ -14,7 +14,7 @@
 
 use jaryo::app::App;
 use jaryo::config::Config;
-use jaryo_http::client::ApiClient;
+use jaryo_client::ApiClient;
 use jaryo_store::Store;
 use jaryo_store_postgres::testing::TestDatabase;
 use jaryo_testllm::{RecordedRequest, Reply, TestLlm};
@@ -154,8 +154,8 @@ impl TestApp {
         &self,
         id: i64,
         timeout: std::time::Duration,
-        done: impl Fn(&jaryo_http::wire::DocumentJson) -> bool,
-    ) -> jaryo_http::wire::DocumentJson {
+        done: impl Fn(&jaryo_client::wire::DocumentJson) -> bool,
+    ) -> jaryo_client::wire::DocumentJson {
         let deadline = std::time::Instant::now() + timeout;
         loop {
             let document = self.api.get_document(id).await.expect("document readable");

@@ -1,6 +1,6 @@
 //! The document routes over real HTTP, on each store: a SQLite file and a PostgreSQL database.
 
-use jaryo_http::wire::{DocumentPatchInput, NewDocumentInput};
+use jaryo_client::wire::{DocumentPatchInput, NewDocumentInput};
 use jaryo_testkit::{Backend, TestApp, error_code};
 use reqwest::Method;
 use serde_json::json;
@@ -206,7 +206,7 @@ async fn listing_filters_by_draft_state_and_pages(backend: Backend) {
 
     let first = app
         .api
-        .list_documents(&jaryo_http::client::DocumentListQuery {
+        .list_documents(&jaryo_client::DocumentListQuery {
             limit: Some(3),
             ..Default::default()
         })
@@ -216,7 +216,7 @@ async fn listing_filters_by_draft_state_and_pages(backend: Backend) {
     assert_eq!(first.items[0].id, direct.id);
     let second = app
         .api
-        .list_documents(&jaryo_http::client::DocumentListQuery {
+        .list_documents(&jaryo_client::DocumentListQuery {
             limit: Some(3),
             cursor: first.next_cursor.clone(),
             ..Default::default()

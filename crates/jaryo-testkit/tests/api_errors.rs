@@ -1,6 +1,6 @@
 //! Auth, bad input and every error status, over real HTTP.
 
-use jaryo_http::wire::NewDocumentInput;
+use jaryo_client::wire::NewDocumentInput;
 use jaryo_testkit::{Backend, TestApp, error_code};
 use reqwest::Method;
 use serde_json::json;

@@ -1,7 +1,7 @@
 //! The review routes over real HTTP, on each store: accept (as drafted or edited), reject,
 //! regenerate, and the refusals that keep a document without a draft free of a review status.
 
-use jaryo_http::wire::{AcceptDraftInput, DocumentJson, RejectDraftInput};
+use jaryo_client::wire::{AcceptDraftInput, DocumentJson, RejectDraftInput};
 use jaryo_testkit::{Backend, TestApp, error_code};
 use reqwest::Method;
 use serde_json::json;
@@ -194,7 +194,7 @@ async fn a_document_without_a_draft_cannot_be_reviewed(backend: Backend) {
     let app = TestApp::spawn_on(backend).await;
     let written = app
         .api
-        .create_document(&jaryo_http::wire::NewDocumentInput {
+        .create_document(&jaryo_client::wire::NewDocumentInput {
             title: None,
             extracted_text: "사람이 직접 쓴 문서".into(),
             content_origin: None,

@@ -1,8 +1,8 @@
 //! `GET /api/v1/search` over real HTTP on a real SQLite file: Korean and mixed text, ranking,
 //! snippets, filters, paging and errors, as a client sees them.
 
-use jaryo_http::client::SearchParams;
-use jaryo_http::wire::{NewDocumentInput, SearchKindJson, SearchPageJson};
+use jaryo_client::SearchParams;
+use jaryo_client::wire::{NewDocumentInput, SearchKindJson, SearchPageJson};
 use jaryo_testkit::{Backend, TestApp, error_code};
 use reqwest::Method;
 use unicode_normalization::UnicodeNormalization;
@@ -421,7 +421,7 @@ jaryo_testkit::test_on_both_stores!(
 /// finds its document by words only it holds, with the snippet from it; `cafe` finds `café`
 /// and `back*` finds `backup`.
 async fn what_a_person_reads_is_found_once_accents_folded_and_prefixes_allowed(backend: Backend) {
-    use jaryo_http::wire::{AcceptDraftInput, SnippetSourceJson};
+    use jaryo_client::wire::{AcceptDraftInput, SnippetSourceJson};
     let app = TestApp::spawn_on(backend).await;
     let memo = app
         .api

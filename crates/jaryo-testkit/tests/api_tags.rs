@@ -1,8 +1,8 @@
 //! Tags through the API: everything with a tag (search without words, memo and document
 //! listings), the tag list with counts, and renaming, on both stores.
 
-use jaryo_http::client::{DocumentListQuery, SearchParams};
-use jaryo_http::wire::SearchKindJson;
+use jaryo_client::wire::SearchKindJson;
+use jaryo_client::{DocumentListQuery, SearchParams};
 use jaryo_testkit::{Backend, TestApp, error_code};
 use reqwest::Method;
 use serde_json::json;

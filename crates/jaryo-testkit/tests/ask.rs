@@ -1,8 +1,8 @@
 //! Ask over real HTTP: retrieval from the person's notes, the model at interactive priority,
 //! the answer streamed as server-sent events.
 
+use jaryo_client::wire::NewDocumentInput;
 use jaryo_domain::DraftState;
-use jaryo_http::wire::NewDocumentInput;
 use jaryo_testkit::{Backend, TestApp, error_code};
 use jaryo_testllm::Reply;
 use reqwest::Method;
@@ -205,6 +205,44 @@ async fn a_question_pre_empts_a_draft_which_then_finishes(backend: Backend) {
         drafted.draft.attempts, 1,
         "pre-emption costs the draft no attempt"
     );
+    app.stop().await;
+}
+
+jaryo_testkit::test_on_both_stores!(a_person_who_leaves_ends_the_model_call);
+async fn a_person_who_leaves_ends_the_model_call(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
+    seed(&app).await;
+    app.llm.push_reply(Reply::hang());
+
+    let mut response = app
+        .authed(Method::POST, "/ask")
+        .header("accept", "text/event-stream")
+        .json(&json!({"question": "배포 담당자는?"}))
+        .send()
+        .await
+        .unwrap();
+    let first = response.chunk().await.unwrap().expect("the sources event");
+    assert!(String::from_utf8_lossy(&first).contains("event: sources"));
+    app.llm
+        .wait_for_in_flight(1, Duration::from_secs(10))
+        .await
+        .expect("the model is asked");
+
+    // The answer belongs to the response: closing it ends the model's generation.
+    drop(response);
+    app.llm
+        .wait_for_disconnects(1, Duration::from_secs(30))
+        .await
+        .expect("the model request was dropped with the response");
+    let status: Value = app
+        .authed(Method::GET, "/status")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["gate"]["in_use"], 0, "the model slot came back");
     app.stop().await;
 }
 

@@ -199,7 +199,7 @@ async fn flagged_and_failed_drafts_can_be_rerun_selectively(backend: Backend) {
 
     let dry = app
         .api
-        .redraft_selection(&jaryo_http::wire::RedraftSelection {
+        .redraft_selection(&jaryo_client::wire::RedraftSelection {
             flagged: true,
             dry_run: true,
             ..Default::default()
@@ -216,7 +216,7 @@ async fn flagged_and_failed_drafts_can_be_rerun_selectively(backend: Backend) {
 
     let summary = app
         .api
-        .redraft_selection(&jaryo_http::wire::RedraftSelection {
+        .redraft_selection(&jaryo_client::wire::RedraftSelection {
             flagged: true,
             failed: true,
             ..Default::default()
@@ -270,7 +270,7 @@ async fn a_retrying_draft_shows_its_last_error_and_a_waiting_one_says_why(backen
         })
         .await;
     let waiting = retrying.draft.waiting.expect("a waiting draft says why");
-    assert_eq!(waiting.reason, jaryo_http::wire::WaitingReason::Retry);
+    assert_eq!(waiting.reason, jaryo_client::wire::WaitingReason::Retry);
     assert_eq!(waiting.until, retrying.draft.next_attempt_at);
     assert!(
         waiting.message.contains("the GPU caught fire"),
@@ -316,7 +316,7 @@ async fn a_retrying_draft_shows_its_last_error_and_a_waiting_one_says_why(backen
     let document = app.api.promote_memo(memo.id).await.unwrap();
     let read = app.api.get_document(document.id).await.unwrap();
     let waiting = read.draft.waiting.expect("a waiting draft says why");
-    assert_eq!(waiting.reason, jaryo_http::wire::WaitingReason::Queue);
+    assert_eq!(waiting.reason, jaryo_client::wire::WaitingReason::Queue);
     assert_eq!(waiting.queued, Some(1));
     app.stop().await;
 }

@@ -2,7 +2,8 @@
 //!
 //! jaryo's tests use real parts everywhere except the model server; this crate is that one
 //! stand-in. It is a real HTTP server on `127.0.0.1:<free port>` (so other processes can use it
-//! too), serving `POST /v1/chat/completions` (JSON or SSE streaming) and `GET /v1/models`.
+//! too), serving `POST /v1/chat/completions` (JSON or SSE streaming), `GET /v1/models` and
+//! `POST /v1/embeddings` (deterministic vectors: [`embedding`]).
 //!
 //! - **Scripting**: a FIFO of [`Reply`]s, then a handler closure (answers that depend on the
 //!   prompt), then a default reply. A reply shapes content, thinking (`<think>` blocks or a
@@ -19,6 +20,7 @@
 //! Use it with tokio's real clock: its delays are real time on real sockets.
 
 mod blackhole;
+mod embeddings;
 mod record;
 mod reply;
 mod server;
@@ -35,8 +37,12 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use blackhole::Blackhole;
+pub use embeddings::embedding;
 pub use record::{RecordedMessage, RecordedRequest};
 pub use reply::Reply;
+
+/// The length of the vectors `POST /v1/embeddings` gives by default.
+pub const DEFAULT_EMBEDDING_DIMENSIONS: usize = 8;
 
 /// The model name served by default.
 pub const DEFAULT_MODEL: &str = "test-model";
@@ -61,6 +67,7 @@ pub struct TestLlmBuilder {
     max_concurrent: Option<usize>,
     models: Option<Vec<String>>,
     default_reply: Option<Reply>,
+    embedding_dimensions: Option<usize>,
 }
 
 impl TestLlmBuilder {
@@ -82,6 +89,13 @@ impl TestLlmBuilder {
         self
     }
 
+    /// The length of the vectors `POST /v1/embeddings` gives (default
+    /// [`DEFAULT_EMBEDDING_DIMENSIONS`]).
+    pub fn embedding_dimensions(mut self, n: usize) -> Self {
+        self.embedding_dimensions = Some(n.max(1));
+        self
+    }
+
     /// Binds `127.0.0.1:0` and starts serving.
     pub async fn start(self) -> TestLlm {
         let shared = Arc::new(Shared {
@@ -96,6 +110,11 @@ impl TestLlmBuilder {
                     .models
                     .unwrap_or_else(|| vec![DEFAULT_MODEL.to_owned()]),
                 models_failure: None,
+                embedding_dimensions: self
+                    .embedding_dimensions
+                    .unwrap_or(DEFAULT_EMBEDDING_DIMENSIONS),
+                embeddings_failure: None,
+                embedding_requests: 0,
                 required_api_key: None,
                 requests: Vec::new(),
                 models_requests: 0,
@@ -212,7 +231,14 @@ impl TestLlm {
         self.shared.update(|state| state.models_failure = status);
     }
 
-    /// Chat requests without `Authorization: Bearer <key>` get a 401.
+    /// Makes `POST /v1/embeddings` answer with this status (e.g. 503), or serve normally with
+    /// `None`.
+    pub fn set_embeddings_failure(&self, status: Option<u16>) {
+        self.shared
+            .update(|state| state.embeddings_failure = status);
+    }
+
+    /// Chat and embedding requests without `Authorization: Bearer <key>` get a 401.
     pub fn require_api_key(&self, key: impl Into<String>) {
         let key = key.into();
         self.shared
@@ -256,6 +282,11 @@ impl TestLlm {
 
     pub fn request_count(&self) -> usize {
         self.shared.lock().requests.len()
+    }
+
+    /// How many `POST /v1/embeddings` requests arrived (each one batch).
+    pub fn embedding_request_count(&self) -> usize {
+        self.shared.lock().embedding_requests
     }
 
     /// `GET /v1/models` requests so far.
@@ -391,7 +422,10 @@ pub(crate) struct State {
     missing_models: HashSet<String>,
     models: Vec<String>,
     pub(crate) models_failure: Option<u16>,
-    required_api_key: Option<String>,
+    pub(crate) embedding_dimensions: usize,
+    pub(crate) embeddings_failure: Option<u16>,
+    pub(crate) embedding_requests: usize,
+    pub(crate) required_api_key: Option<String>,
     requests: Vec<RecordedRequest>,
     pub(crate) models_requests: usize,
     pub(crate) in_flight: usize,

@@ -30,6 +30,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/v1/models", get(list_models))
         .route("/v1/chat/completions", post(chat_completions))
+        .route("/v1/embeddings", post(crate::embeddings::embeddings))
         .with_state(shared)
 }
 
@@ -146,14 +147,14 @@ async fn chat_completions(
     }
 }
 
-fn bad_request(message: &str) -> Response {
+pub(crate) fn bad_request(message: &str) -> Response {
     error_response(
         400,
         json!({"error": {"message": message, "type": "invalid_request_error"}}),
     )
 }
 
-fn error_response(status: u16, body: Value) -> Response {
+pub(crate) fn error_response(status: u16, body: Value) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (status, axum::Json(body)).into_response()
 }

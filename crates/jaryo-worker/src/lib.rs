@@ -19,7 +19,8 @@
 //! draft (after the stricter second try, the work ends `failed` with the reason).
 //!
 //! Architecture invariant: the worker speaks to the database only through the `Store` trait and
-//! to the model only through `jaryo-llm` inside `jaryo-gate`; it knows no SQL, no HTTP.
+//! to the model only through the `jaryo_model::ChatModel` trait inside one `Gate::call`; it
+//! knows no SQL, no HTTP, and no model backend.
 
 mod config;
 pub mod evaluation;

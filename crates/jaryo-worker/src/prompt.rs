@@ -14,7 +14,7 @@ use std::sync::LazyLock;
 
 use jaryo_fidelity::FidelityConfig;
 use jaryo_fidelity::answer::{Instructions, Verdict, check_answer};
-use jaryo_llm::ChatRequest;
+use jaryo_model::ChatRequest;
 
 /// Bumped whenever the prompts change, and recorded with every draft, so drafts made with an
 /// older prompt can be found and re-run.

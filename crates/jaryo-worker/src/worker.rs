@@ -6,8 +6,8 @@ use crate::prompt::{DraftPrompt, MemoLanguage, PROMPT_VERSION, Redraft};
 use jaryo_domain::{Clock, DocumentId, TimeDelta, Timestamp};
 use jaryo_fidelity::answer::Verdict;
 use jaryo_fidelity::{FidelityConfig, FidelityReport};
-use jaryo_gate::{Gate, Priority};
-use jaryo_llm::{ChatRequest, Completion, HealthStatus, LlmClient, LlmError, ProbeBackoff};
+use jaryo_gate::{CallCost, Gate, Priority};
+use jaryo_model::{ChatModel, ChatRequest, Completion, HealthStatus, ModelError, ProbeBackoff};
 use jaryo_store::{ClaimRequest, DraftClaim, Settled, Settlement, Store};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -22,7 +22,8 @@ pub const MIN_DRAFT_CHARS: usize = 20;
 #[derive(Clone)]
 pub struct WorkerParts {
     pub store: Arc<dyn Store>,
-    pub llm: LlmClient,
+    /// The model drafts are asked of: any backend behind the seam.
+    pub llm: Arc<dyn ChatModel>,
     pub gate: Gate,
     pub config: DraftConfig,
     pub fidelity: FidelityConfig,
@@ -72,21 +73,6 @@ struct Inner {
     unit_random: Box<dyn Fn() -> f64 + Send + Sync>,
 }
 
-/// What one model call cost.
-#[derive(Debug, Default, Clone, Copy)]
-struct Timing {
-    gate_wait: Duration,
-    model: Duration,
-    preemptions: u32,
-}
-
-enum CallFailure {
-    Llm(LlmError),
-    /// The cluster's shared slots could not be had (their database is unreachable).
-    Gate(jaryo_gate::SharedSlotError),
-    Cancelled,
-}
-
 enum Generation {
     Answer {
         markdown: String,
@@ -105,7 +91,7 @@ enum Generation {
     /// The model answered, but not with a draft (an echo of the prompt, a reply about the
     /// note): a failed attempt, with the reason.
     Rejected(String),
-    Failed(LlmError),
+    Failed(ModelError),
     GateUnavailable(jaryo_gate::SharedSlotError),
     Cancelled,
 }
@@ -228,15 +214,15 @@ impl DraftWorker {
                     outcome,
                     text_chars,
                     0,
-                    Timing::default(),
+                    CallCost::default(),
                     started,
                 )
                 .await;
         }
 
-        let mut timing = Timing::default();
+        let mut cost = CallCost::default();
         let generation = tokio::select! {
-            generation = self.generate_within_budget(&claim, source, cancel, &mut timing) => {
+            generation = self.generate_within_budget(&claim, source, cancel, &mut cost) => {
                 generation
             }
             () = self.hold_lease(&claim) => {
@@ -267,7 +253,7 @@ impl DraftWorker {
                     model_calls,
                     stricter,
                     language,
-                    &timing,
+                    &cost,
                 );
                 if let Some(Value::Object(draft)) = metadata.get_mut("draft") {
                     draft.insert("sections".into(), json!(sections));
@@ -363,7 +349,7 @@ impl DraftWorker {
             outcome,
             text_chars,
             draft_chars,
-            timing,
+            cost,
             started,
         )
         .await
@@ -377,7 +363,7 @@ impl DraftWorker {
         outcome: DraftOutcome,
         text_chars: usize,
         draft_chars: usize,
-        timing: Timing,
+        cost: CallCost,
         started: Instant,
     ) -> DraftOutcome {
         let outcome = match self.parts().store.settle_draft(claim, &settlement).await {
@@ -398,9 +384,9 @@ impl DraftWorker {
             outcome = outcome_name(&outcome),
             text_chars,
             draft_chars,
-            gate_wait_ms = timing.gate_wait.as_millis() as u64,
-            model_ms = timing.model.as_millis() as u64,
-            preemptions = timing.preemptions,
+            gate_wait_ms = cost.waited.as_millis() as u64,
+            model_ms = cost.held.as_millis() as u64,
+            preemptions = cost.preemptions,
             total_ms = started.elapsed().as_millis() as u64,
             "draft"
         );
@@ -437,11 +423,11 @@ impl DraftWorker {
         claim: &DraftClaim,
         source: &str,
         cancel: &CancellationToken,
-        timing: &mut Timing,
+        cost: &mut CallCost,
     ) -> Generation {
         let sections = crate::sections::sections(source, self.parts().config.context_budget_chars);
         if sections.len() == 1 {
-            return self.generate(claim, source, cancel, timing).await;
+            return self.generate(claim, source, cancel, cost).await;
         }
         tracing::info!(
             document_id = %claim.document_id,
@@ -453,7 +439,7 @@ impl DraftWorker {
         let (mut model_calls, mut attempts, mut stricter) = (0, 0, false);
         let mut first: Option<(Box<Completion>, MemoLanguage)> = None;
         for section in sections {
-            match self.generate(claim, section, cancel, timing).await {
+            match self.generate(claim, section, cancel, cost).await {
                 Generation::Answer {
                     markdown,
                     completion,
@@ -500,15 +486,13 @@ impl DraftWorker {
         claim: &DraftClaim,
         source: &str,
         cancel: &CancellationToken,
-        timing: &mut Timing,
+        cost: &mut CallCost,
     ) -> Generation {
         let prompt = DraftPrompt::new(source, rand::random());
-        let completion = match self.call_model(&prompt.request, cancel, timing).await {
+        let completion = match self.call_model(&prompt.request, cancel, cost).await {
             Ok(completion) => completion,
-            Err(CallFailure::Cancelled) => return Generation::Cancelled,
-            Err(CallFailure::Llm(LlmError::EmptyAnswer { .. })) => return Generation::Empty,
-            Err(CallFailure::Llm(error)) => return Generation::Failed(error),
-            Err(CallFailure::Gate(error)) => return Generation::GateUnavailable(error),
+            Err(Generation::Failed(ModelError::EmptyAnswer { .. })) => return Generation::Empty,
+            Err(ended) => return ended,
         };
         let cleaned = prompt.clean_answer(&completion.text);
         if cleaned.is_empty() {
@@ -556,15 +540,14 @@ impl DraftWorker {
             rejected = first.verdict.is_rejected(),
             "the answer adds, loses or echoes; asking once more, more strictly"
         );
-        let second = match self.call_model(&stricter.request, cancel, timing).await {
+        let second = match self.call_model(&stricter.request, cancel, cost).await {
             Ok(second) => second,
-            Err(CallFailure::Cancelled) => return Generation::Cancelled,
-            Err(CallFailure::Gate(error)) => return Generation::GateUnavailable(error),
-            Err(CallFailure::Llm(error)) => {
+            Err(Generation::Failed(error)) => {
                 tracing::warn!(document_id = %claim.document_id, %error,
                     "the stricter second try failed; keeping the first answer");
                 return first.into_generation(2, prompt.language);
             }
+            Err(ended) => return ended,
         };
         let second_cleaned = stricter.clean_answer(&second.text);
         if second_cleaned.is_empty() {
@@ -589,72 +572,32 @@ impl DraftWorker {
         }
     }
 
-    /// One model call inside the gate at background priority. Pre-empted by a person's call
-    /// (in this process, or anywhere in the cluster when the gate's slots are shared), it drops
-    /// its request, queues again in its first place, and starts over: no attempt is counted for
-    /// that.
+    /// One model call through the gate at background priority ([`Gate::call`]: pre-empted by
+    /// a person's call, it is dropped and made again without counting an attempt). A call
+    /// that gives no answer ends the generation: `Err` holds how (failed, cancelled, no slot).
     async fn call_model(
         &self,
         request: &ChatRequest,
         cancel: &CancellationToken,
-        timing: &mut Timing,
-    ) -> Result<Completion, CallFailure> {
-        enum Ended {
-            Answer(Result<Completion, LlmError>),
-            Preempted,
+        cost: &mut CallCost,
+    ) -> Result<Completion, Generation> {
+        let llm = self.parts().llm.as_ref();
+        let preemptions_before = cost.preemptions;
+        let called = tokio::select! {
+            biased;
+            () = cancel.cancelled() => Err(Generation::Cancelled),
+            called = self.parts().gate.call(Priority::Background, cost, move || async move {
+                let started = Instant::now();
+                let answer = llm.complete(request.clone()).await;
+                (answer, started.elapsed())
+            }) => called.map_err(Generation::GateUnavailable),
+        };
+        for _ in preemptions_before..cost.preemptions {
+            self.inner.metrics.preempted();
         }
-        let gate = &self.parts().gate;
-        let mut acquire = gate.acquire(Priority::Background);
-        loop {
-            let queued = Instant::now();
-            let permit = tokio::select! {
-                permit = acquire => permit,
-                () = cancel.cancelled() => return Err(CallFailure::Cancelled),
-            };
-            let shared = match gate.shared_slots() {
-                None => None,
-                Some(slots) => {
-                    let slot = tokio::select! {
-                        biased;
-                        () = cancel.cancelled() => return Err(CallFailure::Cancelled),
-                        () = permit.preempted() => {
-                            timing.preemptions += 1;
-                            self.inner.metrics.preempted();
-                            acquire = gate.reacquire(&permit.preemption());
-                            continue;
-                        }
-                        slot = slots.acquire(Priority::Background) => slot,
-                    };
-                    Some(slot.map_err(CallFailure::Gate)?)
-                }
-            };
-            timing.gate_wait += queued.elapsed();
-            let called = Instant::now();
-            let ended = tokio::select! {
-                biased;
-                () = cancel.cancelled() => return Err(CallFailure::Cancelled),
-                answer = self.parts().llm.complete(request.clone()) => Ended::Answer(answer),
-                () = permit.preempted() => Ended::Preempted,
-                () = shared_slot_preempted(shared.as_ref()) => Ended::Preempted,
-            };
-            let took = called.elapsed();
-            timing.model += took;
-            match ended {
-                Ended::Answer(answer) => {
-                    self.inner.metrics.model_call(took);
-                    return answer.map_err(CallFailure::Llm);
-                }
-                Ended::Preempted => {
-                    timing.preemptions += 1;
-                    self.inner.metrics.preempted();
-                    tracing::debug!("draft pre-empted by an interactive call; queueing again");
-                    let ticket = permit.preemption();
-                    drop(shared);
-                    drop(permit);
-                    acquire = gate.reacquire(&ticket);
-                }
-            }
-        }
+        let (answer, took) = called?;
+        self.inner.metrics.model_call(took);
+        answer.map_err(Generation::Failed)
     }
 
     fn draft_metadata(
@@ -664,7 +607,7 @@ impl DraftWorker {
         model_calls: u32,
         stricter: bool,
         language: MemoLanguage,
-        timing: &Timing,
+        cost: &CallCost,
     ) -> Map<String, Value> {
         let now = self.parts().clock.now();
         let mut metadata = Map::new();
@@ -687,9 +630,9 @@ impl DraftWorker {
                 "stricter_retry_kept": stricter,
                 "finish_reason": completion.finish_reason,
                 "truncated": completion.truncated(),
-                "model_ms": timing.model.as_millis() as u64,
-                "gate_wait_ms": timing.gate_wait.as_millis() as u64,
-                "preemptions": timing.preemptions,
+                "model_ms": cost.held.as_millis() as u64,
+                "gate_wait_ms": cost.waited.as_millis() as u64,
+                "preemptions": cost.preemptions,
             }),
         );
         metadata.insert(
@@ -707,7 +650,7 @@ impl DraftWorker {
     pub async fn run(&self, shutdown: CancellationToken) {
         let parallelism = self.parallelism();
         let store = self.parts().store.clone();
-        let llm = self.parts().llm.clone();
+        let llm = self.parts().llm.as_ref();
         let mut wake = store.draft_signal().subscribe();
         let cancel_drafts = CancellationToken::new();
         let mut in_flight: JoinSet<DraftOutcome> = JoinSet::new();
@@ -852,13 +795,6 @@ impl Try {
             },
             Verdict::Rejected { reason, .. } => Generation::Rejected(reason),
         }
-    }
-}
-
-async fn shared_slot_preempted(slot: Option<&jaryo_gate::SharedSlot>) {
-    match slot {
-        Some(slot) => slot.preempted().await,
-        None => std::future::pending().await,
     }
 }
 

@@ -83,7 +83,7 @@ impl Setup {
         adjust(&mut config);
         let parts = WorkerParts {
             store: store.clone(),
-            llm: client,
+            llm: Arc::new(client),
             gate: gate.clone(),
             config,
             fidelity: Default::default(),

@@ -11,6 +11,7 @@ use jaryo_gate::Gate;
 use jaryo_http::auth::ApiToken;
 use jaryo_http::{AppState, HttpConfig};
 use jaryo_llm::LlmClient;
+use jaryo_model::ChatModel;
 use jaryo_store::Store;
 use jaryo_store_postgres::{PostgresOptions, PostgresStore};
 use jaryo_store_sqlite::{SqliteOptions, SqliteStore};
@@ -22,8 +23,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::AbortOnDropHandle;
 
 /// What a running server writes to `<data-dir>/server.json`, so CLI commands can find it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -32,10 +33,11 @@ pub struct ServerAddress {
     pub pid: u32,
 }
 
-/// The parts every running jaryo has: the store, the model client, the gate, the worker.
+/// The parts every running jaryo has: the store, the model, the gate, the worker.
 pub struct Services {
     pub store: Arc<dyn Store>,
-    pub llm: LlmClient,
+    /// The model behind the seam; the one place a backend is chosen is [`chat_model`].
+    pub llm: Arc<dyn ChatModel>,
     pub gate: Gate,
     pub worker: DraftWorker,
     /// Held while this process lives; names the worker's leases.
@@ -50,8 +52,7 @@ impl Services {
         let store = open_store(config).await?;
         reindex_if_stale(store.as_ref()).await?;
         let seat = take_seat(config, store.as_ref()).await?;
-        let llm = LlmClient::new(config.llm.client.clone())
-            .context("invalid model server settings ([llm] / JARYO_LLM_*)")?;
+        let llm = chat_model(config)?;
         let gate = match shared_gate_slots(config)? {
             Some(slots) => Gate::with_shared_slots(config.llm.gate.clone(), slots),
             None => Gate::new(config.llm.gate.clone()),
@@ -77,14 +78,15 @@ impl Services {
     }
 
     /// Runs the draft worker until `shutdown` fires; with drafting disabled (`[draft] enabled
-    /// = false`), only waits for it.
-    fn spawn_worker(&self, config: &Config, shutdown: CancellationToken) -> JoinHandle<()> {
+    /// = false`), only waits for it. The task is its owner's: awaited on stop, aborted if the
+    /// owner is dropped first.
+    fn spawn_worker(&self, config: &Config, shutdown: CancellationToken) -> AbortOnDropHandle<()> {
         let worker = self.worker.clone();
         if !config.draft.enabled {
             tracing::info!("drafting is disabled in this process ([draft] enabled = false)");
-            return tokio::spawn(async move { shutdown.cancelled().await });
+            return AbortOnDropHandle::new(tokio::spawn(async move { shutdown.cancelled().await }));
         }
-        tokio::spawn(async move { worker.run(shutdown).await })
+        AbortOnDropHandle::new(tokio::spawn(async move { worker.run(shutdown).await }))
     }
 }
 
@@ -92,17 +94,19 @@ impl Services {
 pub struct App {
     pub local_addr: SocketAddr,
     pub store: Arc<dyn Store>,
-    pub llm: LlmClient,
+    pub llm: Arc<dyn ChatModel>,
     pub gate: Gate,
     pub worker: DraftWorker,
     pub token: SecretString,
     pub token_origin: TokenOrigin,
     shutdown: watch::Sender<bool>,
-    server: JoinHandle<std::io::Result<()>>,
+    // Every task this app spawns is held here: awaited by `stop`, aborted if the app is
+    // dropped without it (a test that ends early), never left running on its own.
+    server: AbortOnDropHandle<std::io::Result<()>>,
     stop_worker: CancellationToken,
-    worker_task: JoinHandle<()>,
+    worker_task: AbortOnDropHandle<()>,
     address_file: std::path::PathBuf,
-    backup_task: Option<JoinHandle<()>>,
+    backup_task: Option<AbortOnDropHandle<()>>,
     _seat: WorkerSeat,
 }
 
@@ -130,16 +134,18 @@ impl App {
         };
         let router = jaryo_http::router(state, &http);
         let (shutdown, mut stop) = watch::channel(false);
-        let server = tokio::spawn(jaryo_http::serve(listener, router, async move {
-            let _ = stop.wait_for(|stop| *stop).await;
-        }));
+        let server = AbortOnDropHandle::new(tokio::spawn(jaryo_http::serve(
+            listener,
+            router,
+            async move {
+                let _ = stop.wait_for(|stop| *stop).await;
+            },
+        )));
         let stop_worker = CancellationToken::new();
         let worker_task = services.spawn_worker(config, stop_worker.clone());
         let backup_task = match (config.backup.interval()?, &config.database_url) {
-            (Some(every), None) => Some(tokio::spawn(crate::backups::run_schedule(
-                config.clone(),
-                every,
-                stop_worker.clone(),
+            (Some(every), None) => Some(AbortOnDropHandle::new(tokio::spawn(
+                crate::backups::run_schedule(config.clone(), every, stop_worker.clone()),
             ))),
             (Some(_), Some(_)) => {
                 tracing::warn!("[backup] schedules SQLite backups; on PostgreSQL use pg_dump");
@@ -201,7 +207,7 @@ impl App {
 pub struct WorkerOnly {
     pub services: Services,
     stop_worker: CancellationToken,
-    worker_task: JoinHandle<()>,
+    worker_task: AbortOnDropHandle<()>,
 }
 
 impl WorkerOnly {
@@ -229,6 +235,14 @@ impl WorkerOnly {
             .context("the draft worker task failed")?;
         Ok(())
     }
+}
+
+/// The configured chat model: today always an OpenAI-compatible server (`[llm]`). A new
+/// backend is chosen here, and nowhere else knows which one answers.
+fn chat_model(config: &Config) -> anyhow::Result<Arc<dyn ChatModel>> {
+    let client = LlmClient::new(config.llm.client.clone())
+        .context("invalid model server settings ([llm] / JARYO_LLM_*)")?;
+    Ok(Arc::new(client))
 }
 
 /// Opens the configured store, applying pending migrations.

@@ -3,7 +3,7 @@
 use crate::cli::ClientArgs;
 use anyhow::bail;
 use clap::Args;
-use jaryo_http::client::ApiClient;
+use jaryo_client::ApiClient;
 use serde_json::Value;
 use std::io::Write;
 

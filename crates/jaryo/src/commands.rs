@@ -8,8 +8,8 @@ use crate::config::{Config, LogFormat, Overrides, default_toml};
 use crate::display;
 use crate::token::{TokenOrigin, read_token_file};
 use anyhow::{Context, bail};
-use jaryo_http::client::{ApiClient, DocumentListQuery, SearchParams};
-use jaryo_http::wire::{AcceptDraftInput, RejectDraftInput};
+use jaryo_client::wire::{AcceptDraftInput, RejectDraftInput};
+use jaryo_client::{ApiClient, DocumentListQuery, SearchParams};
 use std::io::Read;
 
 pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {

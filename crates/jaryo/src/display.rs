@@ -1,7 +1,7 @@
 //! How client commands print for people (and `--json` for programs).
 
 use chrono::{DateTime, Local, Utc};
-use jaryo_http::wire::{
+use jaryo_client::wire::{
     DocumentJson, DocumentPage, MemoJson, MemoPage, SearchKindJson, SearchPageJson, SnippetJson,
     TagListJson,
 };
@@ -318,7 +318,7 @@ pub fn search_page(page: &SearchPageJson, highlight: Highlight) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use jaryo_http::wire::{ByteRangeJson, SearchHitJson};
+    use jaryo_client::wire::{ByteRangeJson, SearchHitJson};
 
     fn page() -> SearchPageJson {
         let text = "axum 서버를\n\n재시작했다";

@@ -6,8 +6,8 @@ use anyhow::bail;
 use chrono::{DateTime, Utc};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use jaryo_http::client::ApiClient;
-use jaryo_http::wire::{RedraftSelection, parse_date_or_time};
+use jaryo_client::ApiClient;
+use jaryo_client::wire::{RedraftSelection, parse_date_or_time};
 
 /// Documents queued per request, so the bar moves and one request stays small.
 const BATCH: usize = 50;

@@ -1,7 +1,7 @@
 //! Backups of a running library through the real binary: a consistent copy while memos keep
 //! coming, a restore that verifies it, and never a half file under the final name.
 
-use jaryo_http::client::ApiClient;
+use jaryo_client::ApiClient;
 use secrecy::SecretString;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
@@ -131,7 +131,7 @@ async fn a_backup_taken_during_writes_restores_to_a_consistent_library() {
         assert_eq!(memo.content, memo_text(n));
         assert_eq!(memo.tags, ["백업시험"]);
         let hits = api
-            .search(&jaryo_http::client::SearchParams {
+            .search(&jaryo_client::SearchParams {
                 q: format!("backup-{n}"),
                 ..Default::default()
             })
@@ -147,7 +147,7 @@ async fn a_backup_taken_during_writes_restores_to_a_consistent_library() {
     server.wait().unwrap();
 }
 
-async fn all_memos(api: &ApiClient) -> Vec<jaryo_http::wire::MemoJson> {
+async fn all_memos(api: &ApiClient) -> Vec<jaryo_client::wire::MemoJson> {
     let mut memos = Vec::new();
     let mut cursor: Option<String> = None;
     loop {

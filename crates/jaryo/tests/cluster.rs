@@ -2,8 +2,8 @@
 //! node that does not draft and three `jaryo worker`s — against the test model server, which
 //! records how many generations it serves at once.
 
+use jaryo_client::ApiClient;
 use jaryo_domain::DraftState;
-use jaryo_http::client::ApiClient;
 use jaryo_store_postgres::testing::TestDatabase;
 use jaryo_testllm::{RecordedRequest, Reply, TestLlm};
 use secrecy::SecretString;

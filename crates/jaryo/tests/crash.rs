@@ -1,8 +1,8 @@
 //! A real `jaryo serve` process killed in the middle of a generation: after a restart the draft
 //! completes, exactly once. And a polite SIGTERM hands a draft in flight back untouched.
 
+use jaryo_client::ApiClient;
 use jaryo_domain::DraftState;
-use jaryo_http::client::ApiClient;
 use jaryo_testllm::{Reply, TestLlm};
 use secrecy::SecretString;
 use std::path::Path;
@@ -49,7 +49,7 @@ async fn wait_for_state(
     api: &ApiClient,
     id: i64,
     state: DraftState,
-) -> jaryo_http::wire::DocumentJson {
+) -> jaryo_client::wire::DocumentJson {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let document = api.get_document(id).await.unwrap();

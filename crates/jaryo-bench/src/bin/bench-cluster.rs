@@ -15,7 +15,7 @@ use jaryo_bench::harness::{
     ChildServer, ChildWorker, http_phase, latency_histogram, print_phases, run_jaryo_if_child,
     verdict,
 };
-use jaryo_http::client::ApiClient;
+use jaryo_client::ApiClient;
 use jaryo_store_postgres::testing::TestDatabase;
 use jaryo_testllm::{RecordedRequest, Reply, TestLlm};
 use std::time::{Duration, Instant};
@@ -85,7 +85,7 @@ async fn drain(
         secrecy::SecretString::from(server.token.clone()),
     );
     // Queue every document again (the first time they are queued already).
-    api.redraft_selection(&jaryo_http::wire::RedraftSelection::default())
+    api.redraft_selection(&jaryo_client::wire::RedraftSelection::default())
         .await?;
     let mut env: Vec<(&str, String)> = env.to_vec();
     env.push(("JARYO_DRAFT_PARALLELISM", parallelism.to_string()));

@@ -151,7 +151,7 @@ async fn main() -> anyhow::Result<()> {
     let mut config = bench_config(dir.path(), &llm);
     config.draft.interval_secs = 3600;
     let app = App::start(&config).await?;
-    let api = jaryo_http::client::ApiClient::new(&app.url(), app.token.clone());
+    let api = jaryo_client::ApiClient::new(&app.url(), app.token.clone());
     let mut latency = latency_histogram();
     for n in 0..args.promotes {
         let memo = api.create_memo(&memo(n)).await?;

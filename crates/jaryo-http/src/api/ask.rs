@@ -14,6 +14,8 @@ use axum::{Json, Router};
 use jaryo_ask::{AskEvent, DEFAULT_SOURCES, Source};
 use serde::{Deserialize, Serialize};
 use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use tokio::sync::mpsc;
 use utoipa::ToSchema;
 
@@ -91,49 +93,87 @@ pub async fn ask(
     let sources = jaryo_ask::retrieve(state.store.as_ref(), &question, count).await?;
     let (sender, mut receiver) = mpsc::channel::<AskEvent>(64);
     let (llm, gate) = (state.llm.clone(), state.gate.clone());
-    tokio::spawn(async move {
-        jaryo_ask::answer(&llm, &gate, &question, sources, sender).await;
-    });
+    // The answer is made by whoever reads its events — the response body or the loop below —
+    // not by a task of its own: when the person goes away, the body is dropped and the model
+    // request with it, and nothing outlives the request.
+    let answering = async move {
+        jaryo_ask::answer(llm.as_ref(), &gate, &question, sources, sender).await;
+    };
 
     let wants_stream = headers
         .get(header::ACCEPT)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|accept| accept.contains("text/event-stream"));
     if wants_stream {
-        let events = futures::stream::unfold(receiver, |mut receiver| async move {
-            let event = receiver.recv().await?;
-            Some((Ok::<Event, Infallible>(sse_event(&event)), receiver))
-        });
+        let answering: Answering = Some(Box::pin(answering));
+        let events = futures::stream::unfold(
+            (answering, receiver),
+            |(mut answering, mut receiver)| async move {
+                let event = next_event(&mut answering, &mut receiver).await?;
+                Some((
+                    Ok::<Event, Infallible>(sse_event(&event)),
+                    (answering, receiver),
+                ))
+            },
+        );
         return Ok(Sse::new(events)
             .keep_alive(KeepAlive::default())
             .into_response());
     }
 
-    let mut answer = AskAnswer {
-        answer: String::new(),
-        model: None,
-        cited: Vec::new(),
-        sources: Vec::new(),
+    let collecting = async move {
+        let mut answer = AskAnswer {
+            answer: String::new(),
+            model: None,
+            cited: Vec::new(),
+            sources: Vec::new(),
+        };
+        while let Some(event) = receiver.recv().await {
+            match event {
+                AskEvent::Sources { sources } => answer.sources = sources,
+                AskEvent::Done {
+                    answer: text,
+                    model,
+                    cited,
+                } => {
+                    answer.answer = text;
+                    answer.model = Some(model);
+                    answer.cited = cited;
+                }
+                AskEvent::Failed { message } => {
+                    return Err(ApiError::Upstream(message));
+                }
+                AskEvent::Delta { .. } | AskEvent::Retract | AskEvent::NothingFound => {}
+            }
+        }
+        Ok(answer)
     };
-    while let Some(event) = receiver.recv().await {
-        match event {
-            AskEvent::Sources { sources } => answer.sources = sources,
-            AskEvent::Done {
-                answer: text,
-                model,
-                cited,
-            } => {
-                answer.answer = text;
-                answer.model = Some(model);
-                answer.cited = cited;
-            }
-            AskEvent::Failed { message } => {
-                return Err(ApiError::Upstream(message));
-            }
-            AskEvent::Delta { .. } | AskEvent::Retract | AskEvent::NothingFound => {}
+    // Collecting ends first on a failure; dropping its receiver then ends the answer too.
+    let ((), answer) = tokio::join!(answering, collecting);
+    Ok(Json(answer?).into_response())
+}
+
+/// The answer still being made, while it is.
+type Answering = Option<Pin<Box<dyn Future<Output = ()> + Send>>>;
+
+/// The next event of the answer, driving it while it runs; `None` once it is over and every
+/// event it sent was read.
+async fn next_event(
+    answering: &mut Answering,
+    receiver: &mut mpsc::Receiver<AskEvent>,
+) -> Option<AskEvent> {
+    loop {
+        let Some(running) = answering.as_mut() else {
+            return receiver.recv().await;
+        };
+        tokio::select! {
+            // Events first, so the answer never waits on a full channel while we poll it.
+            biased;
+            // The sender lives in the running answer, so this is `Some` until it ends.
+            event = receiver.recv() => return event,
+            () = running => *answering = None,
         }
     }
-    Ok(Json(answer).into_response())
 }
 
 fn sse_event(event: &AskEvent) -> Event {

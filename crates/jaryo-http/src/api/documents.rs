@@ -94,7 +94,7 @@ pub(crate) async fn say_why_drafts_wait(
     }
     let context = WaitingContext {
         now: chrono::Utc::now(),
-        model_down: state.llm.health().status == jaryo_llm::HealthStatus::Down,
+        model_down: state.llm.health().status == jaryo_model::HealthStatus::Down,
         paused: state.draft_metrics.snapshot().paused,
         ready: state.store.draft_queue_stats().await?.ready,
     };

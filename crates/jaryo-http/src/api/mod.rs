@@ -12,9 +12,34 @@ pub mod status;
 pub mod tags;
 
 use crate::error::ApiError;
+use crate::{AppState, auth, method_not_allowed};
+use axum::Router;
+use axum::routing::get;
 use jaryo_store::{PAGE_LIMIT_MAX, PageRequest, SearchCursor};
 use serde::Deserialize;
 use utoipa::IntoParams;
+
+/// The JSON API, to be nested under `/api/v1`: every resource behind the bearer token, and
+/// the OpenAPI document, which is public (it describes the API, not what the API holds).
+pub fn routes(state: AppState) -> Router {
+    Router::new()
+        .merge(memos::routes())
+        .merge(documents::routes())
+        .merge(drafts::routes())
+        .merge(ask::routes())
+        .merge(review::routes())
+        .merge(status::routes())
+        .merge(search::routes())
+        .merge(tags::routes())
+        .merge(exchange::routes())
+        .method_not_allowed_fallback(method_not_allowed)
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.token.clone(),
+            auth::require_token,
+        ))
+        .with_state(state)
+        .route("/openapi.json", get(openapi::openapi_json))
+}
 
 /// `?limit=&cursor=` on every listing. An unknown parameter is refused (400
 /// `invalid_query`), like an unknown field of a body.

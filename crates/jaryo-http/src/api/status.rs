@@ -10,7 +10,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use jaryo_domain::DraftState;
 use jaryo_gate::{GateSnapshot, SharedSlotsSnapshot, WaitHistogram};
-use jaryo_llm::HealthSnapshot;
+use jaryo_model::HealthSnapshot;
 use jaryo_store::{DocumentFilter, DraftQueueStats, PageRequest};
 use jaryo_worker::{DraftMetricsSnapshot, MODEL_LATENCY_BUCKETS};
 use prometheus_client::collector::Collector;
@@ -165,7 +165,7 @@ pub async fn status(State(state): State<AppState>) -> Result<axum::Json<StatusJs
     };
     Ok(axum::Json(StatusJson {
         model: ModelStatus {
-            base_url: state.llm.base_url().to_owned(),
+            base_url: state.llm.location().to_owned(),
             model: state.llm.model().to_owned(),
             health: state.llm.health(),
         },
@@ -216,7 +216,7 @@ pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse,
         queue: state.store.draft_queue_stats().await?,
         gate: state.gate.snapshot(),
         worker: state.draft_metrics.snapshot(),
-        model_up: state.llm.health().status == jaryo_llm::HealthStatus::Up,
+        model_up: state.llm.health().status == jaryo_model::HealthStatus::Up,
     };
     let mut registry = Registry::with_prefix("jaryo");
     registry.register_collector(Box::new(snapshot));

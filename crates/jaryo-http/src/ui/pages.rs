@@ -446,9 +446,9 @@ pub async fn status(State(ui): State<UiState>, viewer: Viewer, uri: Uri) -> Resp
     };
     let health = &status.model.health;
     let (health_key, health_label) = match health.status {
-        jaryo_llm::HealthStatus::Up => ("up", t.status_up),
-        jaryo_llm::HealthStatus::Down => ("down", t.status_down),
-        jaryo_llm::HealthStatus::Unknown => ("unknown", t.status_unknown),
+        jaryo_model::HealthStatus::Up => ("up", t.status_up),
+        jaryo_model::HealthStatus::Down => ("down", t.status_down),
+        jaryo_model::HealthStatus::Unknown => ("unknown", t.status_unknown),
     };
     let count = |state| status.queue.by_state.get(&state).copied().unwrap_or(0);
     let worker = &status.worker;

@@ -1,6 +1,10 @@
-//! A typed client of the API, for the CLI, tests and benchmarks.
+//! The crate that calls jaryo's API: the JSON shapes of the API ([`wire`]) and a typed client
+//! of it ([`Client`]), for the CLI, tests and benchmarks.
 //!
-//! It speaks the same [`crate::wire`] types the server sends, so the two cannot drift apart.
+//! The server (`jaryo-http`) sends these same [`wire`] types, so the two cannot drift apart;
+//! this crate knows nothing of serving (no axum), only of calling.
+
+pub mod wire;
 
 use crate::wire::{
     DocumentJson, DocumentPage, DocumentPatchInput, ErrorJson, MemoInput, MemoJson, MemoPage,

@@ -1,7 +1,8 @@
-//! What can go wrong talking to a model server, and which failures are worth retrying.
+//! What can go wrong asking a model, whatever backend answers, and which failures are worth
+//! retrying.
 //!
 //! Messages are meant to be shown to a person ("the model server is unreachable"), so they
-//! carry the server's own words (shortened) but never the API key.
+//! carry the backend's own words (shortened) but never a credential.
 
 use std::fmt;
 use std::time::Duration;
@@ -30,17 +31,20 @@ impl fmt::Display for TimeoutKind {
     }
 }
 
-/// A failed model call.
+/// A failed model call. Every backend reports its failures in these terms, so the worker,
+/// Ask and the status page decide alike whatever answers them.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum LlmError {
+pub enum ModelError {
     #[error("invalid model client configuration: {0}")]
     InvalidConfig(String),
     #[error("the model server at {endpoint} is unreachable: {message}")]
     Unreachable { endpoint: String, message: String },
     #[error("the model server did not {kind} within {}", seconds(*.after))]
     Timeout { kind: TimeoutKind, after: Duration },
+    /// The backend answered the call with an error status of its own (for a server over HTTP,
+    /// the HTTP status, whose meaning `is_retryable` follows).
     #[error("the model server answered HTTP {status}: {message}")]
-    Http {
+    Refused {
         status: u16,
         message: String,
         /// What the server asked for in `Retry-After`, if anything.
@@ -60,42 +64,37 @@ fn seconds(duration: Duration) -> String {
     format!("{:.1} s", duration.as_secs_f64())
 }
 
-impl LlmError {
+impl ModelError {
     /// Whether trying the same call again later may succeed. Decided here, once, for every
     /// caller: a server that is down, slow, overloaded or cut off may recover; a missing model,
     /// a refused request, an answer we cannot parse or an empty answer will not change by
     /// itself.
     pub fn is_retryable(&self) -> bool {
         match self {
-            LlmError::Unreachable { .. }
-            | LlmError::Timeout { .. }
-            | LlmError::Interrupted { .. } => true,
-            LlmError::Http { status, .. } => {
+            ModelError::Unreachable { .. }
+            | ModelError::Timeout { .. }
+            | ModelError::Interrupted { .. } => true,
+            ModelError::Refused { status, .. } => {
                 matches!(status, 408 | 425 | 429) || (*status >= 500 && *status != 501)
             }
-            LlmError::InvalidConfig(_)
-            | LlmError::ModelNotFound { .. }
-            | LlmError::MalformedResponse { .. }
-            | LlmError::EmptyAnswer { .. } => false,
+            ModelError::InvalidConfig(_)
+            | ModelError::ModelNotFound { .. }
+            | ModelError::MalformedResponse { .. }
+            | ModelError::EmptyAnswer { .. } => false,
         }
     }
 
     /// Whether the server could not be reached at all: better to pause and wait for it (see
-    /// [`LlmClient::wait_until_healthy`](crate::LlmClient::wait_until_healthy)) than to spend
+    /// [`ChatModel::wait_until_healthy`](crate::ChatModel::wait_until_healthy)) than to spend
     /// attempts.
     pub fn is_server_down(&self) -> bool {
         matches!(
             self,
-            LlmError::Unreachable { .. }
-                | LlmError::Timeout {
+            ModelError::Unreachable { .. }
+                | ModelError::Timeout {
                     kind: TimeoutKind::Connect,
                     ..
                 }
         )
-    }
-
-    /// Whether the fallback model should be tried instead.
-    pub(crate) fn calls_for_fallback(&self) -> bool {
-        matches!(self, LlmError::ModelNotFound { .. }) || self.is_server_down()
     }
 }
