@@ -9,6 +9,7 @@ pub mod auth;
 pub mod client;
 pub mod error;
 pub mod extract;
+pub mod mcp;
 pub mod ui;
 pub mod wire;
 
@@ -57,6 +58,16 @@ impl Default for HttpConfig {
 /// The whole application: health check, API, fallbacks.
 pub fn router(state: AppState, config: &HttpConfig) -> Router {
     let ui = ui::routes(state.clone());
+    // MCP for AI assistants, behind the same token as the API.
+    let mcp = Router::new()
+        .route_service(
+            "/mcp",
+            mcp::http_service(state.clone(), config.max_body_bytes),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.token.clone(),
+            auth::require_token,
+        ));
     let api = Router::new()
         .merge(api::memos::routes())
         .merge(api::documents::routes())
@@ -77,6 +88,7 @@ pub fn router(state: AppState, config: &HttpConfig) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", api)
+        .merge(mcp)
         .merge(ui)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -11,6 +11,7 @@ pub mod cli;
 mod commands;
 pub mod config;
 mod display;
+mod mcp;
 mod redraft;
 pub mod seat;
 pub mod token;

@@ -64,6 +64,24 @@ pub async fn ask(
     headers: HeaderMap,
     ApiJson(input): ApiJson<AskInput>,
 ) -> Result<Response, ApiError> {
+    let receiver = start(&state, input).await?;
+    let wants_stream = headers
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/event-stream"));
+    if wants_stream {
+        return Ok(event_stream(receiver).into_response());
+    }
+    Ok(Json(collect(receiver).await?).into_response())
+}
+
+/// Checks a question, finds its sources and starts answering it; the answer arrives on the
+/// receiver (sources first). Dropping the receiver stops the model. Shared by the API, the
+/// web UI's Ask page and the MCP `ask` tool, so all three refuse and answer alike.
+pub async fn start(
+    state: &AppState,
+    input: AskInput,
+) -> Result<mpsc::Receiver<AskEvent>, ApiError> {
     let question = input.question.trim().to_owned();
     if question.is_empty() {
         return Err(ApiError::Invalid {
@@ -85,26 +103,27 @@ pub async fn ask(
         });
     }
     let sources = jaryo_ask::retrieve(state.store.as_ref(), &question, count).await?;
-    let (sender, mut receiver) = mpsc::channel::<AskEvent>(64);
+    let (sender, receiver) = mpsc::channel::<AskEvent>(64);
     let (llm, gate) = (state.llm.clone(), state.gate.clone());
     tokio::spawn(async move {
         jaryo_ask::answer(&llm, &gate, &question, sources, sender).await;
     });
+    Ok(receiver)
+}
 
-    let wants_stream = headers
-        .get(header::ACCEPT)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/event-stream"));
-    if wants_stream {
-        let events = futures::stream::unfold(receiver, |mut receiver| async move {
-            let event = receiver.recv().await?;
-            Some((Ok::<Event, Infallible>(sse_event(&event)), receiver))
-        });
-        return Ok(Sse::new(events)
-            .keep_alive(KeepAlive::default())
-            .into_response());
-    }
+/// The answer's events as server-sent events, each event's data its JSON.
+pub fn event_stream(
+    receiver: mpsc::Receiver<AskEvent>,
+) -> Sse<impl futures::Stream<Item = Result<Event, Infallible>>> {
+    let events = futures::stream::unfold(receiver, |mut receiver| async move {
+        let event = receiver.recv().await?;
+        Some((Ok::<Event, Infallible>(sse_event(&event)), receiver))
+    });
+    Sse::new(events).keep_alive(KeepAlive::default())
+}
 
+/// Waits for the whole answer (without the thinking a reasoning model streamed first).
+pub async fn collect(mut receiver: mpsc::Receiver<AskEvent>) -> Result<AskAnswer, ApiError> {
     let mut answer = AskAnswer {
         answer: String::new(),
         model: None,
@@ -129,7 +148,7 @@ pub async fn ask(
             AskEvent::Delta { .. } | AskEvent::Retract | AskEvent::NothingFound => {}
         }
     }
-    Ok(Json(answer).into_response())
+    Ok(answer)
 }
 
 fn sse_event(event: &AskEvent) -> Event {
