@@ -118,6 +118,7 @@ mod tests {
             id: number as i64,
             title: format!("메모 {number}"),
             excerpt: excerpt.into(),
+            chunk: None,
         }
     }
 

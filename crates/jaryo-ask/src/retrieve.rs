@@ -24,6 +24,9 @@ pub struct Source {
     pub title: String,
     /// The text given to the model: a document's best chunk of its original text, or a memo.
     pub excerpt: String,
+    /// A document's chunk the excerpt is, by its position from 0 (none for a memo).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk: Option<u32>,
 }
 
 /// Endings that follow a Korean noun in a question (particles, copulas, question endings),
@@ -242,6 +245,7 @@ pub async fn retrieve(store: &dyn Store, question: &str, limit: usize) -> StoreR
             number: sources.len() + 1,
             kind: hit.kind.as_str().to_owned(),
             id: hit.id,
+            chunk: hit.chunk.as_ref().map(|chunk| chunk.index),
             title: hit.title,
             excerpt: excerpt(&text),
         });
