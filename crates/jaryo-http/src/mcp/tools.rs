@@ -2,9 +2,7 @@
 //! fields, bad filters and oversized text are refused exactly as the API refuses them), calls
 //! the API's own handler, and answers a bounded JSON text.
 
-use super::bounded::{
-    self, PREVIEW_CHARS, READ_MAX_CHARS, TITLE_MAX_CHARS, bounded_json, clip, preview,
-};
+use super::bounded::{PREVIEW_CHARS, READ_MAX_CHARS, TITLE_MAX_CHARS, bounded_json, clip, preview};
 use crate::AppState;
 use crate::api::documents::DocumentQuery;
 use crate::api::memos::MemoQuery;
@@ -455,7 +453,7 @@ async fn ask(state: &AppState, arguments: Value) -> Result<String, ApiError> {
     let receiver = api::ask::start(state, input).await?;
     let answer = api::ask::collect(receiver).await?;
     let nothing_found = answer.sources.is_empty();
-    let text = bounded::clip(&answer.answer, 0, READ_MAX_CHARS);
+    let text = clip(&answer.answer, 0, READ_MAX_CHARS);
     let sources: Vec<Value> = answer
         .sources
         .iter()
