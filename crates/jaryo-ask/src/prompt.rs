@@ -119,6 +119,7 @@ mod tests {
             title: format!("메모 {number}"),
             excerpt: excerpt.into(),
             from_memo: None,
+            chunk: None,
         }
     }
 

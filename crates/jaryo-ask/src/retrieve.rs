@@ -29,6 +29,9 @@ pub struct Source {
     /// while its text is the document's (search finds it as the document).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_memo: Option<i64>,
+    /// A document's chunk the excerpt is, by its position from 0 (none for a memo).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk: Option<u32>,
 }
 
 /// Endings that follow a Korean noun in a question (particles, copulas, question endings),
@@ -251,6 +254,7 @@ pub async fn retrieve(store: &dyn Store, question: &str, limit: usize) -> StoreR
             number: sources.len() + 1,
             kind: hit.kind.as_str().to_owned(),
             id: hit.id,
+            chunk: hit.chunk.as_ref().map(|chunk| chunk.index),
             title: hit.title,
             excerpt: excerpt(&text),
             from_memo: hit.from_memo,

@@ -1,5 +1,6 @@
 // jaryo's one script. Every page works without it; it adds Enter-to-save in the capture box,
-// local times, a confirmation before deleting, keyboard shortcuts, and live draft badges.
+// local times, a confirmation before deleting, keyboard shortcuts, live draft badges, and
+// Ask's streamed answers.
 "use strict";
 
 (function () {
@@ -94,5 +95,101 @@
   }
   if (live().length > 0) {
     window.setTimeout(poll, 1000);
+  }
+
+  // Ask: the answer streams in as it is written (server-sent events read from a fetch), can
+  // be stopped, and becomes the server's sanitised HTML with citations linked when done.
+  // Without this the form posts and the page comes back with the whole answer.
+  const askForm = document.getElementById("ask-form");
+  if (askForm && window.fetch && window.AbortController && window.TextDecoder) {
+    const result = document.getElementById("ask-result");
+    const answer = document.getElementById("answer");
+    const sources = document.getElementById("sources");
+    const status = document.getElementById("ask-status");
+    const stop = document.getElementById("ask-stop");
+    const submit = document.getElementById("ask-submit");
+    let running = null;
+
+    const finish = (message) => {
+      running = null;
+      stop.hidden = true;
+      submit.disabled = false;
+      status.textContent = message || "";
+      answer.classList.remove("streaming");
+    };
+    const show = (name, data) => {
+      if (name === "sources") {
+        sources.innerHTML = data.html; // rendered and escaped by the server
+      } else if (name === "delta") {
+        answer.textContent += data.text;
+      } else if (name === "retract") {
+        answer.textContent = "";
+      } else if (name === "done") {
+        answer.innerHTML = data.html; // sanitised Markdown from the server
+        finish("");
+      } else if (name === "nothing_found" || name === "failed") {
+        answer.textContent = "";
+        const line = document.createElement("p");
+        line.className = name === "failed" ? "error" : "nothing";
+        line.textContent = data.message;
+        answer.appendChild(line);
+        finish("");
+      }
+    };
+
+    stop.addEventListener("click", () => {
+      if (running) running.abort();
+    });
+    askForm.addEventListener("submit", async (event) => {
+      if (askForm.question.value.trim() === "") return;
+      event.preventDefault();
+      if (running) running.abort();
+      const controller = new AbortController();
+      running = controller;
+      const old = document.getElementById("ask-error");
+      if (old) old.remove();
+      result.hidden = false;
+      answer.textContent = "";
+      answer.classList.add("streaming");
+      sources.textContent = "";
+      stop.hidden = false;
+      submit.disabled = true;
+      status.textContent = askForm.dataset.answering;
+      try {
+        const response = await fetch(askForm.dataset.stream, {
+          method: "POST",
+          body: new URLSearchParams(new FormData(askForm)),
+          credentials: "same-origin",
+          signal: controller.signal,
+        });
+        if (!response.ok || !response.body) throw new Error(String(response.status));
+        const reader = response.body.getReader();
+        const decoder = new TextDecoder();
+        let buffer = "";
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buffer += decoder.decode(value, { stream: true });
+          let end;
+          while ((end = buffer.indexOf("\n\n")) >= 0) {
+            const block = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            let name = "message";
+            let data = "";
+            for (const line of block.split("\n")) {
+              if (line.startsWith("event:")) name = line.slice(6).trim();
+              else if (line.startsWith("data:")) data += line.slice(5).trimStart();
+            }
+            if (data) show(name, JSON.parse(data));
+          }
+        }
+        if (running === controller) finish("");
+      } catch (_) {
+        // A newer question may have replaced this one; only the current one says how it ended.
+        if (running === controller) {
+          finish(controller.signal.aborted ? askForm.dataset.stopped : askForm.dataset.failed);
+        }
+      }
+    });
   }
 })();

@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod mcp;
 pub mod ui;
 
 // The API's JSON shapes live with the client that reads them (`jaryo-client`); the server
@@ -60,10 +61,21 @@ impl Default for HttpConfig {
 /// ([`api::routes`]) and the web UI ([`ui::routes`]) are separate routers, each usable alone.
 pub fn router(state: AppState, config: &HttpConfig) -> Router {
     let ui = ui::routes(state.clone());
+    // MCP for AI assistants, behind the same token as the API.
+    let mcp = Router::new()
+        .route_service(
+            "/mcp",
+            mcp::http_service(state.clone(), config.max_body_bytes),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.token.clone(),
+            auth::require_token,
+        ));
     let api = api::routes(state);
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", api)
+        .merge(mcp)
         .merge(ui)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -518,3 +518,100 @@ async fn a_promoted_memo_is_one_search_hit_that_names_its_memo(backend: Backend)
     assert!(english.contains(&from_memo), "{english}");
     app.stop().await;
 }
+
+jaryo_testkit::test_on_both_stores!(ask_without_javascript_answers_with_linked_citations);
+async fn ask_without_javascript_answers_with_linked_citations(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
+    let document = app
+        .api
+        .create_document(&jaryo_client::wire::NewDocumentInput {
+            title: Some("서버 이전 계획".into()),
+            extracted_text: "# 서버 이전 계획\n\n다음 주 화요일 새벽 2시에 axum 서버를 옮긴다. \
+                             배포 담당은 민수, 롤백 담당은 지현."
+                .into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    app.llm.push_reply(
+        jaryo_testllm::Reply::text("배포 담당은 **민수**입니다 [1]. <script>x()</script>")
+            .chunks(6),
+    );
+    let mut web = Web::new(&app);
+    web.sign_in(app.token.expose_secret()).await;
+
+    // The search page offers the box, holding the words searched for.
+    let search = web
+        .get("/search?q=%EC%84%9C%EB%B2%84")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(search.contains("action=\"/ask\""), "{search}");
+    assert!(search.contains(">서버</textarea>"), "{search}");
+
+    // A plain form post: the page comes back with the whole answer, its citation a link to
+    // the passage listed beside it, which links on to the document.
+    let html = web.get("/ask").await.text().await.unwrap();
+    let csrf = csrf_of(&html);
+    let answered = web
+        .post(
+            "/ask",
+            &[("csrf", &csrf), ("question", "서버 배포 담당자는 누구야?")],
+        )
+        .await;
+    assert_eq!(answered.status(), 200);
+    let html = answered.text().await.unwrap();
+    assert!(html.contains("<strong>민수</strong>"), "{html}");
+    assert!(html.contains("href=\"#source-1\""), "{html}");
+    assert!(html.contains("<li id=\"source-1\">"), "{html}");
+    assert!(
+        html.contains(&format!("href=\"/documents/{}\"", document.id)),
+        "{html}"
+    );
+    assert!(html.contains("자료 · 구절 1"), "{html}");
+    assert!(!html.contains("<script>x()"), "{html}");
+
+    // Nothing in the notes: said so, and the model is not asked.
+    let asked_before = app.llm.request_count();
+    let nothing = web
+        .post("/ask", &[("csrf", &csrf), ("question", "zzqx 없는말")])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        nothing.contains("노트에서 이 질문에 맞는 것을 찾지 못했습니다."),
+        "{nothing}"
+    );
+    assert_eq!(app.llm.request_count(), asked_before);
+
+    // Refused as the API refuses it; without the session's CSRF token not at all.
+    let empty = web
+        .post("/ask", &[("csrf", &csrf), ("question", "  ")])
+        .await;
+    assert_eq!(empty.status(), 422);
+    assert!(empty.text().await.unwrap().contains("role=\"alert\""));
+    let forged = web
+        .post("/ask", &[("csrf", "0000"), ("question", "서버")])
+        .await;
+    assert_eq!(forged.status(), 403);
+
+    // The stream the page's script reads: sources, pieces of the answer, then its HTML.
+    app.llm
+        .push_reply(jaryo_testllm::Reply::text("롤백 담당은 지현입니다 [1].").chunks(4));
+    let streamed = web
+        .post(
+            "/ask/stream",
+            &[("csrf", &csrf), ("question", "롤백 담당자는 누구야?")],
+        )
+        .await;
+    assert_eq!(streamed.status(), 200);
+    let body = streamed.text().await.unwrap();
+    let sources = body.find("event: sources").expect("sources");
+    let delta = body.find("event: delta").expect("a delta");
+    let done = body.find("event: done").expect("done");
+    assert!(sources < delta && delta < done, "{body}");
+    assert!(body[done..].contains("#source-1"), "{body}");
+    app.stop().await;
+}

@@ -111,6 +111,10 @@ pub enum Command {
     Redraft(crate::redraft::RedraftArgs),
     /// Ask a question; the answer comes from your notes, with the sources it cites.
     Ask(crate::ask::AskArgs),
+    /// Serve MCP (the Model Context Protocol) on standard input and output, for an AI
+    /// assistant that starts jaryo as a command: search, read, list, capture and ask. Opens
+    /// the data directory's store directly; logs go to standard error.
+    Mcp,
 }
 
 #[derive(Debug, Args)]

@@ -63,6 +63,10 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             let api = connect(&config, &args.client)?;
             crate::ask::run(&api, args).await
         }
+        Command::Mcp => {
+            init_logging(config.log_format);
+            crate::mcp::run(&config).await
+        }
         Command::Redraft(args) => {
             let api = connect(&config, &args.client)?;
             crate::redraft::run(&api, args).await
@@ -72,7 +76,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
 
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,rmcp=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -31,11 +31,7 @@ pub fn routes() -> Router<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct AskInput {
     /// Not empty; at most 2000 characters.
-    #[schema(
-        min_length = 1,
-        max_length = 2000,
-        pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
-    )]
+    #[schema(min_length = 1, max_length = 2000)]
     pub question: String,
     /// How many passages to answer from (1-8, default 4).
     #[schema(minimum = 1, maximum = 8)]
@@ -70,6 +66,21 @@ pub async fn ask(
     headers: HeaderMap,
     ApiJson(input): ApiJson<AskInput>,
 ) -> Result<Response, ApiError> {
+    let answer = start(&state, input).await?;
+    let wants_stream = headers
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/event-stream"));
+    if wants_stream {
+        return Ok(event_stream(answer).into_response());
+    }
+    Ok(Json(collect(answer).await?).into_response())
+}
+
+/// Checks a question and finds its sources; the answer is made as its events are read
+/// ([`Answer::next`], sources first). Dropping the [`Answer`] stops the model. Shared by the API, the
+/// web UI's Ask page and the MCP `ask` tool, so all three refuse and answer alike.
+pub async fn start(state: &AppState, input: AskInput) -> Result<Answer, ApiError> {
     let question = input.question.trim().to_owned();
     if question.is_empty() {
         return Err(ApiError::Invalid {
@@ -91,89 +102,83 @@ pub async fn ask(
         });
     }
     let sources = jaryo_ask::retrieve(state.store.as_ref(), &question, count).await?;
-    let (sender, mut receiver) = mpsc::channel::<AskEvent>(64);
+    let (sender, receiver) = mpsc::channel::<AskEvent>(64);
     let (llm, gate) = (state.llm.clone(), state.gate.clone());
-    // The answer is made by whoever reads its events — the response body or the loop below —
+    // The answer is made by whoever reads its events (a response body, the collector below),
     // not by a task of its own: when the person goes away, the body is dropped and the model
     // request with it, and nothing outlives the request.
     let answering = async move {
         jaryo_ask::answer(llm.as_ref(), &gate, &question, sources, sender).await;
     };
-
-    let wants_stream = headers
-        .get(header::ACCEPT)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/event-stream"));
-    if wants_stream {
-        let answering: Answering = Some(Box::pin(answering));
-        let events = futures::stream::unfold(
-            (answering, receiver),
-            |(mut answering, mut receiver)| async move {
-                let event = next_event(&mut answering, &mut receiver).await?;
-                Some((
-                    Ok::<Event, Infallible>(sse_event(&event)),
-                    (answering, receiver),
-                ))
-            },
-        );
-        return Ok(Sse::new(events)
-            .keep_alive(KeepAlive::default())
-            .into_response());
-    }
-
-    let collecting = async move {
-        let mut answer = AskAnswer {
-            answer: String::new(),
-            model: None,
-            cited: Vec::new(),
-            sources: Vec::new(),
-        };
-        while let Some(event) = receiver.recv().await {
-            match event {
-                AskEvent::Sources { sources } => answer.sources = sources,
-                AskEvent::Done {
-                    answer: text,
-                    model,
-                    cited,
-                } => {
-                    answer.answer = text;
-                    answer.model = Some(model);
-                    answer.cited = cited;
-                }
-                AskEvent::Failed { message } => {
-                    return Err(ApiError::Upstream(message));
-                }
-                AskEvent::Delta { .. } | AskEvent::Retract | AskEvent::NothingFound => {}
-            }
-        }
-        Ok(answer)
-    };
-    // Collecting ends first on a failure; dropping its receiver then ends the answer too.
-    let ((), answer) = tokio::join!(answering, collecting);
-    Ok(Json(answer?).into_response())
+    Ok(Answer {
+        answering: Some(Box::pin(answering)),
+        receiver,
+    })
 }
 
-/// The answer still being made, while it is.
-type Answering = Option<Pin<Box<dyn Future<Output = ()> + Send>>>;
+/// An answer being made: its events, read one by one, drive it.
+pub struct Answer {
+    /// The answer still being made, while it is.
+    answering: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+    receiver: mpsc::Receiver<AskEvent>,
+}
 
-/// The next event of the answer, driving it while it runs; `None` once it is over and every
-/// event it sent was read.
-async fn next_event(
-    answering: &mut Answering,
-    receiver: &mut mpsc::Receiver<AskEvent>,
-) -> Option<AskEvent> {
-    loop {
-        let Some(running) = answering.as_mut() else {
-            return receiver.recv().await;
-        };
-        tokio::select! {
-            // Events first, so the answer never waits on a full channel while we poll it.
-            biased;
-            // The sender lives in the running answer, so this is `Some` until it ends.
-            event = receiver.recv() => return event,
-            () = running => *answering = None,
+impl Answer {
+    /// The next event, driving the answer while it runs; `None` once it is over and every
+    /// event it sent was read.
+    pub async fn next(&mut self) -> Option<AskEvent> {
+        loop {
+            let Some(running) = self.answering.as_mut() else {
+                return self.receiver.recv().await;
+            };
+            tokio::select! {
+                // Events first, so the answer never waits on a full channel while we poll it.
+                biased;
+                // The sender lives in the running answer, so this is `Some` until it ends.
+                event = self.receiver.recv() => return event,
+                () = running => self.answering = None,
+            }
         }
     }
+}
+
+/// The answer's events as server-sent events, each event's data its JSON.
+pub fn event_stream(answer: Answer) -> Sse<impl futures::Stream<Item = Result<Event, Infallible>>> {
+    let events = futures::stream::unfold(answer, |mut answer| async move {
+        let event = answer.next().await?;
+        Some((Ok::<Event, Infallible>(sse_event(&event)), answer))
+    });
+    Sse::new(events).keep_alive(KeepAlive::default())
+}
+
+/// Waits for the whole answer (without the thinking a reasoning model streamed first).
+/// A failure ends the collecting, and dropping the answer then ends the model call.
+pub async fn collect(mut answer: Answer) -> Result<AskAnswer, ApiError> {
+    let mut whole = AskAnswer {
+        answer: String::new(),
+        model: None,
+        cited: Vec::new(),
+        sources: Vec::new(),
+    };
+    while let Some(event) = answer.next().await {
+        match event {
+            AskEvent::Sources { sources } => whole.sources = sources,
+            AskEvent::Done {
+                answer: text,
+                model,
+                cited,
+            } => {
+                whole.answer = text;
+                whole.model = Some(model);
+                whole.cited = cited;
+            }
+            AskEvent::Failed { message } => {
+                return Err(ApiError::Upstream(message));
+            }
+            AskEvent::Delta { .. } | AskEvent::Retract | AskEvent::NothingFound => {}
+        }
+    }
+    Ok(whole)
 }
 
 fn sse_event(event: &AskEvent) -> Event {

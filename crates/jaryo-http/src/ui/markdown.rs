@@ -44,6 +44,64 @@ pub fn render(markdown: &str) -> String {
     clean(Parser::new_ext(markdown, options()), markdown.len())
 }
 
+/// Sanitised HTML for an answer a model wrote citing numbered sources: Markdown as
+/// [`render`] reads it, and each `[n]` (1 ≤ n ≤ `sources`, outside code) a link to the
+/// source's entry on the page (`#source-n`).
+pub fn render_with_citations(markdown: &str, sources: usize) -> String {
+    let mut events = Vec::new();
+    let mut in_code = false;
+    // Merged, since the parser hands unmatched brackets over as texts of their own.
+    for event in pulldown_cmark::TextMergeStream::new(Parser::new_ext(markdown, options())) {
+        match event {
+            Event::Start(Tag::CodeBlock(_)) => {
+                in_code = true;
+                events.push(event);
+            }
+            Event::End(TagEnd::CodeBlock) => {
+                in_code = false;
+                events.push(event);
+            }
+            Event::Text(text) if !in_code => link_citations(&text, sources, &mut events),
+            other => events.push(other),
+        }
+    }
+    clean(events.into_iter(), markdown.len())
+}
+
+/// `text` as events, its citations `[n]` as links.
+fn link_citations<'a>(text: &str, sources: usize, events: &mut Vec<Event<'a>>) {
+    let mut rest = text;
+    while let Some(open) = rest.find('[') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find(']') else { break };
+        let number = &after[..close];
+        let cited = number
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=sources).contains(n) && number.bytes().all(|b| b.is_ascii_digit()));
+        let Some(n) = cited else {
+            events.push(Event::Text(CowStr::from(rest[..open + 1].to_owned())));
+            rest = after;
+            continue;
+        };
+        if open > 0 {
+            events.push(Event::Text(CowStr::from(rest[..open].to_owned())));
+        }
+        events.push(Event::Start(Tag::Link {
+            link_type: LinkType::Inline,
+            dest_url: CowStr::from(format!("#source-{n}")),
+            title: CowStr::from(""),
+            id: CowStr::from(""),
+        }));
+        events.push(Event::Text(CowStr::from(format!("[{n}]"))));
+        events.push(Event::End(TagEnd::Link));
+        rest = &after[close + 1..];
+    }
+    if !rest.is_empty() {
+        events.push(Event::Text(CowStr::from(rest.to_owned())));
+    }
+}
+
 /// Sanitised HTML for a person's own text: its Markdown formatting applies, but raw HTML is
 /// shown as text, every line break is kept, and bare URLs are links.
 pub fn render_original(text: &str) -> String {
@@ -162,6 +220,27 @@ fn find_url_start(text: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn citations_link_to_their_sources_and_nothing_else_does() {
+        let html = render_with_citations(
+            "배포 담당은 **민수**입니다 [1][2]. 없는 출처 [7], 배열 `a[1]`, [링크](https://x.example)",
+            2,
+        );
+        assert!(
+            html.contains(r##"<a href="#source-1" rel="noopener noreferrer nofollow">[1]</a>"##),
+            "{html}"
+        );
+        assert!(html.contains(r##"href="#source-2""##), "{html}");
+        assert!(
+            html.contains("[7]") && !html.contains("#source-7"),
+            "{html}"
+        );
+        assert!(html.contains("<code>a[1]</code>"), "{html}");
+        assert!(html.contains("<strong>민수</strong>"), "{html}");
+        let unsafe_answer = render_with_citations("<script>alert(1)</script> [1]", 1);
+        assert!(!unsafe_answer.contains("<script"), "{unsafe_answer}");
+    }
 
     #[test]
     fn markdown_becomes_html() {

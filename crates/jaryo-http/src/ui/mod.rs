@@ -18,6 +18,7 @@
 //!   handlers (search, status), so it behaves exactly like the API.
 
 mod actions;
+pub mod ask;
 pub mod diff;
 pub mod i18n;
 pub mod markdown;
@@ -73,6 +74,8 @@ pub fn routes(app: AppState) -> Router {
             post(actions::regenerate_draft),
         )
         .route("/search", get(pages::search))
+        .route("/ask", get(ask::ask_page).post(ask::ask_answer))
+        .route("/ask/stream", post(ask::ask_stream))
         .route("/tags", get(pages::tags))
         .route("/tags/rename", post(actions::rename_tag))
         .route("/status", get(pages::status))

@@ -348,6 +348,10 @@ pub async fn search(
         hits: Vec::new(),
         next_url: None,
         error: None,
+        ask: super::ask::AskBox {
+            question: q.clone(),
+            ..Default::default()
+        },
         chrome: chrome(&viewer, "search", &uri),
     };
     // Words, or a tag alone (a tag chip's link): everything carrying it.

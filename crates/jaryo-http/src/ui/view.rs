@@ -376,6 +376,8 @@ pub struct SearchPage {
     pub hits: Vec<HitView>,
     pub next_url: Option<String>,
     pub error: Option<String>,
+    /// The ask box under the search, holding the words searched for.
+    pub ask: super::ask::AskBox,
 }
 
 #[derive(Debug)]
