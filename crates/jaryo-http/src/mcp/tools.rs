@@ -220,6 +220,7 @@ async fn search(state: &AppState, arguments: Value) -> Result<String, ApiError> 
                     "heading_path": chunk.heading_path,
                 })),
                 "uri": (kind == "document").then(|| document_uri(hit.id)),
+                "from_memo": hit.from_memo,
                 "created_at": hit.created_at,
             })
         })
@@ -465,6 +466,7 @@ async fn ask(state: &AppState, arguments: Value) -> Result<String, ApiError> {
                 "title": preview(&source.title, TITLE_MAX_CHARS),
                 "excerpt": preview(&source.excerpt, PREVIEW_CHARS * 2),
                 "uri": (source.kind == "document").then(|| document_uri(source.id)),
+                "from_memo": source.from_memo,
             })
         })
         .collect();
