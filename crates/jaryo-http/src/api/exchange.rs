@@ -119,13 +119,15 @@ pub struct ImportProblemJson {
 /// Importing the same archive again adds nothing and updates what changed.
 #[utoipa::path(post, path = "/api/v1/import", tag = "exchange",
     params(ImportQuery),
-    request_body(content = Vec<u8>, content_type = "application/zip",
-        description = "A zip archive, at most 512 MiB"),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+        description = "A zip archive, at most 512 MiB, sent as `application/zip` or \
+                       `application/octet-stream`"),
     responses(
         (status = 200, body = ImportSummaryJson),
         (status = 413, description = "The archive, or what it unpacks to, is too large",
             body = ErrorJson),
-        (status = 415, description = "The body is not `application/zip`", body = ErrorJson),
+        (status = 415, description = "The body is not sent as `application/zip` or \
+                                      `application/octet-stream`", body = ErrorJson),
         (status = 422, description = "The body is not a zip archive", body = ErrorJson),
     ))]
 pub async fn import(
@@ -138,9 +140,15 @@ pub async fn import(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    if !content_type.trim().eq_ignore_ascii_case("application/zip") {
+    let content_type = content_type.trim();
+    if !["application/zip", "application/octet-stream"]
+        .iter()
+        .any(|accepted| content_type.eq_ignore_ascii_case(accepted))
+    {
         return Err(ApiError::UnsupportedMediaType(
-            "the body must be a zip archive sent as Content-Type: application/zip".into(),
+            "the body must be a zip archive sent as Content-Type: application/zip (or \
+             application/octet-stream)"
+                .into(),
         ));
     }
     let name = query.name.unwrap_or_else(|| "upload".to_owned());
