@@ -274,13 +274,10 @@ async fn reindex(config: &Config) -> anyhow::Result<()> {
     app::create_private_dir(&config.data_dir)?;
     let store = app::open_store(config).await?;
     let status = store.search_index_status().await?;
-    let bar = indicatif::ProgressBar::new(status.items).with_style(
-        indicatif::ProgressStyle::with_template(
-            "{spinner} reindexing [{bar:40}] {pos}/{len} items, {per_sec}, eta {eta}",
-        )
-        .context("progress bar template")?
-        .progress_chars("=> "),
-    );
+    let bar = display::progress_bar(
+        "{spinner} reindexing [{bar:40}] {pos}/{len} items, {per_sec}, eta {eta}",
+    )?;
+    bar.set_length(status.items);
     let started = std::time::Instant::now();
     let report = store
         .reindex(&|progress| {

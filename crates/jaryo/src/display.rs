@@ -13,6 +13,16 @@ pub fn json(value: &impl Serialize) -> anyhow::Result<()> {
 }
 
 /// `n` with the noun in the right number: "1 memo", "2 memos", "0 memos".
+/// A bar for long work whose length is known (or learnt on the way), in `template`'s words.
+pub fn progress_bar(template: &str) -> anyhow::Result<indicatif::ProgressBar> {
+    use anyhow::Context;
+    Ok(indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template(template)
+            .context("progress bar template")?
+            .progress_chars("=> "),
+    ))
+}
+
 pub fn count(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }

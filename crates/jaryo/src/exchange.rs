@@ -8,19 +8,12 @@ use anyhow::Context;
 use jaryo_exchange::{ImportOptions, export_to_folder, import_folder};
 use std::path::Path;
 
-fn progress_bar(template: &str) -> anyhow::Result<indicatif::ProgressBar> {
-    Ok(indicatif::ProgressBar::new(0).with_style(
-        indicatif::ProgressStyle::with_template(template)
-            .context("progress bar template")?
-            .progress_chars("=> "),
-    ))
-}
-
 pub async fn import(config: &Config, path: &Path, dry_run: bool, json: bool) -> anyhow::Result<()> {
     app::create_private_dir(&config.data_dir)?;
     let store = app::open_store(config).await?;
-    let bar =
-        progress_bar("{spinner} importing [{bar:40}] {pos}/{len} notes, {per_sec}, eta {eta}")?;
+    let bar = display::progress_bar(
+        "{spinner} importing [{bar:40}] {pos}/{len} notes, {per_sec}, eta {eta}",
+    )?;
     let started = std::time::Instant::now();
     let summary = import_folder(
         store.as_ref(),
