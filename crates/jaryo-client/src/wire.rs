@@ -264,18 +264,20 @@ pub struct NewDocumentInput {
         deserialize_with = "date_or_time",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<String>, example = "2020-01-01T09:30:00+09:00")]
+    #[schema(schema_with = date_or_time_or_null_schema, example = "2020-01-01T09:30:00+09:00")]
     pub created_at: Option<DateTime<Utc>>,
-    /// When it was last changed there; default `created_at`. Only with `import`.
+    /// When it was last changed there; default `created_at`, and never before it. Only with
+    /// `import`.
     #[serde(
         default,
         deserialize_with = "date_or_time",
         skip_serializing_if = "Option::is_none"
     )]
-    #[schema(value_type = Option<String>, example = "2020-02-01")]
+    #[schema(schema_with = date_or_time_or_null_schema, example = "2020-02-01")]
     pub updated_at: Option<DateTime<Utc>>,
     /// Tags of the document besides the `#tags` in its text, with or without `#`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(schema_with = tags_schema)]
     pub tags: Vec<String>,
 }
 
@@ -441,12 +443,12 @@ pub struct RedraftSelection {
     /// Only drafts made at or after this time: an RFC 3339 time, or a date (`2026-11-01`,
     /// from its midnight UTC).
     #[serde(deserialize_with = "date_or_time")]
-    #[schema(value_type = Option<String>, example = "2026-11-01")]
+    #[schema(schema_with = date_or_time_or_null_schema, example = "2026-11-01")]
     pub drafted_from: Option<DateTime<Utc>>,
     /// Only drafts made before this time: an RFC 3339 time, or a date (before its midnight
     /// UTC).
     #[serde(deserialize_with = "date_or_time")]
-    #[schema(value_type = Option<String>, example = "2026-12-01T09:00:00Z")]
+    #[schema(schema_with = date_or_time_or_null_schema, example = "2026-12-01T09:00:00Z")]
     pub drafted_before: Option<DateTime<Utc>>,
     /// Queue exactly these documents; the filters above are then ignored.
     pub document_ids: Option<Vec<i64>>,
@@ -509,8 +511,10 @@ pub struct TagListJson {
 #[serde(deny_unknown_fields)]
 pub struct TagRenameInput {
     /// The tag to rename, with or without its `#`.
+    #[schema(format = "tag")]
     pub from: String,
     /// Its new name: one tag (letters, digits, `_`, `-`, `/`; not only digits).
+    #[schema(format = "tag")]
     pub to: String,
 }
 
@@ -534,6 +538,51 @@ pub fn parse_date_or_time(text: &str) -> Result<DateTime<Utc>, String> {
     chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .map(|date| date.and_time(chrono::NaiveTime::MIN).and_utc())
         .map_err(|_| format!("expected a date like 2026-11-01 or an RFC 3339 time, not {text:?}"))
+}
+
+/// The schema of tags given with an item: strings of format `tag`, one tag each, with or
+/// without its `#`: letters, digits, `_`, `-` and `/` in any script, not only digits, at most
+/// 64 characters, as `#tag` in a text reads (`jaryo_domain::parse_tag`). The format is jaryo's
+/// own: the grammar reads text as Markdown, which no pattern states.
+pub fn tags_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, SchemaFormat, Type};
+    Schema::Array(
+        ArrayBuilder::new()
+            .items(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::Custom("tag".into()))),
+            )
+            .build(),
+    )
+}
+
+/// The schema of a person's date: a `date` (`2026-11-01`) or a `date-time` (RFC 3339).
+pub fn date_or_time_schema() -> utoipa::openapi::schema::Schema {
+    utoipa::openapi::schema::Schema::AnyOf(date_or_time_any_of())
+}
+
+fn date_or_time_any_of() -> utoipa::openapi::schema::AnyOf {
+    use utoipa::openapi::schema::{AnyOfBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    let string = |format| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(format)))
+    };
+    AnyOfBuilder::new()
+        .item(string(KnownFormat::Date))
+        .item(string(KnownFormat::DateTime))
+        .build()
+}
+
+/// [`date_or_time_schema`], or `null`.
+pub fn date_or_time_or_null_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+    let mut schema = date_or_time_any_of();
+    schema
+        .items
+        .push(ObjectBuilder::new().schema_type(Type::Null).into());
+    Schema::AnyOf(schema)
 }
 
 fn date_or_time<'de, D: Deserializer<'de>>(

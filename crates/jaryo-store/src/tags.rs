@@ -40,21 +40,16 @@ pub fn sort_tag_counts(tags: &mut [TagCount]) {
     tags.sort_by(|a, b| b.total().cmp(&a.total()).then_with(|| a.tag.cmp(&b.tag)));
 }
 
-/// Every live item carrying `filter.tag` (which must be set; an unset tag lists nothing) and
-/// matching the other filters, as a page of hits with score 0: documents before memos, newer
-/// first. `after` is a cursor this function gave out.
+/// Every live item carrying `filter.tag` (every item when it is unset) and matching the other
+/// filters, as a page of hits with score 0: documents before memos, newer first. `after` is a
+/// cursor this function gave out. A search without words lists this way.
 pub async fn list_tagged<S: Store + ?Sized>(
     store: &S,
     filter: &SearchFilter,
     limit: u32,
     after: Option<SearchCursor>,
 ) -> StoreResult<SearchPage> {
-    let Some(tag) = filter.tag.clone() else {
-        return Ok(SearchPage {
-            hits: Vec::new(),
-            next: None,
-        });
-    };
+    let tag = filter.tag.clone();
     let limit = limit.clamp(1, PAGE_LIMIT_MAX) as usize;
     let wanted = limit + 1;
     let in_range = |at: Timestamp| {
@@ -65,7 +60,7 @@ pub async fn list_tagged<S: Store + ?Sized>(
     let after_memos = after.is_some_and(|cursor| cursor.kind == SearchKind::Memo);
     if filter.kind != Some(SearchKind::Memo) && !after_memos {
         let documents = DocumentFilter {
-            tag: Some(tag.clone()),
+            tag: tag.clone(),
             draft_state: filter.draft_state,
             ..DocumentFilter::default()
         };
@@ -93,7 +88,7 @@ pub async fn list_tagged<S: Store + ?Sized>(
         && filter.draft_state.is_none()
         && hits.len() < wanted
     {
-        let memos = MemoFilter { tag: Some(tag) };
+        let memos = MemoFilter { tag };
         let mut before = after.filter(|_| after_memos).map(|cursor| cursor.id);
         'memos: loop {
             let page = store

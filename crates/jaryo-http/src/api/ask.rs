@@ -30,8 +30,12 @@ pub fn routes() -> Router<AppState> {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AskInput {
-    /// Not empty; at most 2000 characters.
-    #[schema(min_length = 1, max_length = 2000)]
+    /// Not blank; at most 2000 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 2000,
+        pattern = "^[\\s\\S]*[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][\\s\\S]*$"
+    )]
     pub question: String,
     /// How many passages to answer from (1-8, default 4).
     #[schema(minimum = 1, maximum = 8)]

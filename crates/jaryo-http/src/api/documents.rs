@@ -47,7 +47,7 @@ pub struct DocumentQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
-    #[param(pattern = "^([+-]?[0-9]+)?$")]
+    #[param(pattern = "^([+-]?[0-9]{1,18})?$")]
     pub cursor: Option<String>,
 }
 
@@ -64,12 +64,18 @@ pub async fn list_documents(
         cursor: query.cursor,
     }
     .to_request()?;
+    let Some(tag) = super::tag_param(query.tag.as_deref()) else {
+        return Ok(Json(DocumentPage {
+            items: Vec::new(),
+            next_cursor: None,
+        }));
+    };
     let filter = DocumentFilter {
         draft_state: query.draft_state,
         md_draft_status: query.md_draft_status,
         content_origin: query.content_origin,
         needs_attention: query.needs_attention,
-        tag: super::tag_param(query.tag.as_deref())?,
+        tag,
         retrying: query.retrying,
     };
     let page = state.store.list_documents(&filter, page).await?;
@@ -105,7 +111,8 @@ pub(crate) async fn say_why_drafts_wait(
 }
 
 /// Write a document directly (not from a memo). An import (`content_origin: import`) keeps
-/// its own `created_at` and `updated_at`; `tags` are kept beside the `#tags` of the text.
+/// its own `created_at` and `updated_at` (an `updated_at` before `created_at` is read as
+/// `created_at`); `tags` are kept beside the `#tags` of the text.
 #[utoipa::path(post, path = "/api/v1/documents", tag = "documents",
     request_body = NewDocumentInput,
     responses((status = 201, body = DocumentJson), (status = 422, body = ErrorJson)))]
@@ -136,14 +143,12 @@ pub async fn create_document(
             });
         }
     }
-    if let (Some(created), Some(updated)) = (input.created_at, input.updated_at)
-        && updated < created
-    {
-        return Err(ApiError::Invalid {
-            field: Some("updated_at".into()),
-            message: "updated_at must not be before created_at".into(),
-        });
-    }
+    // A note changed before it was written (another tool's clock, or its export) is taken as
+    // changed when it was written: its times are kept, never refused.
+    let updated_at = match (input.created_at, input.updated_at) {
+        (Some(created), Some(updated)) => Some(updated.max(created)),
+        (_, updated) => updated,
+    };
     let tags = input
         .tags
         .iter()
@@ -164,7 +169,7 @@ pub async fn create_document(
         content_origin,
         source_metadata: Default::default(),
         created_at: input.created_at,
-        updated_at: input.updated_at,
+        updated_at,
         tags: jaryo_domain::merge_tags(&tags, Vec::new()),
     };
     let document = state.store.create_document(&new).await?;

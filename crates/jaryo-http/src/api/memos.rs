@@ -53,7 +53,7 @@ pub struct MemoQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
-    #[param(pattern = "^([+-]?[0-9]+)?$")]
+    #[param(pattern = "^([+-]?[0-9]{1,18})?$")]
     pub cursor: Option<String>,
 }
 
@@ -65,14 +65,18 @@ pub async fn list_memos(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<MemoQuery>,
 ) -> Result<Json<MemoPage>, ApiError> {
-    let filter = MemoFilter {
-        tag: super::tag_param(query.tag.as_deref())?,
-    };
     let page = PageQuery {
         limit: query.limit,
         cursor: query.cursor,
     }
     .to_request()?;
+    let Some(tag) = super::tag_param(query.tag.as_deref()) else {
+        return Ok(Json(MemoPage {
+            items: Vec::new(),
+            next_cursor: None,
+        }));
+    };
+    let filter = MemoFilter { tag };
     let page = state.store.list_memos(&filter, page).await?;
     Ok(Json(MemoPage {
         items: page.items.into_iter().map(Into::into).collect(),

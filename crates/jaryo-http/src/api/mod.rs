@@ -51,7 +51,7 @@ pub struct PageQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
-    #[param(pattern = "^([+-]?[0-9]+)?$")]
+    #[param(pattern = "^([+-]?[0-9]{1,18})?$")]
     pub cursor: Option<String>,
 }
 
@@ -83,18 +83,14 @@ pub fn cursor_of_search(next: Option<SearchCursor>) -> Option<String> {
     next.map(|cursor| cursor.encode())
 }
 
-/// A `?tag=` value (with or without its `#`) as the key the store filters by; `None` when
-/// absent or empty.
-pub fn tag_param(tag: Option<&str>) -> Result<Option<String>, ApiError> {
+/// A `?tag=` value (with or without its `#`) as the key the store filters by: `Some(None)`
+/// when absent or empty (no filter), `None` when it is no tag at all, so that no item can carry
+/// it and the listing is empty (an answer, not an error: a filter matched nothing).
+pub fn tag_param(tag: Option<&str>) -> Option<Option<String>> {
     match tag.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(tag) => jaryo_domain::parse_tag(tag)
-            .map(|tag| Some(jaryo_store::search::tag_key(&tag)))
-            .ok_or_else(|| {
-                ApiError::bad_request(
-                    "invalid_query",
-                    "tag must be one tag: letters, digits, _, - or /",
-                )
-            }),
+        None | Some("") => Some(None),
+        Some(tag) => {
+            jaryo_domain::parse_tag(tag).map(|tag| Some(jaryo_store::search::tag_key(&tag)))
+        }
     }
 }

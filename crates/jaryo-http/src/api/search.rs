@@ -35,16 +35,19 @@ pub fn routes() -> Router<AppState> {
 pub struct SearchQuery {
     /// The query: words and `"quoted phrases"`, all required. Korean words match inside
     /// longer words (`서버` finds `서버를`); English words match whole, in any case. Without
-    /// words but with a `tag`, every item carrying the tag is listed (score 0, documents
-    /// first, newest first).
+    /// words (absent, empty or only punctuation), every item the filters match is listed
+    /// (score 0, documents first, newest first).
     pub q: Option<String>,
     /// Only memos or only documents.
     pub kind: Option<SearchKindJson>,
-    /// Only items carrying this `#tag` (with or without the `#`).
+    /// Only items carrying this `#tag` (with or without the `#`); text that is no tag lists
+    /// nothing.
     pub tag: Option<String>,
     /// Created on or after: a date (`2026-03-01`, UTC) or an RFC 3339 time.
+    #[param(schema_with = crate::wire::date_or_time_schema)]
     pub from: Option<String>,
     /// Created on or before: a date (the whole day, UTC) or an RFC 3339 time (exclusive).
+    #[param(schema_with = crate::wire::date_or_time_schema)]
     pub to: Option<String>,
     /// Only documents whose draft is in this state.
     pub draft_state: Option<DraftState>,
@@ -52,7 +55,7 @@ pub struct SearchQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
-    #[param(pattern = "^([0-9a-fA-F]{16}\\.[dm][+-]?[0-9]+)?$")]
+    #[param(pattern = "^([0-9a-fA-F]{16}\\.[dm][+-]?[0-9]{1,18})?$")]
     pub cursor: Option<String>,
 }
 
@@ -62,7 +65,7 @@ pub struct SearchQuery {
     responses(
         (status = 200, body = SearchPageJson),
         (status = 400, description = "A bad filter, limit or cursor", body = ErrorJson),
-        (status = 422, description = "`q` is missing (and no `tag`), empty or too long \
+        (status = 422, description = "`q` is too long or has too many terms \
                                       (`invalid_input`, field `q`)", body = ErrorJson),
     ))]
 pub async fn search(
@@ -73,6 +76,13 @@ pub async fn search(
         Request::Search(request) => (
             request.query.to_string(),
             state.store.search(&request).await?,
+        ),
+        Request::Nothing => (
+            String::new(),
+            jaryo_store::SearchPage {
+                hits: Vec::new(),
+                next: None,
+            },
         ),
         Request::Tagged {
             filter,
@@ -90,8 +100,10 @@ pub async fn search(
     }))
 }
 
-/// A search, or with no words but a tag, the listing of everything carrying it.
+/// A search, or without words the listing of what the filters match, or nothing at all (a
+/// `tag` no item can carry).
 enum Request {
+    Nothing,
     Search(SearchRequest),
     Tagged {
         filter: SearchFilter,
@@ -101,13 +113,12 @@ enum Request {
 }
 
 fn parse_request(params: SearchQuery) -> Result<Request, ApiError> {
-    let words = params.q.as_deref().unwrap_or("");
-    let tag_only =
-        words.trim().is_empty() && params.tag.as_deref().is_some_and(|t| !t.trim().is_empty());
-    let query = if tag_only {
-        None
-    } else {
-        Some(Query::parse(words).map_err(query_error)?)
+    // Without a word to search for (no `q`, or only punctuation), the filters list what they
+    // match, newest first: a search box left empty browses rather than fails.
+    let query = match Query::parse(params.q.as_deref().unwrap_or("")) {
+        Ok(query) => Some(query),
+        Err(QueryError::Empty) => None,
+        Err(error) => return Err(query_error(error)),
     };
     let limit = params.limit.unwrap_or(SEARCH_LIMIT_DEFAULT);
     if !(1..=PAGE_LIMIT_MAX).contains(&limit) {
@@ -122,7 +133,6 @@ fn parse_request(params: SearchQuery) -> Result<Request, ApiError> {
             ApiError::bad_request("invalid_query", "cursor is not one this server gave out")
         })?),
     };
-    let tag = super::tag_param(params.tag.as_deref())?;
     let created_from = params
         .from
         .as_deref()
@@ -133,6 +143,10 @@ fn parse_request(params: SearchQuery) -> Result<Request, ApiError> {
         .as_deref()
         .map(|to| parse_time(to, "to", true))
         .transpose()?;
+    // Every other parameter is checked first: a bad one is refused even beside such a tag.
+    let Some(tag) = super::tag_param(params.tag.as_deref()) else {
+        return Ok(Request::Nothing);
+    };
     let filter = SearchFilter {
         kind: params.kind.map(|kind| match kind {
             SearchKindJson::Memo => SearchKind::Memo,
@@ -161,10 +175,7 @@ fn parse_request(params: SearchQuery) -> Result<Request, ApiError> {
 fn query_error(error: QueryError) -> ApiError {
     ApiError::Invalid {
         field: Some("q".into()),
-        message: match error {
-            QueryError::Empty => "q must have at least one word to search for".into(),
-            other => other.to_string(),
-        },
+        message: error.to_string(),
     }
 }
 
