@@ -615,3 +615,66 @@ async fn ask_without_javascript_answers_with_linked_citations(backend: Backend) 
     assert!(body[done..].contains("#source-1"), "{body}");
     app.stop().await;
 }
+
+jaryo_testkit::test_on_both_stores!(
+    the_api_reference_page_shows_every_operation_of_the_served_document
+);
+/// The API reference is drawn from the document the server serves: every operation is on the
+/// page with its parameters, and every schema it names is there to follow.
+async fn the_api_reference_page_shows_every_operation_of_the_served_document(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
+    let mut web = Web::new(&app);
+    web.sign_in(app.token.expose_secret()).await;
+    let document: serde_json::Value = app
+        .http
+        .get(app.api_url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (status, _, html) = page(&mut web, "/api-reference").await;
+    assert_eq!(status, 200);
+    let mut operations = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for method in ["get", "post", "patch", "delete"] {
+            if item.get(method).is_some() {
+                operations += 1;
+                let heading = format!("<code>{} {path}</code>", method.to_uppercase());
+                assert!(html.contains(&heading), "{heading} missing");
+            }
+        }
+    }
+    assert!(operations >= 20, "{operations}");
+    for name in document["components"]["schemas"]
+        .as_object()
+        .unwrap()
+        .keys()
+    {
+        assert!(
+            html.contains(&format!("id=\"schema-{name}\"")),
+            "schema {name} missing"
+        );
+    }
+    // Search's parameters, with their types and limits.
+    assert!(html.contains("<code>limit</code>"), "{html}");
+    assert!(html.contains("integer (int32), 1–200"), "{html}");
+    assert!(
+        html.contains("string (date) | string (date-time)"),
+        "{html}"
+    );
+    // Signed out, the page asks for a sign-in like every other.
+    let response = app
+        .http
+        .get(format!("{}/api-reference", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.url().path(),
+        "/sign-in",
+        "followed to the sign-in form"
+    );
+    app.stop().await;
+}

@@ -23,6 +23,7 @@ pub mod diff;
 pub mod i18n;
 pub mod markdown;
 mod pages;
+mod reference;
 pub mod session;
 mod view;
 
@@ -79,6 +80,7 @@ pub fn routes(app: AppState) -> Router {
         .route("/tags", get(pages::tags))
         .route("/tags/rename", post(actions::rename_tag))
         .route("/status", get(pages::status))
+        .route("/api-reference", get(reference::api_reference))
         .route("/ui/live", get(pages::live_badges))
         .route("/assets/{file}", get(asset))
         .route("/favicon.ico", get(favicon))
