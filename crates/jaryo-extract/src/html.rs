@@ -1,0 +1,90 @@
+//! HTML: the main content, not the menus and footers, through `dom_smoothie` (a port of
+//! Mozilla's Readability), rendered to Markdown by the same crate. The charset is the
+//! document's own (a byte-order mark, else `<meta charset>` or `http-equiv` in the first
+//! 4 KiB), else UTF-8 when valid, else a guess with a Korean hint. A page too short for
+//! Readability to pick an article is read whole (scripts and styles left out).
+
+use dom_smoothie::{Config, ParsePolicy, Readability, TextMode};
+use encoding_rs::Encoding;
+
+use crate::{Budget, ExtractError, Extracted, text};
+
+pub(crate) const ENGINE: &str = "dom_smoothie 0.19";
+
+/// Elements parsed at most: a bound on work for hostile pages.
+const MAX_ELEMENTS: usize = 200_000;
+
+pub(crate) fn extract(bytes: &[u8], budget: &mut Budget) -> Result<Extracted, ExtractError> {
+    let declared = declared_charset(bytes);
+    let (html, _) = text::decode_with(bytes, declared);
+    budget.check_time()?;
+    let markdown = read(&html, TextMode::Markdown)?;
+    budget.check_time()?;
+    let plain = read(&html, TextMode::Formatted)?;
+    let title = Some(markdown.0.trim().to_owned()).filter(|t| !t.is_empty());
+    Ok(Extracted {
+        text: plain.1.trim().to_owned(),
+        markdown: markdown.1.trim().to_owned(),
+        pages: Vec::new(),
+        page_count: None,
+        title,
+        engine: ENGINE.to_owned(),
+    })
+}
+
+/// (title, content) in the given text mode.
+fn read(html: &str, mode: TextMode) -> Result<(String, String), ExtractError> {
+    let config = |policy_strict: bool| Config {
+        text_mode: mode,
+        max_elements_to_parse: MAX_ELEMENTS,
+        char_threshold: if policy_strict { 500 } else { 0 },
+        ..Default::default()
+    };
+    let broken = |e: dom_smoothie::ReadabilityError| ExtractError::Broken {
+        reason: format!("the HTML cannot be read ({e})"),
+    };
+    let mut readability = Readability::new(html, None, Some(config(true))).map_err(broken)?;
+    if let Ok(article) = readability.parse()
+        && !article.text_content.trim().is_empty()
+    {
+        return Ok((article.title, article.text_content.to_string()));
+    }
+    let mut readability = Readability::new(html, None, Some(config(false))).map_err(broken)?;
+    match readability.parse_with_policy(ParsePolicy::Raw) {
+        Ok(article) => Ok((article.title, article.text_content.to_string())),
+        Err(_) => Ok((String::new(), String::new())),
+    }
+}
+
+/// The encoding a document names for itself in its first 4 KiB.
+fn declared_charset(bytes: &[u8]) -> Option<&'static Encoding> {
+    let head = &bytes[..bytes.len().min(4096)];
+    let lower: Vec<u8> = head.iter().map(u8::to_ascii_lowercase).collect();
+    let mut from = 0;
+    while let Some(at) = crate::find(&lower[from..], b"charset") {
+        let mut i = from + at + b"charset".len();
+        from = i;
+        while i < lower.len() && matches!(lower[i], b' ' | b'\t' | b'\n' | b'\r') {
+            i += 1;
+        }
+        if lower.get(i) != Some(&b'=') {
+            continue;
+        }
+        i += 1;
+        while i < lower.len() && matches!(lower[i], b' ' | b'"' | b'\'') {
+            i += 1;
+        }
+        let end = lower[i..]
+            .iter()
+            .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b':' | b'.')))
+            .map_or(lower.len(), |p| i + p);
+        if let Some(encoding) = Encoding::for_label(&lower[i..end]) {
+            // A page that says UTF-16 in ASCII bytes is not UTF-16; the label is wrong.
+            if encoding == encoding_rs::UTF_16LE || encoding == encoding_rs::UTF_16BE {
+                return Some(encoding_rs::UTF_8);
+            }
+            return Some(encoding);
+        }
+    }
+    None
+}
