@@ -12,7 +12,7 @@ use crate::{Budget, ExtractError, Extracted, text};
 pub(crate) const ENGINE: &str = "dom_smoothie 0.19";
 
 /// Elements parsed at most: a bound on work for hostile pages.
-const MAX_ELEMENTS: usize = 200_000;
+const MAX_ELEMENTS: usize = 50_000;
 
 pub(crate) fn extract(bytes: &[u8], budget: &mut Budget) -> Result<Extracted, ExtractError> {
     let declared = declared_charset(bytes);

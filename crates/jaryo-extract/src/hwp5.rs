@@ -34,16 +34,16 @@ use crate::{Budget, ExtractError, Extracted};
 
 pub(crate) const ENGINE: &str = concat!("jaryo-hwp5 ", env!("CARGO_PKG_VERSION"));
 
-const HWPTAG_BEGIN: u16 = 0x10;
-const PARA_SHAPE: u16 = HWPTAG_BEGIN + 9;
-const DISTRIBUTE_DOC_DATA: u16 = HWPTAG_BEGIN + 12;
-const PARA_HEADER: u16 = HWPTAG_BEGIN + 50;
-const PARA_TEXT: u16 = HWPTAG_BEGIN + 51;
-const CTRL_HEADER: u16 = HWPTAG_BEGIN + 55;
-const LIST_HEADER: u16 = HWPTAG_BEGIN + 56;
+pub(crate) const HWPTAG_BEGIN: u16 = 0x10;
+pub(crate) const PARA_SHAPE: u16 = HWPTAG_BEGIN + 9;
+pub(crate) const DISTRIBUTE_DOC_DATA: u16 = HWPTAG_BEGIN + 12;
+pub(crate) const PARA_HEADER: u16 = HWPTAG_BEGIN + 50;
+pub(crate) const PARA_TEXT: u16 = HWPTAG_BEGIN + 51;
+pub(crate) const CTRL_HEADER: u16 = HWPTAG_BEGIN + 55;
+pub(crate) const LIST_HEADER: u16 = HWPTAG_BEGIN + 56;
 
 /// `tbl ` as the little-endian control id a `CTRL_HEADER` starts with.
-const CTRL_TABLE: u32 = u32::from_be_bytes(*b"tbl ");
+pub(crate) const CTRL_TABLE: u32 = u32::from_be_bytes(*b"tbl ");
 
 /// More sections than any real document has.
 const MAX_SECTIONS: u32 = 1000;
@@ -182,6 +182,16 @@ fn decrypt_distribution(raw: &[u8]) -> Result<Vec<u8>, ExtractError> {
 /// The AES-128 key hidden in a `DISTRIBUTE_DOC_DATA` payload.
 fn distribution_key(record: &[u8; 256]) -> [u8; 16] {
     let mut data = *record;
+    distribution_mask(&mut data);
+    let offset = 4 + usize::from(data[0] & 0xF);
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&data[offset..offset + 16]);
+    key
+}
+
+/// XORs bytes 4.. of a `DISTRIBUTE_DOC_DATA` payload with the stream `rand()` makes from
+/// its first four bytes. Its own inverse: it hides a key as well as it reveals one.
+pub(crate) fn distribution_mask(data: &mut [u8; 256]) {
     let seed = u32::from_le_bytes([data[0], data[1], data[2], data[3]]);
     let mut rand = MsvcRand(seed);
     let mut mask = 0u8;
@@ -196,10 +206,6 @@ fn distribution_key(record: &[u8; 256]) -> [u8; 16] {
         }
         left -= 1;
     }
-    let offset = 4 + usize::from(data[0] & 0xF);
-    let mut key = [0u8; 16];
-    key.copy_from_slice(&data[offset..offset + 16]);
-    key
 }
 
 /// (tag, level, size, header length) of the record at the start of `data`.

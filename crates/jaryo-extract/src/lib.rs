@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 mod doc;
 mod docx;
+pub mod generate;
 mod html;
 mod hwp5;
 mod hwpx;
@@ -289,6 +290,34 @@ pub fn extract(bytes: &[u8], file_name: &str, limits: &Limits) -> Result<Extract
         });
     }
     let format = sniff(file_name, &bytes[..bytes.len().min(SNIFF_LEN)]);
+    // Parsers recurse over nesting a file controls (HTML elements, PDF forms); a deep stack
+    // of its own keeps a hostile file from overflowing the caller's (an overflow aborts the
+    // process, which no `catch_unwind` can stop). Address space only: pages are touched as used.
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("jaryo-extract".into())
+            .stack_size(PARSER_STACK)
+            .spawn_scoped(scope, || extract_format(bytes, format, limits))
+            .map_err(|e| ExtractError::Broken {
+                reason: format!("no thread to read the file on ({e})"),
+            })?
+            .join()
+            .unwrap_or_else(|_| {
+                Err(ExtractError::Broken {
+                    reason: "the file could not be parsed".into(),
+                })
+            })
+    })
+}
+
+/// The stack the parsers run on.
+const PARSER_STACK: usize = 256 * 1024 * 1024;
+
+fn extract_format(
+    bytes: &[u8],
+    format: Format,
+    limits: &Limits,
+) -> Result<Extracted, ExtractError> {
     let mut budget = Budget::new(limits);
     let extracted = guard(|| match format {
         Format::Text => Ok(text::extract_plain(bytes, &mut budget)),

@@ -67,6 +67,10 @@ pub(crate) fn extract(bytes: &[u8], budget: &mut Budget) -> Result<Extracted, Ex
             ),
         });
     }
+    for &id in pages.values() {
+        budget.check_time()?;
+        check_forms(&doc, id)?;
+    }
     let mut page_texts: Vec<(u32, String)> = Vec::with_capacity(pages.len());
     let mut failed_pages = 0;
     for &number in pages.keys() {
@@ -110,6 +114,110 @@ pub(crate) fn extract(bytes: &[u8], budget: &mut Budget) -> Result<Extracted, Ex
         title,
         ENGINE.to_owned(),
     ))
+}
+
+/// Form XObjects nested deeper than this are refused.
+const MAX_FORM_DEPTH: usize = 16;
+/// Form XObjects drawn per page, counting repeats, before the page is refused.
+const MAX_FORM_USES: usize = 4096;
+
+/// `pdf-extract` draws form XObjects recursively with no guard: a form that draws itself
+/// would recurse until the stack overflows, and forms drawing forms twice over grow
+/// exponentially. Walk the page's forms first, bounded, and refuse such pages.
+fn check_forms(doc: &Document, page: lopdf::ObjectId) -> Result<(), ExtractError> {
+    let Ok(page_dict) = doc.get_dictionary(page) else {
+        return Ok(());
+    };
+    let resources = inherited_resources(doc, page_dict);
+    let content = doc.get_page_content(page).unwrap_or_default();
+    let mut uses = 0;
+    walk_forms(doc, &content, resources, 0, &mut uses)
+}
+
+fn inherited_resources<'a>(
+    doc: &'a Document,
+    mut dict: &'a lopdf::Dictionary,
+) -> Option<&'a lopdf::Dictionary> {
+    for _ in 0..64 {
+        if let Ok(resources) = dict.get(b"Resources") {
+            return resolve(doc, resources).and_then(|o| o.as_dict().ok());
+        }
+        let parent = dict.get(b"Parent").ok()?.as_reference().ok()?;
+        dict = doc.get_dictionary(parent).ok()?;
+    }
+    None
+}
+
+fn resolve<'a>(doc: &'a Document, object: &'a Object) -> Option<&'a Object> {
+    match object {
+        Object::Reference(id) => doc.get_object(*id).ok(),
+        other => Some(other),
+    }
+}
+
+fn walk_forms(
+    doc: &Document,
+    content: &[u8],
+    resources: Option<&lopdf::Dictionary>,
+    depth: usize,
+    uses: &mut usize,
+) -> Result<(), ExtractError> {
+    let too_deep = || ExtractError::Broken {
+        reason: format!(
+            "its drawings (form XObjects) nest deeper than {MAX_FORM_DEPTH} or draw themselves"
+        ),
+    };
+    if depth > MAX_FORM_DEPTH {
+        return Err(too_deep());
+    }
+    // Cheap test first: most content streams draw no XObject at all.
+    if crate::find(content, b"Do").is_none() {
+        return Ok(());
+    }
+    let Ok(operations) = lopdf::content::Content::decode(content) else {
+        return Ok(());
+    };
+    let xobjects = resources
+        .and_then(|r| r.get(b"XObject").ok())
+        .and_then(|x| resolve(doc, x))
+        .and_then(|x| x.as_dict().ok());
+    for operation in operations.operations.iter().filter(|o| o.operator == "Do") {
+        let Some(name) = operation.operands.first().and_then(|o| o.as_name().ok()) else {
+            continue;
+        };
+        let Some(Object::Stream(form)) = xobjects
+            .and_then(|x| x.get(name).ok())
+            .and_then(|o| resolve(doc, o))
+        else {
+            continue;
+        };
+        let is_form = form
+            .dict
+            .get(b"Subtype")
+            .and_then(Object::as_name)
+            .is_ok_and(|n| n == b"Form");
+        if !is_form {
+            continue;
+        }
+        *uses += 1;
+        if *uses > MAX_FORM_USES {
+            return Err(ExtractError::TooLarge {
+                reason: format!("a page draws more than {MAX_FORM_USES} forms"),
+            });
+        }
+        let inner = form
+            .dict
+            .get(b"Resources")
+            .ok()
+            .and_then(|r| resolve(doc, r))
+            .and_then(|r| r.as_dict().ok())
+            .or(resources);
+        let content = form
+            .decompressed_content()
+            .unwrap_or_else(|_| form.content.clone());
+        walk_forms(doc, &content, inner, depth + 1, uses)?;
+    }
+    Ok(())
 }
 
 /// Joins page texts with a blank line and records each page's byte range.
