@@ -14,7 +14,12 @@ pub(crate) const ENGINE: &str = "dom_smoothie 0.19";
 /// Elements parsed at most: a bound on work for hostile pages.
 const MAX_ELEMENTS: usize = 50_000;
 
+/// Elements nested deeper than this are refused: the HTML tree builder checks the open
+/// elements at each start tag, so its work grows with the square of the depth.
+const MAX_DEPTH: usize = 2_000;
+
 pub(crate) fn extract(bytes: &[u8], budget: &mut Budget) -> Result<Extracted, ExtractError> {
+    check_shape(bytes)?;
     let declared = declared_charset(bytes);
     let (html, _) = text::decode_with(bytes, declared);
     budget.check_time()?;
@@ -54,6 +59,84 @@ fn read(html: &str, mode: TextMode) -> Result<(String, String), ExtractError> {
         Ok(article) => Ok((article.title, article.text_content.to_string())),
         Err(_) => Ok((String::new(), String::new())),
     }
+}
+
+/// Refuses, before parsing, pages with more elements than [`MAX_ELEMENTS`] or nesting deeper
+/// than [`MAX_DEPTH`]. The depth is estimated from the tags alone: void elements, `/>` and
+/// the elements HTML closes by themselves (`p`, `li`, table cells…) do not count.
+fn check_shape(bytes: &[u8]) -> Result<(), ExtractError> {
+    const NOT_NESTING: &[&[u8]] = &[
+        b"area",
+        b"base",
+        b"br",
+        b"col",
+        b"embed",
+        b"hr",
+        b"img",
+        b"input",
+        b"link",
+        b"meta",
+        b"source",
+        b"track",
+        b"wbr",
+        b"p",
+        b"li",
+        b"dt",
+        b"dd",
+        b"tr",
+        b"td",
+        b"th",
+        b"option",
+        b"!--",
+        b"!doctype",
+    ];
+    let mut elements = 0usize;
+    let mut depth = 0usize;
+    let mut i = 0;
+    while let Some(at) = memchr_lt(&bytes[i..]) {
+        i += at + 1;
+        let closing = bytes.get(i) == Some(&b'/');
+        let name_start = if closing { i + 1 } else { i };
+        let name_len = bytes[name_start..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'!' || **b == b'-')
+            .count();
+        if name_len == 0 {
+            continue;
+        }
+        let name: Vec<u8> = bytes[name_start..name_start + name_len]
+            .iter()
+            .map(u8::to_ascii_lowercase)
+            .collect();
+        if NOT_NESTING.contains(&name.as_slice()) {
+            continue;
+        }
+        if closing {
+            depth = depth.saturating_sub(1);
+            continue;
+        }
+        elements += 1;
+        let tag_end = bytes[name_start..]
+            .iter()
+            .position(|&b| b == b'>')
+            .map(|p| name_start + p);
+        let self_closing = tag_end.is_some_and(|end| end > 0 && bytes[end - 1] == b'/');
+        if !self_closing {
+            depth += 1;
+        }
+        if elements > MAX_ELEMENTS || depth > MAX_DEPTH {
+            return Err(ExtractError::TooLarge {
+                reason: format!(
+                    "the page has more than {MAX_ELEMENTS} elements or nests them deeper than {MAX_DEPTH}"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn memchr_lt(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&b| b == b'<')
 }
 
 /// The encoding a document names for itself in its first 4 KiB.
