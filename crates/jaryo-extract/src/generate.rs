@@ -595,3 +595,42 @@ fn encrypt_ecb(key: &[u8; 16], data: &mut [u8]) {
         cipher.encrypt_block(GenericArray::from_mut_slice(block));
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Images
+
+/// An 8-bit greyscale PNG (`width` × `height`, row-major pixels).
+pub fn png_grey(width: u32, height: u32, grey: &[u8]) -> Vec<u8> {
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend((data.len() as u32).to_be_bytes());
+        let mut crc = flate2::Crc::new();
+        crc.update(kind);
+        crc.update(data);
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        out.extend(crc.sum().to_be_bytes());
+    }
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut header = Vec::with_capacity(13);
+    header.extend(width.to_be_bytes());
+    header.extend(height.to_be_bytes());
+    // 8 bits, greyscale, deflate, adaptive filtering, no interlace.
+    header.extend([8, 0, 0, 0, 0]);
+    chunk(&mut out, b"IHDR", &header);
+    let mut raw = Vec::with_capacity(grey.len() + height as usize);
+    for row in grey.chunks(width.max(1) as usize) {
+        raw.push(0); // filter: none
+        raw.extend_from_slice(row);
+    }
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder
+        .write_all(&raw)
+        .expect("deflating to memory cannot fail");
+    chunk(
+        &mut out,
+        b"IDAT",
+        &encoder.finish().expect("deflating to memory cannot fail"),
+    );
+    chunk(&mut out, b"IEND", &[]);
+    out
+}

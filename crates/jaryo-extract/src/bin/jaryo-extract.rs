@@ -1,5 +1,6 @@
-//! Extracts the files named on the command line and prints what came out:
-//! `cargo run -p jaryo-extract --example extract_file -- FILE... [--full]`.
+//! Extracts the files named on the command line and prints what came out (a tool for trying
+//! the engines on real files; the server runs them through the `extract` job):
+//! `cargo run -p jaryo-extract --bin jaryo-extract -- FILE... [--full]`.
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
