@@ -3,7 +3,8 @@
 //! with no PATH) both end `needs_ocr` with a reason, never a failure.
 //!
 //! `scripts/test` installs `tesseract-ocr` and `tesseract-ocr-kor`, and Noto CJK for the
-//! rendering. Where either is missing the reading tests say they are skipped.
+//! rendering. Where either is missing the reading test says it is skipped, except under
+//! `CI=true`, where it fails: CI must show that OCR works.
 
 use std::process::Command;
 
@@ -51,6 +52,13 @@ fn render(lines: &[&str]) -> Option<(u32, u32, Vec<u8>)> {
     Some((width, height, pixels))
 }
 
+fn skip_or_fail(why: &str) {
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{why}, and CI=true requires it (scripts/test installs it)");
+    }
+    eprintln!("skipped: {why} (scripts/test installs it)");
+}
+
 fn squash(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -58,12 +66,10 @@ fn squash(text: &str) -> String {
 #[test]
 fn png_and_scanned_pdf_read_through_tesseract() {
     if !ocr_available() {
-        eprintln!("skipped: tesseract with kor+eng is not installed (scripts/test installs it)");
-        return;
+        return skip_or_fail("tesseract with kor+eng is not installed");
     }
     let Some((width, height, pixels)) = render(&LINES) else {
-        eprintln!("skipped: no Korean font to render the test image (fonts-noto-cjk)");
-        return;
+        return skip_or_fail("no Korean font (fonts-noto-cjk) to render the test image");
     };
     let png = generate::png_grey(width, height, &pixels);
     let x = extract(&png, "scan.png", &Limits::default()).unwrap();
