@@ -74,22 +74,28 @@ pub fn sentences(seed: u64, n: usize) -> Vec<String> {
 // PDF
 
 /// The font every generated PDF uses: a Type0 font with Identity-H encoding whose CIDs are
-/// Unicode code points, and a ToUnicode map saying so. Nothing is embedded: a text layer
-/// is all the extractor reads.
-fn add_unicode_font(doc: &mut Document) -> lopdf::ObjectId {
+/// Unicode code points, and a ToUnicode map saying so for the characters `used` (as a
+/// subset font's map does). Nothing is embedded: a text layer is all the extractor reads.
+fn add_unicode_font(doc: &mut Document, used: &str) -> lopdf::ObjectId {
     let mut cmap = String::from(
         "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n\
          /CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n\
          /CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n\
          1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n",
     );
-    for block in 0..3 {
-        let (from, to) = (block * 100, ((block + 1) * 100).min(256));
-        cmap.push_str(&format!("{} beginbfrange\n", to - from));
-        for high in from..to {
-            cmap.push_str(&format!("<{high:02X}00> <{high:02X}FF> <{high:02X}00>\n"));
+    let mut chars: Vec<u16> = used
+        .chars()
+        .filter(|c| (*c as u32) < 0x10000)
+        .map(|c| c as u16)
+        .collect();
+    chars.sort_unstable();
+    chars.dedup();
+    for block in chars.chunks(100) {
+        cmap.push_str(&format!("{} beginbfchar\n", block.len()));
+        for c in block {
+            cmap.push_str(&format!("<{c:04X}> <{c:04X}>\n"));
         }
-        cmap.push_str("endbfrange\n");
+        cmap.push_str("endbfchar\n");
     }
     cmap.push_str("endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n");
     let to_unicode = doc.add_object(Stream::new(Dictionary::new(), cmap.into_bytes()));
@@ -166,7 +172,7 @@ fn finish_pdf(
 fn text_pdf_document(title: Option<&str>, pages: &[String]) -> Document {
     let mut doc = Document::with_version("1.5");
     let pages_id = doc.new_object_id();
-    let font = add_unicode_font(&mut doc);
+    let font = add_unicode_font(&mut doc, &pages.concat());
     let resources = doc.add_object(dictionary! { "Font" => dictionary! { "F1" => font } });
     let mut kids = Vec::with_capacity(pages.len());
     for page in pages {
