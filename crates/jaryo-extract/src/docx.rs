@@ -16,6 +16,11 @@ use crate::{Budget, ExtractError, Extracted};
 pub(crate) const ENGINE: &str = concat!("jaryo-docx ", env!("CARGO_PKG_VERSION"));
 
 pub(crate) fn extract(bytes: &[u8], budget: &mut Budget) -> Result<Extracted, ExtractError> {
+    if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
+        return Err(ExtractError::Encrypted {
+            reason: "the DOCX is protected with a password (an encrypted Office package)".into(),
+        });
+    }
     let mut zip = Zip::open(bytes, "DOCX")?;
     let document = zip
         .read("word/document.xml", budget)?

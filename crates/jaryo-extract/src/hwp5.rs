@@ -15,6 +15,9 @@
 //! paragraphs at the next level. Headings and lists come from the paragraph shape
 //! (`PARA_SHAPE` in `DocInfo`, heading type and level bits).
 //!
+//! No title is taken from `HwpSummaryInformation`: in the samples it was left over from a
+//! template (a procurement notice titled "무궁화동산등"), worse than the file's name.
+//!
 //! A distribution document (배포용 문서) keeps each section encrypted: the stream starts with
 //! a `DISTRIBUTE_DOC_DATA` record of 256 bytes. Its first four bytes seed the MSVC
 //! `srand`/`rand` generator; the rest is XORed with a byte from `rand()`, changed every

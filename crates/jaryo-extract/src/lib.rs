@@ -195,6 +195,10 @@ pub fn sniff(file_name: &str, head: &[u8]) -> Format {
         if ext == "hwp" || find(head, &file_header).is_some() {
             return Format::Hwp;
         }
+        // A password-protected DOCX is an encrypted package inside a compound file.
+        if ext == "docx" {
+            return Format::Docx;
+        }
         return Format::Other;
     }
     if head.starts_with(b"PK\x03\x04") {
@@ -311,7 +315,7 @@ pub fn extract(bytes: &[u8], file_name: &str, limits: &Limits) -> Result<Extract
 }
 
 /// The stack the parsers run on.
-const PARSER_STACK: usize = 256 * 1024 * 1024;
+const PARSER_STACK: usize = 64 * 1024 * 1024;
 
 fn extract_format(
     bytes: &[u8],

@@ -259,3 +259,30 @@ fn media_types_and_codes_are_stable() {
         "too_large"
     );
 }
+
+#[test]
+fn password_protected_office_files_say_so() {
+    // HWP 5.0: the FileHeader's second flag bit.
+    let mut hwp = generate::hwp5(&parts(), false);
+    let at = hwp
+        .windows(17)
+        .position(|w| w == b"HWP Document File")
+        .unwrap();
+    hwp[at + 36] |= 0b10;
+    let err = extract(&hwp, "잠긴 문서.hwp", &Limits::default()).unwrap_err();
+    assert_eq!(err.code(), "encrypted", "{err}");
+
+    // DOCX: Office keeps an encrypted package in a compound file, not a zip.
+    let mut cfb = cfb::CompoundFile::create(std::io::Cursor::new(Vec::new())).unwrap();
+    std::io::Write::write_all(
+        &mut cfb.create_stream("/EncryptedPackage").unwrap(),
+        &[7u8; 4096],
+    )
+    .unwrap();
+    cfb.flush().unwrap();
+    let docx = cfb.into_inner().into_inner();
+    assert_eq!(sniff("locked.docx", &docx), Format::Docx);
+    let err = extract(&docx, "locked.docx", &Limits::default()).unwrap_err();
+    assert_eq!(err.code(), "encrypted", "{err}");
+    assert!(err.to_string().contains("password"), "{err}");
+}
