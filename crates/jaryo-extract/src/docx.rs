@@ -39,9 +39,16 @@ pub(crate) fn extract(bytes: &[u8], budget: &mut Budget) -> Result<Extracted, Ex
         Some(core) => element_text(&core, "title")?,
         None => None,
     };
+    // Word's own count of pages when it last saved the file.
+    let page_count = match zip.read("docProps/app.xml", budget)? {
+        Some(app) => element_text(&app, "Pages")?.and_then(|p| p.parse::<u32>().ok()),
+        None => None,
+    };
     let mut doc = DocBuilder::new(budget);
     walk_document(&document, &headings, &numbering, &mut doc, budget)?;
-    Ok(doc.finish(title, ENGINE))
+    let mut extracted = doc.finish(title, ENGINE);
+    extracted.page_count = page_count.filter(|&p| p > 0);
+    Ok(extracted)
 }
 
 /// Style id → heading level, from `heading N`/`Title` names or an outline level.

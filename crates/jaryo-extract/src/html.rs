@@ -28,13 +28,31 @@ pub(crate) fn extract(bytes: &[u8], budget: &mut Budget) -> Result<Extracted, Ex
     let plain = read(&html, TextMode::Formatted)?;
     let title = Some(markdown.0.trim().to_owned()).filter(|t| !t.is_empty());
     Ok(Extracted {
-        text: plain.1.trim().to_owned(),
+        text: tidy(&plain.1),
         markdown: markdown.1.trim().to_owned(),
         pages: Vec::new(),
         page_count: None,
         title,
         engine: ENGINE.to_owned(),
     })
+}
+
+/// Lines trimmed at the end and runs of blank lines cut to one.
+fn tidy(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank = false;
+    for line in text.trim().lines().map(str::trim_end) {
+        if line.is_empty() {
+            blank = true;
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(if blank { "\n\n" } else { "\n" });
+        }
+        blank = false;
+        out.push_str(line);
+    }
+    out
 }
 
 /// (title, content) in the given text mode.

@@ -70,7 +70,7 @@ fn assert_survives(name: &str, bytes: &[u8]) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn truncated_files_never_panic(which in 0usize..8, cut in 0.0f64..1.0) {
@@ -219,4 +219,22 @@ fn truncated_real_samples_never_panic() {
             assert_survives(&name, &bytes[..len]);
         }
     }
+}
+
+#[test]
+fn a_spent_deadline_ends_timed_out() {
+    let limits = Limits {
+        deadline: Duration::ZERO,
+        ..small_limits()
+    };
+    let pdf = generate::text_pdf(None, &["시간 초과 timeout".to_owned()]);
+    assert_eq!(
+        extract(&pdf, "slow.pdf", &limits).unwrap_err(),
+        ExtractError::TimedOut
+    );
+    let hwpx = generate::hwpx("제목", &parts());
+    assert_eq!(
+        extract(&hwpx, "slow.hwpx", &limits).unwrap_err().code(),
+        "timed_out"
+    );
 }
