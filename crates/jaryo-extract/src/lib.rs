@@ -12,6 +12,22 @@
 //! - No input panics the caller: third-party parsers run under `catch_unwind` as a last resort,
 //!   and a panic there becomes [`ExtractError::Broken`].
 //! - `extract` is synchronous and CPU-bound; async callers run it in `spawn_blocking`.
+//!
+//! # Code map
+//!
+//! - `text`: encodings (BOM, UTF-8, CP949/EUC-KR and others guessed by `chardetng`).
+//! - `html`: Readability (`dom_smoothie`) to Markdown; shape checks before parsing.
+//! - `pdf`: `lopdf` + `pdf-extract`, pages as byte ranges; bounded inflation, form checks,
+//!   encryption, scanned pages to OCR.
+//! - `docx`, `hwpx`: our readers over `zipped` (a bounded zip) and `xml` (a flat pull reader).
+//! - `hwp5`: our HWP 5.0 reader, distribution documents included (why our own: its docs).
+//! - `ocr`: the `tesseract` command, with a timeout.
+//! - `doc`: the block model the structured engines fill, rendered to text and Markdown once.
+//! - [`generate`]: files of every format for tests and benchmarks.
+//!
+//! Crates were chosen by reading the real samples in `../shared/samples/` (see
+//! `tests/samples.rs`); where no crate read a format (HWP 5.0, HWPX) or the crates that did
+//! unpacked zips without a bound (DOCX), the reader is ours.
 
 use std::io::Read;
 use std::time::{Duration, Instant};
