@@ -127,6 +127,16 @@ fn text_pdf_keeps_pages_and_their_text() {
         x.pages.iter().map(|p| p.number).collect::<Vec<_>>(),
         [1, 2, 3]
     );
+    // Ranges in order, apart, on character boundaries, and covering the text.
+    for pair in x.pages.windows(2) {
+        assert!(pair[0].end <= pair[1].start);
+    }
+    for p in &x.pages {
+        assert!(
+            p.start <= p.end && x.text.is_char_boundary(p.start) && x.text.is_char_boundary(p.end)
+        );
+    }
+    assert_eq!((x.pages[0].start, x.pages[2].end), (0, x.text.len()));
     assert!(x.text.contains("Second page budget"));
 }
 
