@@ -230,6 +230,8 @@ pub fn sniff(file_name: &str, head: &[u8]) -> Format {
         "md" | "markdown" => return Format::Markdown,
         "html" | "htm" | "xhtml" => return Format::Html,
         "txt" | "text" | "csv" | "tsv" | "log" => return Format::Text,
+        // An image in XML: its source is not its text.
+        "svg" | "svgz" => return Format::Other,
         // No magic but the name says so: the engine will say what is wrong with it.
         "pdf" => return Format::Pdf,
         "png" => return Format::Png,

@@ -249,6 +249,8 @@ fn unknown_and_mislabelled_files_get_a_clear_state() {
     let pdf = generate::text_pdf(None, &["진짜 PDF real".to_owned()]);
     let x = extract(&pdf, "notes.txt", &Limits::default()).unwrap();
     assert!(x.text.contains("진짜 PDF real"));
+    let svg = br#"<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>"#;
+    assert_eq!(sniff("logo.svg", svg), Format::Other);
     let err = extract(b"", "empty.txt", &Limits::default()).unwrap_err();
     assert_eq!(err.code(), "broken");
     assert!(err.to_string().contains("empty"), "{err}");
