@@ -175,38 +175,52 @@ fn walk_document(
     budget: &Budget,
 ) -> Result<(), ExtractError> {
     let mut reader = XmlReader::new(xml, "word/document.xml");
-    let mut paragraph: Option<Paragraph> = None;
+    // Paragraphs nest: a text box's paragraphs sit inside a run of the paragraph around it.
+    let mut paragraphs: Vec<Paragraph> = Vec::new();
     let mut tables: Vec<Table> = Vec::new();
     let mut in_text = false;
+    // `mc:Fallback` repeats what `mc:Choice` holds (a text box for older readers): skipped.
+    let mut in_fallback = 0usize;
     let mut events: u64 = 0;
     while let Some(event) = reader.next_event()? {
         events += 1;
         if events.is_multiple_of(4096) {
             budget.check_time()?;
         }
+        match &event {
+            XmlEvent::Start { name, .. } if name == "Fallback" => in_fallback += 1,
+            XmlEvent::End { name } if name == "Fallback" => {
+                in_fallback = in_fallback.saturating_sub(1)
+            }
+            _ => {}
+        }
+        if in_fallback > 0 {
+            continue;
+        }
+        let paragraph = paragraphs.last_mut();
         match event {
             XmlEvent::Start { name, attrs } => match name.as_str() {
-                "p" => paragraph = Some(Paragraph::default()),
+                "p" => paragraphs.push(Paragraph::default()),
                 "pStyle" => {
-                    if let Some(p) = paragraph.as_mut() {
+                    if let Some(p) = paragraph {
                         p.style = XmlEvent::attr(&attrs, "val");
                     }
                 }
                 "numId" => {
-                    if let Some(p) = paragraph.as_mut() {
+                    if let Some(p) = paragraph {
                         p.num_id = XmlEvent::attr(&attrs, "val").filter(|v| v != "0");
                     }
                 }
                 "ilvl" => {
-                    if let Some(p) = paragraph.as_mut() {
+                    if let Some(p) = paragraph {
                         p.level = XmlEvent::attr(&attrs, "val")
                             .and_then(|v| v.parse().ok())
                             .unwrap_or(0);
                     }
                 }
                 "t" => in_text = true,
-                "tab" => push_text(&mut paragraph, "\t"),
-                "br" | "cr" => push_text(&mut paragraph, "\n"),
+                "tab" => push_text(paragraph, "\t"),
+                "br" | "cr" => push_text(paragraph, "\n"),
                 "tbl" => tables.push(Vec::new()),
                 "tr" => {
                     if let Some(t) = tables.last_mut() {
@@ -222,13 +236,13 @@ fn walk_document(
             },
             XmlEvent::Text(t) => {
                 if in_text {
-                    push_text(&mut paragraph, &t);
+                    push_text(paragraph, &t);
                 }
             }
             XmlEvent::End { name } => match name.as_str() {
                 "t" => in_text = false,
                 "p" => {
-                    let Some(p) = paragraph.take() else { continue };
+                    let Some(p) = paragraphs.pop() else { continue };
                     if let Some(cell) = tables
                         .last_mut()
                         .and_then(|t| t.last_mut())
@@ -282,8 +296,8 @@ fn walk_document(
     Ok(())
 }
 
-fn push_text(paragraph: &mut Option<Paragraph>, text: &str) {
-    if let Some(p) = paragraph.as_mut() {
+fn push_text(paragraph: Option<&mut Paragraph>, text: &str) {
+    if let Some(p) = paragraph {
         p.text.push_str(text);
     }
 }

@@ -298,3 +298,23 @@ fn password_protected_office_files_say_so() {
     assert_eq!(err.code(), "encrypted", "{err}");
     assert!(err.to_string().contains("password"), "{err}");
 }
+
+#[test]
+fn docx_text_box_is_read_once_and_its_paragraph_kept_whole() {
+    use std::io::Write;
+    let body = r#"<w:p><w:r><w:t xml:space="preserve">앞 글 before </w:t></w:r><w:r><mc:AlternateContent><mc:Choice Requires="wps"><w:drawing><wps:txbx><w:txbxContent><w:p><w:r><w:t>상자 안 text box</w:t></w:r></w:p></w:txbxContent></wps:txbx></w:drawing></mc:Choice><mc:Fallback><w:pict><v:textbox><w:txbxContent><w:p><w:r><w:t>상자 안 text box</w:t></w:r></w:p></w:txbxContent></v:textbox></w:pict></mc:Fallback></mc:AlternateContent></w:r><w:r><w:t xml:space="preserve"> 뒤 글 after</w:t></w:r></w:p>"#;
+    let document = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" xmlns:wps="w" xmlns:v="v"><w:body>{body}</w:body></w:document>"#
+    );
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    zip.start_file(
+        "word/document.xml",
+        zip::write::SimpleFileOptions::default(),
+    )
+    .unwrap();
+    zip.write_all(document.as_bytes()).unwrap();
+    let bytes = zip.finish().unwrap().into_inner();
+    let x = extract(&bytes, "box.docx", &Limits::default()).unwrap();
+    assert_eq!(x.text.matches("상자 안 text box").count(), 1, "{}", x.text);
+    assert!(x.text.contains("앞 글 before  뒤 글 after"), "{}", x.text);
+}
