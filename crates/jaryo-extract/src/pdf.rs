@@ -2,7 +2,12 @@
 //! page's text layer in reading order; pages are kept as byte ranges of the text.
 //!
 //! Chosen after trying the samples: `pdf-extract` read the two-column arXiv paper, the Italian
-//! statement and the plain text file with words and lines in order (see the crate tests).
+//! statement, the plain text file and a two-column Korean page printed by Chromium with words
+//! and lines in order (see the crate tests). `pdf_oxide` 0.3.78, tried on the same files, split
+//! the arXiv title ("MORAN: A Multi-Object Rectified" … "for Scene Text", no "Attention
+//! Network" with it), ran the Korean heading into its paragraph and mixed the Korean columns
+//! mid-word ("적용합다.니왼쪽"), and its release build compiled 144 crates in 34 minutes here;
+//! `pdf-extract` adds about 15 to `lopdf`.
 //!
 //! Bounds: `pdf-extract` would inflate streams without limit, so before it runs every
 //! Flate-compressed stream that is not an image is inflated here within the budget (a
