@@ -12,8 +12,37 @@
 //! - No input panics the caller: third-party parsers run under `catch_unwind` as a last resort,
 //!   and a panic there becomes [`ExtractError::Broken`].
 //! - `extract` is synchronous and CPU-bound; async callers run it in `spawn_blocking`.
+//!
+//! # Code map
+//!
+//! - `text`: encodings (BOM, UTF-8, CP949/EUC-KR and others guessed by `chardetng`).
+//! - `html`: Readability (`dom_smoothie`) to Markdown; shape checks before parsing.
+//! - `pdf`: `lopdf` + `pdf-extract`, pages as byte ranges; bounded inflation, form checks,
+//!   encryption, scanned pages to OCR.
+//! - `docx`, `hwpx`: our readers over `zipped` (a bounded zip) and `xml` (a flat pull reader).
+//! - `hwp5`: our HWP 5.0 reader, distribution documents included (why our own: its docs).
+//! - `ocr`: the `tesseract` command, with a timeout.
+//! - `doc`: the block model the structured engines fill, rendered to text and Markdown once.
+//! - [`generate`]: files of every format for tests and benchmarks.
+//!
+//! Crates were chosen by reading the real samples in `../shared/samples/` (see
+//! `tests/samples.rs`); where no crate read a format (HWP 5.0, HWPX) or the crates that did
+//! unpacked zips without a bound (DOCX), the reader is ours.
 
-use std::time::Duration;
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+mod doc;
+mod docx;
+pub mod generate;
+mod html;
+mod hwp5;
+mod hwpx;
+mod ocr;
+mod pdf;
+mod text;
+mod xml;
+mod zipped;
 
 /// Bounds applied to one file's extraction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -182,6 +211,10 @@ pub fn sniff(file_name: &str, head: &[u8]) -> Format {
         if ext == "hwp" || find(head, &file_header).is_some() {
             return Format::Hwp;
         }
+        // A password-protected DOCX is an encrypted package inside a compound file.
+        if ext == "docx" {
+            return Format::Docx;
+        }
         return Format::Other;
     }
     if head.starts_with(b"PK\x03\x04") {
@@ -197,6 +230,8 @@ pub fn sniff(file_name: &str, head: &[u8]) -> Format {
         "md" | "markdown" => return Format::Markdown,
         "html" | "htm" | "xhtml" => return Format::Html,
         "txt" | "text" | "csv" | "tsv" | "log" => return Format::Text,
+        // An image in XML: its source is not its text.
+        "svg" | "svgz" => return Format::Other,
         // No magic but the name says so: the engine will say what is wrong with it.
         "pdf" => return Format::Pdf,
         "png" => return Format::Png,
@@ -259,14 +294,159 @@ fn looks_like_text(head: &[u8]) -> bool {
 }
 
 /// Reads one file. Synchronous and CPU-bound: async callers run it in `spawn_blocking`.
+///
+/// The format is [`sniff`]ed from the bytes and the name; each engine is bounded by `limits`.
 pub fn extract(bytes: &[u8], file_name: &str, limits: &Limits) -> Result<Extracted, ExtractError> {
-    let _ = (bytes, limits);
-    Err(ExtractError::Unsupported {
-        format: sniff(file_name, bytes),
+    if bytes.len() as u64 > limits.max_input_bytes {
+        return Err(ExtractError::TooLarge {
+            reason: format!(
+                "{} bytes is over the limit of {} bytes",
+                bytes.len(),
+                limits.max_input_bytes
+            ),
+        });
+    }
+    if bytes.is_empty() {
+        return Err(ExtractError::Broken {
+            reason: "the file is empty".into(),
+        });
+    }
+    let format = sniff(file_name, &bytes[..bytes.len().min(SNIFF_LEN)]);
+    // Parsers recurse over nesting a file controls (HTML elements, PDF forms); a deep stack
+    // of its own keeps a hostile file from overflowing the caller's (an overflow aborts the
+    // process, which no `catch_unwind` can stop). Address space only: pages are touched as used.
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("jaryo-extract".into())
+            .stack_size(PARSER_STACK)
+            .spawn_scoped(scope, || extract_format(bytes, format, limits))
+            .map_err(|e| ExtractError::Broken {
+                reason: format!("no thread to read the file on ({e})"),
+            })?
+            .join()
+            .unwrap_or_else(|_| {
+                Err(ExtractError::Broken {
+                    reason: "the file could not be parsed".into(),
+                })
+            })
     })
 }
 
+/// The stack the parsers run on.
+const PARSER_STACK: usize = 64 * 1024 * 1024;
+
+fn extract_format(
+    bytes: &[u8],
+    format: Format,
+    limits: &Limits,
+) -> Result<Extracted, ExtractError> {
+    let mut budget = Budget::new(limits);
+    let extracted = guard(|| match format {
+        Format::Text => Ok(text::extract_plain(bytes, &mut budget)),
+        Format::Markdown => Ok(text::extract_markdown(bytes, &mut budget)),
+        Format::Html => html::extract(bytes, &mut budget),
+        Format::Pdf => pdf::extract(bytes, &mut budget),
+        Format::Docx => docx::extract(bytes, &mut budget),
+        Format::Hwpx => hwpx::extract(bytes, &mut budget),
+        Format::Hwp => hwp5::extract(bytes, &mut budget),
+        Format::Png | Format::Jpeg => ocr::extract_image(bytes, format, &mut budget),
+        Format::Other => Err(ExtractError::Unsupported { format }),
+    })?;
+    budget.check_time()?;
+    let chars = extracted.text.chars().count();
+    if chars > limits.max_output_chars {
+        return Err(ExtractError::TooLarge {
+            reason: format!(
+                "{chars} characters of text is over the limit of {}",
+                limits.max_output_chars
+            ),
+        });
+    }
+    Ok(extracted)
+}
+
+/// How many leading bytes [`extract`] hands to [`sniff`].
+pub const SNIFF_LEN: usize = 8192;
+
 /// Whether `tesseract` is on the PATH with Korean and English.
 pub fn ocr_available() -> bool {
-    false
+    ocr::available()
+}
+
+/// Runs a parser so that a panic in it (a third party's bug on odd input) becomes
+/// [`ExtractError::Broken`] instead of unwinding into the caller.
+pub(crate) fn guard<T>(run: impl FnOnce() -> Result<T, ExtractError>) -> Result<T, ExtractError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|_| {
+        Err(ExtractError::Broken {
+            reason: "the file could not be parsed".into(),
+        })
+    })
+}
+
+/// What one file may still spend: time and decompressed bytes.
+pub(crate) struct Budget {
+    started: Instant,
+    deadline: Duration,
+    unpacked_left: u64,
+    pub(crate) limits: Limits,
+}
+
+impl Budget {
+    pub(crate) fn new(limits: &Limits) -> Self {
+        Self {
+            started: Instant::now(),
+            deadline: limits.deadline,
+            unpacked_left: limits.max_unpacked_bytes,
+            limits: limits.clone(),
+        }
+    }
+
+    pub(crate) fn check_time(&self) -> Result<(), ExtractError> {
+        if self.started.elapsed() > self.deadline {
+            Err(ExtractError::TimedOut)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Time left before the deadline.
+    pub(crate) fn remaining(&self) -> Duration {
+        self.deadline.saturating_sub(self.started.elapsed())
+    }
+
+    /// Charges `n` decompressed bytes; past the limit the file is [`ExtractError::TooLarge`].
+    pub(crate) fn charge_unpacked(&mut self, n: u64) -> Result<(), ExtractError> {
+        if n > self.unpacked_left {
+            self.unpacked_left = 0;
+            return Err(ExtractError::TooLarge {
+                reason: format!(
+                    "it unpacks to more than {} bytes",
+                    self.limits.max_unpacked_bytes
+                ),
+            });
+        }
+        self.unpacked_left -= n;
+        Ok(())
+    }
+
+    /// Reads `reader` to its end, charging every byte and checking the clock as it goes.
+    pub(crate) fn read_to_end(&mut self, mut reader: impl Read) -> Result<Vec<u8>, ExtractError> {
+        let mut out = Vec::new();
+        let mut chunk = vec![0u8; 64 * 1024];
+        loop {
+            let n = match reader.read(&mut chunk) {
+                Ok(0) => return Ok(out),
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return Err(ExtractError::Broken {
+                        reason: format!("a compressed part does not unpack ({e})"),
+                    });
+                }
+            };
+            self.charge_unpacked(n as u64)?;
+            self.check_time()?;
+            out.extend_from_slice(&chunk[..n]);
+        }
+    }
 }
