@@ -113,6 +113,7 @@ mod tests {
 
     fn source(number: usize, excerpt: &str) -> Source {
         Source {
+            page: None,
             number,
             kind: "memo".into(),
             id: number as i64,

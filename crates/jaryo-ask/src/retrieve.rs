@@ -32,6 +32,9 @@ pub struct Source {
     /// A document's chunk the excerpt is, by its position from 0 (none for a memo).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chunk: Option<u32>,
+    /// A document made from a file with pages (a PDF): the page the excerpt starts on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<u32>,
 }
 
 /// Endings that follow a Korean noun in a question (particles, copulas, question endings),
@@ -232,8 +235,18 @@ pub async fn retrieve(store: &dyn Store, question: &str, limit: usize) -> StoreR
     });
     let mut sources = Vec::new();
     for (_, hit) in ranked.into_iter().take(limit) {
+        let mut page = None;
         let text = match hit.kind {
             SearchKind::Document => {
+                if let (Some(chunk), Some(file)) = (
+                    &hit.chunk,
+                    store
+                        .files_of(&[jaryo_domain::DocumentId(hit.id)])
+                        .await?
+                        .pop(),
+                ) {
+                    page = jaryo_domain::page_at(&file.page_spans, chunk.range.start);
+                }
                 let document = store.get_document(jaryo_domain::DocumentId(hit.id)).await?;
                 let markdown = (hit.snippet_source == SnippetSource::AcceptedMarkdown)
                     .then(|| jaryo_store::search::searchable_markdown_of(&document))
@@ -255,6 +268,7 @@ pub async fn retrieve(store: &dyn Store, question: &str, limit: usize) -> StoreR
             kind: hit.kind.as_str().to_owned(),
             id: hit.id,
             chunk: hit.chunk.as_ref().map(|chunk| chunk.index),
+            page,
             title: hit.title,
             excerpt: excerpt(&text),
             from_memo: hit.from_memo,

@@ -4,6 +4,7 @@
 //! The server (`jaryo-http`) sends these same [`wire`] types, so the two cannot drift apart;
 //! this crate knows nothing of serving (no axum), only of calling.
 
+pub mod files;
 pub mod wire;
 
 use crate::wire::{

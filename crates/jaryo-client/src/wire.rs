@@ -4,7 +4,9 @@
 //! names. Change them only by adding.
 
 use chrono::{DateTime, Utc};
-use jaryo_domain::{ContentOrigin, Document, DraftState, MdDraftStatus, Memo};
+use jaryo_domain::{
+    ContentOrigin, Document, DraftState, Extraction, FileInfo, MdDraftStatus, Memo,
+};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -203,6 +205,13 @@ pub struct DocumentJson {
     /// original text, each once.
     #[serde(default)]
     pub tags: Vec<String>,
+    /// A document made from an uploaded file: the file (its bytes at
+    /// `GET /api/v1/documents/{id}/file`).
+    #[serde(default)]
+    pub file: Option<FileInfo>,
+    /// A document made from an uploaded file: where the reading of its text stands.
+    #[serde(default)]
+    pub extraction: Option<Extraction>,
 }
 
 impl From<Document> for DocumentJson {
@@ -211,6 +220,8 @@ impl From<Document> for DocumentJson {
         let tags = doc.tags();
         Self {
             tags,
+            file: None,
+            extraction: None,
             id: doc.id.0,
             title: doc.title,
             extracted_text: doc.extracted_text,
@@ -354,6 +365,9 @@ pub struct ChunkJson {
     pub range: ByteRangeJson,
     /// Headings the chunk sits under, outermost first.
     pub heading_path: Vec<String>,
+    /// A document made from a file with pages (a PDF): the page the chunk starts on.
+    #[serde(default)]
+    pub page: Option<u32>,
 }
 
 /// One ranked search result.
@@ -378,6 +392,9 @@ pub struct SearchHitJson {
     /// while its text is the document's original.
     #[serde(default)]
     pub from_memo: Option<i64>,
+    /// A document made from a file with pages (a PDF): the page of its best chunk.
+    #[serde(default)]
+    pub page: Option<u32>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -591,4 +608,28 @@ fn date_or_time<'de, D: Deserializer<'de>>(
     Option::<String>::deserialize(deserializer)?
         .map(|text| parse_date_or_time(&text).map_err(serde::de::Error::custom))
         .transpose()
+}
+
+/// What became of one file of a `POST /files`: its document (maybe one that already held the
+/// same bytes), or why it was refused.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FileResultJson {
+    /// The file's name, as the part's `filename` gave it.
+    pub file_name: String,
+    /// The HTTP status this file alone would have had: 201 stored, 200 a duplicate, 4xx
+    /// refused.
+    pub status: u16,
+    /// The document the file became, or the one already holding the same bytes.
+    pub document: Option<DocumentJson>,
+    /// `true` when the same bytes were uploaded before: `document` is that earlier one.
+    #[serde(default)]
+    pub duplicate: bool,
+    /// Why this file was refused (`empty_file`, `file_too_large`, `invalid_file_name`, ...).
+    pub error: Option<ErrorDetail>,
+}
+
+/// The answer of `POST /files`: one result per file part, in the order sent.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FileUploadJson {
+    pub results: Vec<FileResultJson>,
 }

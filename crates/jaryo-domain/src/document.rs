@@ -30,6 +30,8 @@ pub enum ContentOrigin {
     Memo,
     /// Imported from a file.
     Import,
+    /// Extracted from an uploaded file (the file itself is kept beside the document).
+    File,
     /// `md_content` is a model draft (reviewed or not; see `md_draft_status`).
     AiDrafted,
 }
@@ -100,7 +102,13 @@ pub struct UnknownValue {
     pub value: String,
 }
 
-string_enum!(ContentOrigin { User => "user", Memo => "memo", Import => "import", AiDrafted => "ai_drafted" });
+string_enum!(ContentOrigin {
+    User => "user",
+    Memo => "memo",
+    Import => "import",
+    File => "file",
+    AiDrafted => "ai_drafted",
+});
 string_enum!(MdDraftStatus { Draft => "draft", Accepted => "accepted", Rejected => "rejected" });
 string_enum!(DraftState {
     None => "none",

@@ -7,6 +7,7 @@
 
 mod clock;
 mod document;
+mod file;
 mod ids;
 mod memo;
 mod provenance;
@@ -17,6 +18,10 @@ pub use clock::{Clock, ManualClock, SystemClock, Timestamp, truncate_to_micros};
 pub use document::{
     ContentOrigin, DOCUMENT_TEXT_MAX_BYTES, Document, DocumentText, DocumentTitle, DraftState,
     DraftWork, MdDraftStatus, TITLE_MAX_CHARS, UnknownValue, derive_title,
+};
+pub use file::{
+    Extraction, ExtractionState, FILE_MAX_BYTES_DEFAULT, FILE_NAME_MAX_BYTES, FileInfo, FileName,
+    PageSpan, page_at,
 };
 pub use ids::{DocumentId, MemoId};
 pub use memo::{MEMO_TEXT_MAX_BYTES, Memo, MemoText};

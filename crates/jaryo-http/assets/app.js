@@ -193,3 +193,83 @@
     });
   }
 })();
+
+// Files on the Library page: picked or dropped, each goes up on its own request with its own
+// progress bar (without the script, the form posts them all at once).
+(function () {
+  const form = document.querySelector("form[data-upload]");
+  if (!form) {
+    return;
+  }
+  const input = form.querySelector("input[type=file]");
+  const list = form.querySelector(".upload-progress");
+  const csrf = form.querySelector("input[name=csrf]").value;
+  function send(file) {
+    const item = document.createElement("li");
+    const label = document.createElement("span");
+    label.textContent = file.name;
+    const bar = document.createElement("progress");
+    bar.max = 100;
+    bar.value = 0;
+    const outcome = document.createElement("span");
+    item.append(label, bar, outcome);
+    list.append(item);
+    const data = new FormData();
+    data.append("csrf", csrf);
+    data.append("file", file, file.name);
+    const request = new XMLHttpRequest();
+    request.open("POST", form.action);
+    request.setRequestHeader("Accept", "application/json");
+    request.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) {
+        bar.value = Math.round((event.loaded * 100) / event.total);
+      }
+    });
+    request.addEventListener("load", () => {
+      bar.value = 100;
+      let result = null;
+      try {
+        result = JSON.parse(request.responseText).results[0];
+      } catch (_) {
+        result = null;
+      }
+      if (result && result.document) {
+        const link = document.createElement("a");
+        link.href = "/documents/" + result.document.id;
+        link.textContent = result.duplicate ? form.dataset.duplicate : form.dataset.added;
+        outcome.append(link);
+      } else {
+        outcome.className = "error";
+        outcome.textContent = result && result.error ? result.error.message : form.dataset.failed;
+      }
+    });
+    request.addEventListener("error", () => {
+      outcome.className = "error";
+      outcome.textContent = form.dataset.failed;
+    });
+    request.send(data);
+  }
+  function sendAll(files) {
+    for (const file of files) {
+      send(file);
+    }
+  }
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    sendAll(input.files);
+    input.value = "";
+  });
+  for (const type of ["dragenter", "dragover"]) {
+    form.addEventListener(type, (event) => {
+      event.preventDefault();
+      form.classList.add("dragging");
+    });
+  }
+  for (const type of ["dragleave", "drop"]) {
+    form.addEventListener(type, () => form.classList.remove("dragging"));
+  }
+  form.addEventListener("drop", (event) => {
+    event.preventDefault();
+    sendAll(event.dataTransfer.files);
+  });
+})();

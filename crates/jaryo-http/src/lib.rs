@@ -40,6 +40,8 @@ pub struct AppState {
     /// Where scheduled backups of the SQLite library go (`None` on PostgreSQL); the status
     /// shows the newest one there.
     pub backup_dir: Option<std::path::PathBuf>,
+    /// Limits of files taken in (`[files]`).
+    pub files: api::files::FileLimits,
 }
 
 /// Limits and knobs of the HTTP layer.

@@ -27,6 +27,7 @@ mod batch;
 mod codec;
 mod documents;
 mod drafts;
+mod files;
 mod gate;
 mod jobs;
 mod listener;
@@ -291,6 +292,58 @@ async fn connect_when_reachable(options: &PostgresOptions) -> StoreResult<PgConn
         tokio::time::sleep(delay.min(remaining)).await;
         delay = (delay * 2).min(Duration::from_secs(5));
         attempt += 1;
+    }
+}
+
+#[async_trait::async_trait]
+impl jaryo_store::FileStore for PostgresStore {
+    async fn begin_upload(&self) -> StoreResult<jaryo_store::UploadId> {
+        files::begin_upload(self).await
+    }
+
+    async fn append_upload(
+        &self,
+        upload: jaryo_store::UploadId,
+        seq: u32,
+        bytes: &[u8],
+    ) -> StoreResult<()> {
+        files::append_upload(self, upload, seq, bytes).await
+    }
+
+    async fn finish_upload(
+        &self,
+        upload: jaryo_store::UploadId,
+        finished: &jaryo_store::FinishedUpload,
+    ) -> StoreResult<jaryo_store::FileIntake> {
+        files::finish_upload(self, upload, finished).await
+    }
+
+    async fn abandon_upload(&self, upload: jaryo_store::UploadId) -> StoreResult<()> {
+        files::abandon_upload(self, upload).await
+    }
+
+    async fn files_of(
+        &self,
+        documents: &[jaryo_domain::DocumentId],
+    ) -> StoreResult<Vec<jaryo_store::StoredFile>> {
+        files::files_of(self, documents).await
+    }
+
+    async fn read_file_piece(
+        &self,
+        document: jaryo_domain::DocumentId,
+        seq: u32,
+    ) -> StoreResult<Option<Vec<u8>>> {
+        files::read_file_piece(self, document, seq).await
+    }
+
+    async fn settle_extraction(
+        &self,
+        claim: &jaryo_store::JobClaim,
+        outcome: &jaryo_store::JobOutcome,
+        result: Option<&jaryo_store::ExtractedFile>,
+    ) -> StoreResult<jaryo_store::Settled> {
+        files::settle_extraction(self, claim, outcome, result).await
     }
 }
 

@@ -32,3 +32,4 @@ async fn open(clock: ManualClock) -> Option<Fixture> {
 }
 
 jaryo_store::conformance_suite!(open);
+jaryo_store::files_conformance_suite!(open);

@@ -22,3 +22,4 @@ async fn open(clock: ManualClock) -> Fixture {
 }
 
 jaryo_store::conformance_suite!(open);
+jaryo_store::files_conformance_suite!(open);

@@ -45,9 +45,11 @@ pub fn plan_promote(
 /// only from a promote and a draft.
 pub fn check_direct_origin(origin: ContentOrigin) -> StoreResult<()> {
     match origin {
-        ContentOrigin::Memo | ContentOrigin::AiDrafted => Err(StoreError::Constraint(format!(
-            "a document cannot be created with content_origin {origin}"
-        ))),
+        ContentOrigin::Memo | ContentOrigin::File | ContentOrigin::AiDrafted => {
+            Err(StoreError::Constraint(format!(
+                "a document cannot be created with content_origin {origin}"
+            )))
+        }
         ContentOrigin::User | ContentOrigin::Import => Ok(()),
     }
 }

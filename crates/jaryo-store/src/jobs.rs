@@ -29,15 +29,18 @@ use tokio::sync::watch;
 pub enum JobKind {
     /// A model draft of a document's text (`jaryo-worker`).
     Draft,
+    /// The text of a document's file, read by a format engine (`jaryo-worker`'s `extraction`).
+    Extract,
 }
 
 impl JobKind {
-    pub const ALL: &'static [JobKind] = &[JobKind::Draft];
+    pub const ALL: &'static [JobKind] = &[JobKind::Draft, JobKind::Extract];
 
     /// The name stored in the `jobs.kind` column and shown on the status page.
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::Draft => "draft",
+            JobKind::Extract => "extract",
         }
     }
 }
@@ -279,6 +282,10 @@ pub fn lapsed_after_last_attempt(kind: JobKind) -> &'static str {
     match kind {
         JobKind::Draft => {
             "the worker drafting this document stopped responding after the last allowed attempt"
+        }
+        JobKind::Extract => {
+            "the worker reading this file stopped responding after the last allowed attempt \
+             (the file may be too large or too complex to read)"
         }
     }
 }

@@ -11,6 +11,9 @@
 pub mod conformance;
 pub mod documents;
 mod drafts;
+pub mod files;
+#[cfg(feature = "conformance")]
+pub mod files_conformance;
 pub mod jobs;
 pub mod ranking;
 pub mod review;
@@ -23,6 +26,7 @@ pub use drafts::{
     DraftClaim, DraftDocumentWrite, DraftQueueStats, DraftSelection, DraftSignal, Settlement,
     metadata_time, plan_draft_document,
 };
+pub use files::{ExtractedFile, FileIntake, FileStore, FinishedUpload, StoredFile, UploadId};
 pub use jobs::{
     ClaimRequest, JobClaim, JobId, JobKind, JobOutcome, JobPause, JobQueueStats, JobSignal,
     JobState, Settled,
@@ -216,7 +220,7 @@ impl DocumentPatch {
 
 /// Everything jaryo keeps, behind one trait.
 #[async_trait]
-pub trait Store: Send + Sync + Debug + 'static {
+pub trait Store: FileStore + Send + Sync + Debug + 'static {
     /// Saves a new memo with its tags.
     async fn create_memo(&self, text: &MemoText) -> StoreResult<Memo>;
     /// A live memo; a soft-deleted one is `NotFound`.

@@ -24,12 +24,14 @@
 
 mod config;
 pub mod evaluation;
+mod extraction;
 mod metrics;
 mod prompt;
 pub mod sections;
 mod worker;
 
 pub use config::DraftConfig;
+pub use extraction::{ExtractionConfig, ExtractionOutcome, ExtractionWorker};
 pub use metrics::{DraftMetrics, DraftMetricsSnapshot, Histogram, MODEL_LATENCY_BUCKETS};
 pub use prompt::{DraftPrompt, MemoLanguage, PROMPT_VERSION, Redraft, clean_answer, instructions};
 pub use worker::{

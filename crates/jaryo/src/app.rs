@@ -15,7 +15,7 @@ use jaryo_model::ChatModel;
 use jaryo_store::Store;
 use jaryo_store_postgres::{PostgresOptions, PostgresStore};
 use jaryo_store_sqlite::{SqliteOptions, SqliteStore};
-use jaryo_worker::{DraftWorker, WorkerParts};
+use jaryo_worker::{DraftWorker, ExtractionWorker, WorkerParts};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -40,6 +40,8 @@ pub struct Services {
     pub llm: Arc<dyn ChatModel>,
     pub gate: Gate,
     pub worker: DraftWorker,
+    /// Reads uploaded files' text (the `extract` jobs).
+    pub extraction: ExtractionWorker,
     /// Held while this process lives; names the worker's leases.
     pub seat: WorkerSeat,
 }
@@ -68,13 +70,26 @@ impl Services {
             },
             seat.owner.clone(),
         );
+        let extraction = ExtractionWorker::new(
+            store.clone(),
+            config.files.extraction()?,
+            seat.owner.clone(),
+            Arc::new(jaryo_domain::SystemClock),
+        );
         Ok(Self {
             store,
             llm,
             gate,
             worker,
+            extraction,
             seat,
         })
+    }
+
+    /// Runs the extraction worker until `shutdown` fires; the task is its owner's.
+    fn spawn_extraction(&self, shutdown: CancellationToken) -> AbortOnDropHandle<()> {
+        let extraction = self.extraction.clone();
+        AbortOnDropHandle::new(tokio::spawn(async move { extraction.run(shutdown).await }))
     }
 
     /// Runs the draft worker until `shutdown` fires; with drafting disabled (`[draft] enabled
@@ -105,6 +120,8 @@ pub struct App {
     server: AbortOnDropHandle<std::io::Result<()>>,
     stop_worker: CancellationToken,
     worker_task: AbortOnDropHandle<()>,
+    extraction_task: AbortOnDropHandle<()>,
+    inbox_task: Option<AbortOnDropHandle<()>>,
     address_file: std::path::PathBuf,
     backup_task: Option<AbortOnDropHandle<()>>,
     _seat: WorkerSeat,
@@ -128,6 +145,9 @@ impl App {
             draft_metrics: services.worker.metrics(),
             backup_dir: (config.database_url.is_none() && config.backup.interval()?.is_some())
                 .then(|| config.backup.dir(&config.data_dir)),
+            files: jaryo_http::api::files::FileLimits {
+                max_file_bytes: config.files.max_bytes,
+            },
         };
         let http = HttpConfig {
             max_body_bytes: config.max_body_bytes,
@@ -143,6 +163,15 @@ impl App {
         )));
         let stop_worker = CancellationToken::new();
         let worker_task = services.spawn_worker(config, stop_worker.clone());
+        let extraction_task = services.spawn_extraction(stop_worker.clone());
+        let inbox_task = config.files.inbox.clone().map(|inbox| {
+            AbortOnDropHandle::new(tokio::spawn(crate::files::watch_inbox(
+                store.clone(),
+                config.files.clone(),
+                inbox,
+                stop_worker.clone(),
+            )))
+        });
         let backup_task = match (config.backup.interval()?, &config.database_url) {
             (Some(every), None) => Some(AbortOnDropHandle::new(tokio::spawn(
                 crate::backups::run_schedule(config.clone(), every, stop_worker.clone()),
@@ -173,6 +202,8 @@ impl App {
             server,
             stop_worker,
             worker_task,
+            extraction_task,
+            inbox_task,
             address_file,
             backup_task,
             _seat: services.seat,
@@ -194,6 +225,12 @@ impl App {
         self.worker_task
             .await
             .context("the draft worker task failed")?;
+        self.extraction_task
+            .await
+            .context("the extraction worker task failed")?;
+        if let Some(inbox) = self.inbox_task {
+            inbox.await.context("the inbox task failed")?;
+        }
         if let Some(backups) = self.backup_task {
             backups.await.context("the backup task failed")?;
         }
@@ -208,6 +245,7 @@ pub struct WorkerOnly {
     pub services: Services,
     stop_worker: CancellationToken,
     worker_task: AbortOnDropHandle<()>,
+    extraction_task: AbortOnDropHandle<()>,
 }
 
 impl WorkerOnly {
@@ -220,10 +258,12 @@ impl WorkerOnly {
         let services = Services::open(config).await?;
         let stop_worker = CancellationToken::new();
         let worker_task = services.spawn_worker(config, stop_worker.clone());
+        let extraction_task = services.spawn_extraction(stop_worker.clone());
         Ok(Self {
             services,
             stop_worker,
             worker_task,
+            extraction_task,
         })
     }
 
@@ -233,6 +273,9 @@ impl WorkerOnly {
         self.worker_task
             .await
             .context("the draft worker task failed")?;
+        self.extraction_task
+            .await
+            .context("the extraction worker task failed")?;
         Ok(())
     }
 }

@@ -100,6 +100,18 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Take files in: each file (folders are walked, hidden entries skipped) becomes a
+    /// document whose text is read in the background (PDF, HWP, HWPX, DOCX, HTML, text, images
+    /// through OCR); the same bytes added again are found, not copied. Works on the configured
+    /// library directly; safe while `jaryo serve` runs. Fails if any file could not be added.
+    Add {
+        /// Files and folders.
+        #[arg(required = true)]
+        paths: Vec<std::path::PathBuf>,
+        /// Print each file's outcome as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Write every memo and document to DIR as Markdown with YAML front matter: a folder
     /// that opens as an Obsidian vault, with each accepted draft's original kept beside it.
     /// DIR must be new or empty.

@@ -59,6 +59,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             json,
         } => crate::exchange::import(&config, &path, dry_run, json).await,
         Command::Export { dir } => crate::exchange::export(&config, &dir).await,
+        Command::Add { paths, json } => crate::files::add(&config, &paths, json).await,
         Command::Ask(args) => {
             let api = connect(&config, &args.client)?;
             crate::ask::run(&api, args).await

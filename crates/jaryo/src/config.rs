@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 pub const CONFIG_FILE_NAME: &str = "jaryo.toml";
 /// Sections of the file; `JARYO_<SECTION>_<KEY>` sets `<key>` under `[<section>]`.
 const SECTIONS: &[&str] = &[
-    "llm", "draft", "fidelity", "chunk", "search", "postgres", "backup",
+    "llm", "draft", "fidelity", "chunk", "search", "postgres", "backup", "files",
 ];
 
 /// Everything `jaryo serve` and `jaryo worker` read at start. Serialized (secrets as
@@ -62,6 +62,8 @@ pub struct Config {
     pub search: SearchSection,
     /// Backups on a schedule (SQLite).
     pub backup: crate::backups::BackupSection,
+    /// Files taken in (size limit, inbox folder) and the reading of their text.
+    pub files: crate::files::FilesSection,
 }
 
 impl Default for Config {
@@ -80,6 +82,7 @@ impl Default for Config {
             chunk: jaryo_text::ChunkConfig::default(),
             search: SearchSection::default(),
             backup: crate::backups::BackupSection::default(),
+            files: crate::files::FilesSection::default(),
         }
     }
 }
@@ -455,6 +458,11 @@ fn lenient_secret<'de, D: Deserializer<'de>>(
     )
 }
 
+/// A float as TOML writes it (`2.0`, not `2`).
+fn toml_float(value: f64) -> String {
+    format!("{value:?}")
+}
+
 /// A commented `jaryo.toml` holding every default, printed by `jaryo config default`.
 pub fn default_toml() -> String {
     let defaults = Config::default();
@@ -565,7 +573,25 @@ startup_wait_secs = {pg_startup_wait_secs}
 # The LLM gate's slots ([llm] concurrency) are shared by every process on the database; a slot
 # held by a process that died is freed after this many seconds.
 gate_lease_secs = {pg_gate_lease_secs}
+
+[files]
+# The largest file taken in (POST /api/v1/files, jaryo add, the inbox), in bytes.
+max_bytes = {files_max_bytes}
+# A folder jaryo serve watches: files dropped there are taken in and moved to done/ or failed/
+# (with a .reason.txt beside them).
+# inbox = "/home/me/jaryo-inbox"
+# Seconds between two looks at the inbox.
+inbox_every_seconds = {files_inbox_every}
+# Attempts before a file whose reading keeps failing ends failed (a broken or encrypted file
+# ends at once).
+max_attempts = {files_max_attempts}
+# The longest one file may be read for, in seconds.
+deadline_seconds = {files_deadline}
 "#,
+        files_max_bytes = defaults.files.max_bytes,
+        files_inbox_every = toml_float(defaults.files.inbox_every_seconds),
+        files_max_attempts = defaults.files.max_attempts,
+        files_deadline = toml_float(defaults.files.deadline_seconds),
         data_dir = defaults.data_dir.display(),
         listen = defaults.listen,
         chunk_max_chars = defaults.chunk.max_chars,

@@ -335,6 +335,7 @@ mod tests {
         SearchPageJson {
             query: "\"axum\" \"서버\"".into(),
             hits: vec![SearchHitJson {
+                page: None,
                 kind: SearchKindJson::Memo,
                 id: 7,
                 title: "axum 서버를".into(),

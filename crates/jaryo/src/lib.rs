@@ -12,6 +12,7 @@ mod commands;
 pub mod config;
 mod display;
 mod exchange;
+pub mod files;
 mod mcp;
 mod redraft;
 pub mod seat;

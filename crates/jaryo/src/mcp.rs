@@ -22,6 +22,9 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
         llm: services.llm.clone(),
         draft_metrics: services.worker.metrics(),
         backup_dir: None,
+        files: jaryo_http::api::files::FileLimits {
+            max_file_bytes: config.files.max_bytes,
+        },
     };
     tracing::info!(
         data_dir = %config.data_dir.display(),

@@ -81,6 +81,7 @@ pub async fn list_documents(
     let page = state.store.list_documents(&filter, page).await?;
     let mut items: Vec<DocumentJson> = page.items.into_iter().map(Into::into).collect();
     say_why_drafts_wait(&state, &mut items).await?;
+    super::files::attach_files(state.store.as_ref(), &mut items).await?;
     Ok(Json(DocumentPage {
         items,
         next_cursor: cursor_of(page.next_before),
@@ -186,6 +187,7 @@ pub async fn get_document(
 ) -> Result<Json<DocumentJson>, ApiError> {
     let mut document: DocumentJson = state.store.get_document(DocumentId(id)).await?.into();
     say_why_drafts_wait(&state, std::slice::from_mut(&mut document)).await?;
+    super::files::attach_files(state.store.as_ref(), std::slice::from_mut(&mut document)).await?;
     Ok(Json(document))
 }
 

@@ -4,6 +4,7 @@ pub mod ask;
 pub mod documents;
 pub mod drafts;
 pub mod exchange;
+pub mod files;
 pub mod memos;
 pub mod openapi;
 pub mod review;
@@ -32,6 +33,7 @@ pub fn routes(state: AppState) -> Router {
         .merge(search::routes())
         .merge(tags::routes())
         .merge(exchange::routes())
+        .merge(files::routes())
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(axum::middleware::from_fn_with_state(
             state.token.clone(),

@@ -47,6 +47,9 @@ use utoipa::{Modify, OpenApi};
         super::tags::rename_tag,
         super::exchange::export,
         super::exchange::import,
+        super::files::upload_files,
+        super::files::download_file,
+        super::files::retry_extraction,
         openapi_json,
         crate::healthz,
     ),
@@ -62,6 +65,7 @@ use utoipa::{Modify, OpenApi};
         (name = "search", description = "Ranked full-text search, Korean first-class"),
         (name = "tags", description = "The #tags in use; renaming one"),
         (name = "exchange", description = "The library in and out: export, import"),
+        (name = "files", description = "Files in (their text read in the background) and out"),
     )
 )]
 pub struct ApiDoc;

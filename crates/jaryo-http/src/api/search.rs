@@ -93,11 +93,43 @@ pub async fn search(
             jaryo_store::tags::list_tagged(&*state.store, &filter, limit, after).await?,
         ),
     };
+    let mut hits: Vec<SearchHitJson> = page.hits.into_iter().map(hit_json).collect();
+    name_pages(state.store.as_ref(), &mut hits).await?;
     Ok(Json(SearchPageJson {
         query,
-        hits: page.hits.into_iter().map(hit_json).collect(),
+        hits,
         next_cursor: cursor_of_search(page.next),
     }))
+}
+
+/// Names the page of each hit in a document made from a file with pages: the page its best
+/// chunk starts on.
+pub(crate) async fn name_pages(
+    store: &dyn jaryo_store::Store,
+    hits: &mut [SearchHitJson],
+) -> Result<(), ApiError> {
+    let ids: Vec<jaryo_domain::DocumentId> = hits
+        .iter()
+        .filter(|hit| hit.kind == SearchKindJson::Document && hit.chunk.is_some())
+        .map(|hit| jaryo_domain::DocumentId(hit.id))
+        .collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let files = store.files_of(&ids).await?;
+    for hit in hits.iter_mut() {
+        let Some(file) = files
+            .iter()
+            .find(|file| hit.kind == SearchKindJson::Document && file.document_id.0 == hit.id)
+        else {
+            continue;
+        };
+        if let Some(chunk) = &mut hit.chunk {
+            chunk.page = jaryo_domain::page_at(&file.page_spans, chunk.range.start);
+            hit.page = chunk.page;
+        }
+    }
+    Ok(())
 }
 
 /// A search, or without words the listing of what the filters match, or nothing at all (a
@@ -227,10 +259,12 @@ fn hit_json(hit: SearchHit) -> SearchHitJson {
             html: hit.snippet.html,
             text: hit.snippet_text,
         },
+        page: None,
         chunk: hit.chunk.map(|chunk| ChunkJson {
             index: chunk.index,
             range: range_json(chunk.range),
             heading_path: chunk.heading_path,
+            page: None,
         }),
         snippet_source: match hit.snippet_source {
             SnippetSource::Original => SnippetSourceJson::Original,

@@ -20,6 +20,7 @@
 mod actions;
 pub mod ask;
 pub mod diff;
+mod files;
 pub mod i18n;
 pub mod markdown;
 mod pages;
@@ -47,7 +48,7 @@ pub struct UiState {
 /// framing.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
      style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; \
-     frame-ancestors 'none'; base-uri 'none'";
+     frame-src 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// The UI's routes, ready to merge into the application's router.
 pub fn routes(app: AppState) -> Router {
@@ -67,6 +68,9 @@ pub fn routes(app: AppState) -> Router {
         .route("/memos/{id}/delete", post(actions::delete_memo))
         .route("/memos/{id}/promote", post(actions::promote_memo))
         .route("/library", get(pages::library))
+        .route("/files", post(files::upload))
+        .route("/documents/{id}/file", get(files::download))
+        .route("/documents/{id}/extraction/retry", post(files::retry))
         .route("/documents/{id}", get(pages::document))
         .route("/documents/{id}/accept", post(actions::accept_draft))
         .route("/documents/{id}/reject", post(actions::reject_draft))
@@ -95,15 +99,20 @@ async fn security_headers(response: Response) -> Response {
 /// Adds the headers every UI response carries (see the module's invariants).
 pub fn with_security_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
+    // An uploaded file served by the UI keeps its own, stricter policy (a sandbox).
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        );
+    }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !headers.contains_key(header::X_FRAME_OPTIONS) {
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
     headers.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("same-origin"),

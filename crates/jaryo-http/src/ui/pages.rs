@@ -293,13 +293,19 @@ pub async fn document(
     uri: Uri,
     PageId(id): PageId,
 ) -> Response {
-    match ui.app.store.get_document(DocumentId(id)).await {
-        Ok(document) => render(&DocumentPage {
-            doc: DocumentView::new(&document, viewer.lang),
-            chrome: chrome(&viewer, "library", &uri),
-        }),
-        Err(error) => error_page(viewer.lang, error.into()),
-    }
+    let document = match ui.app.store.get_document(DocumentId(id)).await {
+        Ok(document) => document,
+        Err(error) => return error_page(viewer.lang, error.into()),
+    };
+    let file = match ui.app.store.files_of(&[document.id]).await {
+        Ok(mut files) => files.pop(),
+        Err(error) => return error_page(viewer.lang, error.into()),
+    };
+    render(&DocumentPage {
+        doc: DocumentView::new(&document, viewer.lang),
+        file: file.map(|file| super::view::FileView::new(&file, viewer.lang)),
+        chrome: chrome(&viewer, "library", &uri),
+    })
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -345,6 +345,65 @@ impl DocumentView {
 pub struct DocumentPage {
     pub chrome: Chrome,
     pub doc: DocumentView,
+    /// The file the document was made from, if it was.
+    pub file: Option<FileView>,
+}
+
+/// A document's file on its page.
+#[derive(Debug)]
+pub struct FileView {
+    pub name: String,
+    pub media_type: String,
+    pub size_text: String,
+    pub pages: Option<u32>,
+    /// `pending`, `running`, `done`, `failed`, `unsupported`, `needs_ocr`.
+    pub state: &'static str,
+    pub state_label: &'static str,
+    pub error: Option<String>,
+    pub attempts: u32,
+    pub engine: Option<String>,
+    pub can_retry: bool,
+    pub is_image: bool,
+    pub is_pdf: bool,
+}
+
+impl FileView {
+    pub fn new(file: &jaryo_store::StoredFile, lang: Lang) -> Self {
+        use jaryo_domain::ExtractionState as State;
+        let t = lang.text();
+        let state = file.extraction.state;
+        let size = file.info.size;
+        Self {
+            name: file.info.name.clone(),
+            media_type: file.info.media_type.clone(),
+            size_text: if size >= 1024 * 1024 {
+                format!("{:.1} MiB", size as f64 / (1024.0 * 1024.0))
+            } else if size >= 1024 {
+                format!("{:.1} KiB", size as f64 / 1024.0)
+            } else {
+                format!("{size} B")
+            },
+            pages: file.info.pages,
+            state: state.as_str(),
+            state_label: match state {
+                State::Pending => t.extraction_pending,
+                State::Running => t.extraction_running,
+                State::Done => t.extraction_done,
+                State::Failed => t.extraction_failed,
+                State::Unsupported => t.extraction_unsupported,
+                State::NeedsOcr => t.extraction_needs_ocr,
+            },
+            error: file.extraction.error.clone(),
+            attempts: file.extraction.attempts,
+            engine: file.extraction.engine.clone(),
+            can_retry: state.is_settled(),
+            is_image: matches!(
+                file.info.media_type.as_str(),
+                "image/png" | "image/jpeg" | "image/gif" | "image/webp"
+            ),
+            is_pdf: file.info.media_type == "application/pdf",
+        }
+    }
 }
 
 #[derive(Debug)]
