@@ -232,6 +232,10 @@ static LEADING_COMMENTARY: LazyLock<Regex> = LazyLock::new(|| {
         r"(?:sure|certainly|of course|absolutely|okay|ok|great|alright)\b[^\n]{0,120}$",
         // "Here's the revised note with improvements:", "Below is the tidied document."
         r"|(?:here\s*(?:is|'s|’s|are)|below\s+(?:is|are)|the following\s+(?:is|are)|this is|i(?:'ve| have)\s+\w+)\b[^\n]{0,160}$",
+        // "I'll first clean up the note:", "To ensure the note is perfect, I'll …": what the
+        // answer is about to do to the note, not the note.
+        r"|(?:i(?:'ll|’ll| will|'m going to| am going to)|let me)\b[^\n]{0,120}\b(?:note|memo|text|document|draft|markdown|format\w*)\b[^\n]{0,200}$",
+        r"|to (?:edit|ensure|make|tidy|rewrite|format|keep|improve|polish|clean|organi[sz]e)\b[^\n]{0,60}\b(?:note|memo|text|document|draft)\b[^\n]{0,200}$",
         // "Please paste the note here:", "Provide the text you want me to edit."
         r"|(?:please\s+)?(?:paste|provide|share|send|enter|give me|upload)\b[^\n]{0,120}\b(?:note|memo|text|document)\b[^\n]{0,60}$",
         // Korean: "네, 정리해 드리겠습니다.", "다음은 정리한 문서입니다:", "정리된 마크다운 문서입니다."
@@ -279,6 +283,8 @@ static META_SENTENCE: LazyLock<Regex> = LazyLock::new(|| {
 fn meta_sentences(source: &str, text: &str) -> Vec<Range<usize>> {
     let mut found = Vec::new();
     let mut start = 0;
+    // Lower-cased once: the check runs per draft, and a long draft has many sentences.
+    let source = source.to_lowercase();
     for (at, c) in text
         .char_indices()
         .chain(std::iter::once((text.len(), '\n')))
@@ -294,7 +300,7 @@ fn meta_sentences(source: &str, text: &str) -> Vec<Range<usize>> {
         let sentence = raw[lead..].trim_end();
         if !sentence.is_empty()
             && META_SENTENCE.is_match(sentence)
-            && !source.to_lowercase().contains(&sentence.to_lowercase())
+            && !source.contains(&sentence.to_lowercase())
         {
             found.push(start + lead..start + lead + sentence.len());
         }
@@ -537,6 +543,23 @@ mod tests {
             panic!("an edit report that lost 7pm passed");
         };
         assert!(reason.contains("talks about the note"), "{reason}");
+    }
+
+    #[test]
+    fn an_answer_that_announces_what_it_will_do_is_commentary() {
+        // From a real SmolLM2 answer: the opening line says what it will do, the rest lost
+        // every fact.
+        let memo =
+            "pick up Grandma at the airport, KL 605 lands 17:45 terminal 2, parking garage P3";
+        let answer = "To ensure the note is perfect, I'll first clean it up to preserve the note's original formatting. I'll write the notes in the Kimchi style:\n\n---\n\n| **** | **** |\n|  |  |";
+        let Verdict::Rejected { report, .. } = verdict(memo, answer) else {
+            panic!("an announcement passed as a draft");
+        };
+        assert!(report.has_echo());
+        // A memo in the first person keeps its line.
+        let memo = "I'll call Jake at 3pm about the leak under the sink";
+        let draft = "# Leak\n\nI'll call Jake at 3pm about the leak under the sink.";
+        assert!(matches!(verdict(memo, draft), Verdict::Draft { report, .. } if !report.flagged));
     }
 
     #[test]

@@ -7,7 +7,9 @@
 //!   numbers, dotted numerals, and names (a capitalised Latin word that does not start a
 //!   sentence or line, an acronym, a word with digits). Each one the draft lost is a
 //!   [`FindingKind::Dropped`] finding; matching is by value, so `3시` is kept by `15:00`,
-//!   `3만 원` by `30,000원`, `Friday` by `Fri`.
+//!   `3만 원` by `30,000원`, `Friday` by `Fri`. Korean has no capitals, so a Hangul name is a
+//!   fact where the memo marks it as a person: before a person particle (`민지에게`) or after
+//!   a role word (`담당 준호`); it is kept by its stem.
 //! - **Content words** — the source's other words, less the function and structure words a
 //!   rewrite may drop (particles, endings, `the`, `Summary`). Korean words are compared by stem
 //!   (`예산을` is kept by `예산`), English ones case- and inflection-tolerantly (`owns` by
@@ -21,6 +23,8 @@ use std::collections::HashSet;
 use std::ops::Range;
 
 use crate::facts::{Claim, ClaimValue, SourceFacts, is_content_hangul, is_content_latin};
+use crate::hangul::stem_variants;
+use crate::vocabulary::{KOREAN_PERSON_PARTICLES, KOREAN_ROLE_WORDS};
 use crate::{FidelityConfig, Finding, FindingKind};
 
 /// A draft keeping less than this share of the source's content words has lost the memo.
@@ -70,7 +74,21 @@ pub(crate) fn dropped(
                 continue;
             }
             ClaimValue::Hangul(word) => {
-                if drifted || !is_content_hangul(word, config) {
+                if drifted {
+                    continue;
+                }
+                if let Some(name) = korean_name(masked, claim.range.start, word)
+                    && !draft_pool.keeps_hangul_word(name, config)
+                    && seen.insert(name.to_owned())
+                {
+                    findings.push(Finding {
+                        kind: FindingKind::Dropped,
+                        text: name.to_owned(),
+                        start: 0,
+                        end: 0,
+                    });
+                }
+                if !is_content_hangul(word, config) {
                     continue;
                 }
                 content_total += 1;
@@ -152,6 +170,49 @@ fn is_name(masked: &str, start: usize, word: &str) -> bool {
     }
     !(before.is_empty() || before.ends_with(['\n', '!', '?', ':', '—', '-', '#', '>']))
 }
+
+/// A Hangul word that names a person, as the memo marks one: followed by a person particle
+/// (`민지에게` → `민지`), or written right after a role word (`담당 준호`, `발표는 서연`). The
+/// name is returned less its particle; it has two syllables or more.
+fn korean_name<'a>(masked: &str, start: usize, word: &'a str) -> Option<&'a str> {
+    let two_syllables = |stem: &str| stem.chars().count() >= 2;
+    if let Some(stem) = KOREAN_PERSON_PARTICLES
+        .iter()
+        .find_map(|particle| word.strip_suffix(particle))
+    {
+        return two_syllables(stem).then_some(stem);
+    }
+    let before = masked[..start].trim_end_matches([' ', ':', '\t']);
+    if before.len() == masked[..start].len() {
+        return None;
+    }
+    let role_start = before
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| crate::hangul::is_syllable(*c))
+        .last()
+        .map(|(at, _)| at)?;
+    let role = &before[role_start..];
+    let after_role = stem_variants(role)
+        .iter()
+        .any(|variant| KOREAN_ROLE_WORDS.contains(variant.as_str()));
+    if !after_role {
+        return None;
+    }
+    let name = SUBJECT_PARTICLES
+        .iter()
+        .find_map(|particle| {
+            word.strip_suffix(particle)
+                .filter(|stem| two_syllables(stem))
+        })
+        .unwrap_or(word);
+    two_syllables(name).then_some(name)
+}
+
+/// Particles a name after a role word may carry (`담당은 준호가`).
+const SUBJECT_PARTICLES: &[&str] = &[
+    "이랑", "하고", "이가", "이는", "가", "는", "은", "이", "도", "와", "과",
+];
 
 /// Abbreviated titles before a name.
 const TITLES: &[&str] = &[

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// Version of the rules. Bump it whenever a change alters what is flagged, so drafts checked by
 /// an older version can be found (`checker_version < CHECKER_VERSION`) and re-checked.
-pub const CHECKER_VERSION: u32 = 2;
+pub const CHECKER_VERSION: u32 = 3;
 
 /// What kind of problem a finding is. The serialised names are stable API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

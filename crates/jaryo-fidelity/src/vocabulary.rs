@@ -158,3 +158,23 @@ pub(crate) const TOP_LEVEL_DOMAINS: &[&str] = &[
     "info", "biz", "edu", "gov", "us", "uk", "jp", "cn", "de", "fr", "eu", "ca", "au", "cloud",
     "site", "page", "tech", "blog", "local", "internal", "lan", "test", "example", "localhost",
 ];
+
+/// Particles that mark a person (`민지에게`, `현우한테`, `부장님께`, `지훈 씨`): the word they
+/// follow names someone, which a draft must keep. Longest first.
+#[rustfmt::skip]
+pub(crate) const KOREAN_PERSON_PARTICLES: &[&str] = &[
+    "에게서", "에게는", "에게도", "한테서", "한테는", "한테도", "께서는", "께서", "에게", "한테",
+    "님께", "께",
+];
+
+/// Role words a name follows in a terse Korean note (`담당 준호`, `발표는 서연`, `상담원 김도윤`,
+/// `예약자 이름 지훈`), compared by stem.
+#[rustfmt::skip]
+pub(crate) static KOREAN_ROLE_WORDS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    [
+        "담당", "담당자", "발표", "발표자", "상담원", "관리자", "예약자", "작성자", "이름",
+        "문의", "연락", "책임자", "진행자", "인솔", "인솔자", "사회자", "강사", "매니저",
+    ]
+    .into_iter()
+    .collect()
+});

@@ -591,6 +591,43 @@ mod coverage {
     }
 
     #[test]
+    fn a_korean_name_the_memo_marks_as_a_person_is_a_fact() {
+        // A person particle (에게) or a role word before it (담당, 발표는, 상담원) marks a name.
+        assert_eq!(
+            dropped(
+                "다음 주 월요일까지 예산을 다시 검토하고 민지에게 보내기",
+                "# 예산 검토\n\n- 다음 주 월요일까지 예산을 다시 검토하고 보내기"
+            ),
+            ["민지"]
+        );
+        assert_eq!(
+            dropped(
+                "배포 일정: 금요일 밤 10시 점검, 담당 준호, 롤백 스크립트 미리 테스트",
+                "# 배포 일정\n\n- 금요일 밤 10시 점검\n- 롤백 스크립트 미리 테스트"
+            ),
+            ["준호"]
+        );
+        assert_eq!(
+            dropped(
+                "자동차 보험 만기 6월 3일, 상담원 김도윤 010-2345-6789",
+                "# 자동차 보험\n\n- 만기: 6월 3일\n- 상담원 연락처: 010-2345-6789"
+            ),
+            ["김도윤"]
+        );
+        // Kept by its stem, with or without the particle.
+        assert_clean(
+            "다음 주 월요일까지 예산을 다시 검토하고 민지에게 보내기",
+            "# 예산 검토\n\n- 다음 주 월요일까지 예산 다시 검토\n- 보낼 곳: 민지",
+        );
+        assert_clean(
+            "스터디 발표는 서연, 러스트 소유권 챕터",
+            "# 스터디\n\n- 발표: 서연이\n- 러스트 소유권 챕터",
+        );
+        // 함께 ends like 께 but names no one.
+        assert!(dropped("민수와 함께 예산 회의 준비", "# 예산 회의\n\n- 민수와 준비").is_empty());
+    }
+
+    #[test]
     fn english_words_are_kept_across_case_and_inflection() {
         assert_clean(
             "Alice owns the restore tests, ship backups weekly",

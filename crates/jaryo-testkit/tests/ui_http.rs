@@ -483,6 +483,54 @@ async fn the_korean_review_page_says_findings_in_words_and_numbers_history_in_or
     app.stop().await;
 }
 
+jaryo_testkit::test_on_both_stores!(
+    the_review_page_names_what_the_draft_dropped_beside_what_it_added
+);
+/// A draft that lost the memo's amount lists it as "in the original, missing from
+/// the draft", in Korean and in English, beside the kinds of what a draft adds.
+async fn the_review_page_names_what_the_draft_dropped_beside_what_it_added(backend: Backend) {
+    let app = TestApp::spawn_on(backend).await;
+    app.llm.set_handler(|_| {
+        jaryo_testllm::Reply::text("# 예산 검토\n\n- 다음 주 월요일까지 예산을 다시 검토하기")
+    });
+    let memo = app
+        .api
+        .create_memo(
+            "다음 주 월요일까지 예산을 다시 검토하고 민지에게 보내기, 총액 350만 원 넘지 않게",
+        )
+        .await
+        .unwrap();
+    let id = app.api.promote_memo(memo.id).await.unwrap().id;
+    let drafted = app
+        .wait_for_document(id, std::time::Duration::from_secs(20), |d| {
+            d.md_draft_status == Some(jaryo_domain::MdDraftStatus::Draft)
+        })
+        .await;
+    assert!(drafted.draft.needs_attention, "{drafted:?}");
+    let mut web = Web::new(&app);
+    web.sign_in(app.token.expose_secret()).await;
+    let (status, _, html) = page(&mut web, &format!("/documents/{id}")).await;
+    assert_eq!(status, 200);
+    let listed = "<span class=\"kind\">초안에서 빠진 원문 내용</span> <mark class=\"finding\">350만 원</mark>";
+    assert!(html.contains(listed), "{html}");
+    assert!(!html.contains(">dropped<"), "{html}");
+
+    let english = web
+        .http
+        .get(format!("{}/documents/{id}", web.base))
+        .header(COOKIE, web.cookie.clone().unwrap())
+        .header("accept-language", "en")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let listed = "<span class=\"kind\">In the original, missing from the draft</span> <mark class=\"finding\">350만 원</mark>";
+    assert!(english.contains(listed), "{english}");
+    app.stop().await;
+}
+
 jaryo_testkit::test_on_both_stores!(a_promoted_memo_is_one_search_hit_that_names_its_memo);
 /// The search page shows a promoted memo once, as its document, with a link to the memo it
 /// came from, in Korean and in English.

@@ -5,7 +5,7 @@ use crate::metrics::DraftMetrics;
 use crate::prompt::{DraftPrompt, MemoLanguage, PROMPT_VERSION, Redraft};
 use jaryo_domain::{Clock, DocumentId, TimeDelta, Timestamp};
 use jaryo_fidelity::answer::Verdict;
-use jaryo_fidelity::{FidelityConfig, FidelityReport};
+use jaryo_fidelity::{FidelityConfig, FidelityReport, Finding};
 use jaryo_gate::{CallCost, Gate, Priority};
 use jaryo_model::{ChatModel, ChatRequest, Completion, HealthStatus, ModelError, ProbeBackoff};
 use jaryo_store::{ClaimRequest, DraftClaim, Settled, Settlement, Store};
@@ -95,6 +95,9 @@ enum Generation {
     GateUnavailable(jaryo_gate::SharedSlotError),
     Cancelled,
 }
+
+/// Section drafts are joined as paragraphs.
+const SECTION_SEPARATOR: &str = "\n\n";
 
 impl DraftWorker {
     pub fn new(parts: WorkerParts) -> Self {
@@ -438,16 +441,38 @@ impl DraftWorker {
         let mut drafts = Vec::with_capacity(count);
         let (mut model_calls, mut attempts, mut stricter) = (0, 0, false);
         let mut first: Option<(Box<Completion>, MemoLanguage)> = None;
+        // Wrappers removed from a section's answer (fence markers, commentary) are not in the
+        // joined draft, so checking the whole cannot see them: they are carried over, moved to
+        // where the section starts in the joined draft, so a section that needed cleaning
+        // still flags the draft.
+        let mut wrappers: Vec<Finding> = Vec::new();
+        let mut offset = 0;
         for section in sections {
+            if !drafts.is_empty() {
+                offset += SECTION_SEPARATOR.len();
+            }
             match self.generate(claim, section, cancel, cost).await {
                 Generation::Answer {
                     markdown,
                     completion,
+                    report,
                     model_calls: calls,
                     stricter: stricter_kept,
                     language,
                     ..
                 } => {
+                    wrappers.extend(
+                        report
+                            .findings
+                            .into_iter()
+                            .filter(|finding| finding.kind.is_echo())
+                            .map(|finding| Finding {
+                                start: finding.start + offset,
+                                end: finding.end + offset,
+                                ..finding
+                            }),
+                    );
+                    offset += markdown.len();
                     drafts.push(markdown);
                     model_calls += calls;
                     attempts = attempts.max(calls);
@@ -457,6 +482,7 @@ impl DraftWorker {
                 // A section the model had nothing to say about stays as written: dropping it
                 // would drop its facts.
                 Generation::Empty => {
+                    offset += section.len();
                     drafts.push(section.to_owned());
                     model_calls += 1;
                     attempts = attempts.max(1);
@@ -467,8 +493,12 @@ impl DraftWorker {
         let Some((completion, language)) = first else {
             return Generation::Empty;
         };
-        let markdown = drafts.join("\n\n");
-        let report = jaryo_fidelity::check(source, &markdown, &self.parts().fidelity);
+        let markdown = drafts.join(SECTION_SEPARATOR);
+        let checked = jaryo_fidelity::check(source, &markdown, &self.parts().fidelity);
+        let mut findings = checked.findings;
+        findings.extend(wrappers);
+        findings.sort_by_key(|finding| (finding.start, finding.kind));
+        let report = FidelityReport::new(findings);
         Generation::Answer {
             markdown,
             completion,

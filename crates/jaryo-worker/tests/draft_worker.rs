@@ -1029,3 +1029,68 @@ async fn long_text_is_drafted_in_sections_within_the_context_budget(backend: Bac
     assert_eq!(metadata["draft"]["model_calls"], requests.len());
     assert_eq!(document.extracted_text.as_deref(), Some(memo.as_str()));
 }
+
+test_on_both_stores!(a_long_text_whose_sections_came_back_wrapped_is_flagged_without_fences);
+async fn a_long_text_whose_sections_came_back_wrapped_is_flagged_without_fences(backend: Backend) {
+    let setup = Setup::with(backend, |config| config.context_budget_chars = 700).await;
+    // Each section comes back inside the request's fence, after a "here is" line: the wrappers
+    // are removed from every section, and the joined draft is flagged for them.
+    setup.llm.set_handler(|request| {
+        let user = request.last_user_message().unwrap_or_default();
+        let at = user.rfind("</memo-").unwrap();
+        let fence = &user[at + 2..at + user[at..].find('>').unwrap()];
+        Reply::text(format!(
+            "다음은 정리한 문서입니다:\n<{fence}>\n{}\n</{fence}>",
+            fenced_memo(request)
+        ))
+    });
+    let mut memo = String::new();
+    for (heading, topic) in [("일정", "서버 이전"), ("예산", "장비 구입")] {
+        memo.push_str(&format!("# {heading}\n\n"));
+        for n in 1..=6 {
+            memo.push_str(&format!(
+                "{topic}에 관한 {n}번째 문단: 회의에서 정한 내용을 빠짐없이 적어 둔다. \
+                 다음 주 화요일까지 확인하고 결과를 공유한다.\n\n"
+            ));
+        }
+    }
+    let id = setup.promote(&memo).await;
+    let outcomes = setup.worker().run_once().await;
+    assert!(
+        matches!(
+            outcomes[..],
+            [(_, DraftOutcome::Drafted { flagged: true, .. })]
+        ),
+        "{outcomes:?}"
+    );
+    let document = setup.document(id).await;
+    assert!(
+        document.source_metadata["draft"]["sections"]
+            .as_u64()
+            .unwrap()
+            >= 2
+    );
+    let draft = document.md_content.unwrap();
+    for line in draft.lines() {
+        assert!(
+            !line.contains("<memo-") && !line.contains("</memo-"),
+            "{line}"
+        );
+        assert!(!line.starts_with("다음은"), "{line}");
+    }
+    assert!(draft.contains("장비 구입에 관한 6번째 문단"));
+    let findings = document.source_metadata["fidelity"]["findings"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let kinds: Vec<&str> = findings.iter().filter_map(|f| f["kind"].as_str()).collect();
+    assert!(
+        kinds.contains(&"echo") && kinds.contains(&"commentary"),
+        "{kinds:?}"
+    );
+    // Each carried-over finding points into the joined draft.
+    for finding in &findings {
+        let end = finding["end"].as_u64().unwrap() as usize;
+        assert!(end <= draft.len(), "{finding}");
+    }
+}

@@ -24,8 +24,8 @@ fn the_fixture_set_is_real_labelled_and_bilingual() {
         .iter()
         .filter(|a| a.memo.chars().any(|c| ('가'..='힣').contains(&c)))
         .count();
-    assert!(real >= 16, "only {real} captured answers");
-    assert!(korean >= 8, "only {korean} Korean answers");
+    assert!(real >= 80, "only {real} captured answers");
+    assert!(korean >= 30, "only {korean} Korean answers");
     assert!(answers.iter().filter(|a| !a.dropped.is_empty()).count() >= 10);
     assert!(answers.iter().filter(|a| a.echo).count() >= 5);
     assert!(answers.iter().filter(|a| a.faithful).count() >= 8);

@@ -81,9 +81,18 @@ fn offline(dir: &Path, config: &FidelityConfig) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let started = std::time::Instant::now();
     let real = evaluate_answers(&answers, config);
+    // The check runs once per draft in the worker: its cost per answer is worth seeing.
+    let per_answer = started.elapsed() / answers.len().max(1) as u32;
     // A closed pipe (`| head`) is not worth a panic.
-    if write!(std::io::stdout().lock(), "{planted}\n{real}").is_err() {
+    if write!(
+        std::io::stdout().lock(),
+        "{planted}\n{real}judged {} answers, {per_answer:.2?} each\n",
+        answers.len()
+    )
+    .is_err()
+    {
         return ExitCode::FAILURE;
     }
     if planted.failed_floors().is_empty() && real.failed_floors().is_empty() {
