@@ -239,7 +239,8 @@ async fn bad_files_are_refused_by_name_and_the_rest_go_in(backend: Backend) {
         .send()
         .await
         .unwrap();
-    assert_eq!(error_code(response).await.0, 404);
+    let (status, code, _) = error_code(response).await;
+    assert_eq!((status, code.as_str()), (409, "no_file"));
     app.stop().await;
 }
 

@@ -177,7 +177,7 @@ pub(crate) async fn receive_files(
 #[allow(dead_code)]
 pub struct FileUploadForm {
     /// One or more files; each part's `filename` is the document's file name.
-    #[schema(value_type = Vec<String>, format = Binary)]
+    #[schema(value_type = Vec<String>, format = Binary, min_items = 1)]
     file: Vec<Vec<u8>>,
 }
 
@@ -354,7 +354,9 @@ pub struct DownloadQuery {
     responses(
         (status = 200, description = "The file's bytes, with its media type",
             content_type = "application/octet-stream"),
-        (status = 404, description = "No such document, or it has no file", body = ErrorJson),
+        (status = 404, description = "No such document", body = ErrorJson),
+        (status = 409, description = "The document was not made from a file (`no_file`)",
+            body = ErrorJson),
     ))]
 pub async fn download_file(
     State(state): State<AppState>,
@@ -369,14 +371,19 @@ pub async fn download_file(
     ))
 }
 
-/// A live document's file, or 404 saying which is missing.
+/// A live document's file: 404 when there is no such document, 409 `no_file` when the
+/// document exists but was not made from a file (it is there; it has nothing to serve).
 pub(crate) async fn file_of(store: &dyn Store, id: DocumentId) -> Result<StoredFile, ApiError> {
     match store.files_of(&[id]).await?.pop() {
         Some(file) => Ok(file),
         None => {
             // Tell a missing document from one without a file.
             store.get_document(id).await?;
-            Err(ApiError::NotFound(format!("document {} has no file", id.0)))
+            Err(ApiError::Conflict {
+                code: "no_file",
+                message: format!("document {} was not made from a file", id.0),
+                details: Default::default(),
+            })
         }
     }
 }
@@ -491,7 +498,9 @@ fn content_disposition(name: &str, inline: bool) -> HeaderValue {
     params(("id" = i64, Path)),
     responses(
         (status = 202, description = "Queued", body = DocumentJson),
-        (status = 404, description = "No such document, or it has no file", body = ErrorJson),
+        (status = 404, description = "No such document", body = ErrorJson),
+        (status = 409, description = "The document was not made from a file (`no_file`)",
+            body = ErrorJson),
     ))]
 pub async fn retry_extraction(
     State(state): State<AppState>,
