@@ -142,6 +142,18 @@ impl TestApp {
         format!("{}/api/v1{path}", self.url)
     }
 
+    /// `GET` of an API path with the token, its JSON body read (the status is the caller's to
+    /// check where it matters).
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        self.authed(reqwest::Method::GET, path)
+            .send()
+            .await
+            .expect("the request is sent")
+            .json()
+            .await
+            .expect("a JSON body")
+    }
+
     /// A request to the API carrying the token.
     pub fn authed(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.http

@@ -390,14 +390,7 @@ async fn a_search_without_words_browses_and_a_tag_no_item_can_carry_lists_nothin
     let newer = app.api.create_memo("Weekly sync notes").await.unwrap().id;
     let doc = document(&app, "예산 계획", "내년 예산 초안 #집").await;
     for query in ["/search", "/search?q=", "/search?q=%21%21%20..."] {
-        let page: SearchPageJson = app
-            .authed(Method::GET, query)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page: SearchPageJson = app.get_json(query).await;
         let listed: Vec<(SearchKindJson, i64)> =
             page.hits.iter().map(|hit| (hit.kind, hit.id)).collect();
         assert_eq!(
@@ -410,14 +403,7 @@ async fn a_search_without_words_browses_and_a_tag_no_item_can_carry_lists_nothin
             "{query}"
         );
     }
-    let page: SearchPageJson = app
-        .authed(Method::GET, "/search?kind=memo&tag=%EC%A7%91")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: SearchPageJson = app.get_json("/search?kind=memo&tag=%EC%A7%91").await;
     let listed: Vec<i64> = page.hits.iter().map(|hit| hit.id).collect();
     assert_eq!(listed, [older]);
 

@@ -673,15 +673,7 @@ async fn the_api_reference_page_shows_every_operation_of_the_served_document(bac
     let app = TestApp::spawn_on(backend).await;
     let mut web = Web::new(&app);
     web.sign_in(app.token.expose_secret()).await;
-    let document: serde_json::Value = app
-        .http
-        .get(app.api_url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let document: serde_json::Value = app.get_json("/openapi.json").await;
     let (status, _, html) = page(&mut web, "/api-reference").await;
     assert_eq!(status, 200);
     let mut operations = 0;
